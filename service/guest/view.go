@@ -1,0 +1,42 @@
+// Package guest is one viewer of a shared session: it composes what a tmux
+// client attached to the host would show (panes, borders, status line) into
+// a frame of cells, draws frames as minimal escape sequences, and reads the
+// viewer's keys.
+package guest
+
+import "tmate-relay/service/vt"
+
+// Screen is what the composer reads of a pane's emulator (vt.Emulator
+// satisfies it). The caller holds the session's read lock while composing.
+type Screen interface {
+	Cell(x, y int) vt.Cell
+	Cursor() (x, y int, visible bool)
+}
+
+// PaneView is one pane of the active window, at its offset in the session.
+type PaneView struct {
+	ID         int
+	X, Y, W, H int
+	Screen     Screen
+}
+
+// WindowView is one entry of the status line's window list.
+type WindowView struct {
+	Index  int
+	Name   string
+	Active bool // '*'
+	Last   bool // '-'
+	Zoomed bool // 'Z' (only meaningful on the active window)
+}
+
+// View is everything the composer needs from the session at one instant.
+type View struct {
+	W, H        int // session size from SYNC_LAYOUT (sx, sy), without the status line
+	Panes       []PaneView
+	ActivePane  int // pane ID
+	Windows     []WindowView
+	StatusLeft  string // as the host sent it in STATUS, may hold #[style] markup
+	StatusRight string
+	StatusOn    bool
+	Message     string // a status-line message for this guest ("" for none)
+}
