@@ -1,0 +1,69 @@
+# The interface to the project: every target a person or CI needs.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/tmate-relay
+DEV      := var
+# Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
+FUZZTIME ?= 10s
+
+.PHONY: all build run test deps unit e2e fuzz bench packages vet clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tmate-relay
+
+# A relay on 127.0.0.1:10022 with a dev config and keys under ./var/;
+# prints the tmate.conf a host on this machine can use as is.
+run: build $(DEV)/relay.toml
+	@$(BIN) keygen -c $(DEV)/relay.toml
+	@echo "--- tmate.conf for a host on this machine ($(DEV)/tmate.conf): tmate -f $(DEV)/tmate.conf"
+	@$(BIN) client-config -c $(DEV)/relay.toml | tee $(DEV)/tmate.conf
+	@echo "---"
+	$(BIN) serve -c $(DEV)/relay.toml
+
+# Everything: installs the tools it needs, then unit, end-to-end and fuzz tests.
+test: deps vet unit fuzz
+
+# Installs what the tests drive for real: tmate (the host), tmux (the guest's
+# terminal), OpenSSH (the guest), systemd's socket activation tool.
+TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
+	systemd-socket-activate:systemd
+deps:
+	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
+	if [ -n "$$need" ]; then \
+		echo "installing:$$need"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$need; \
+	fi
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 15m ./...
+
+# go test takes one -fuzz target per run: list them from the sources.
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' service | xargs -n1 dirname | sort -u); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/p' $$dir/*_test.go); do \
+			echo "fuzz ./$$dir $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$dir || exit 1; \
+		done; \
+	done
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf bin dist
+
+# A development relay: loopback only, keys beside the config. Never overwritten.
+$(DEV)/relay.toml:
+	@mkdir -p $(DEV)
+	@printf '%s\n' '# Development relay written by make run; edit freely.' \
+		'[ssh]' 'listen = "127.0.0.1:10022"' 'advertise_host = "127.0.0.1"' \
+		'advertise_port = 10022' 'host_keys_dir = "$(CURDIR)/$(DEV)/keys"' '' \
+		'[web]' 'listen = "127.0.0.1:10080"' 'public_url = "http://127.0.0.1:10080"' > $@
+	@echo "wrote $@"
