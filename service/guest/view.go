@@ -39,4 +39,14 @@ type View struct {
 	StatusRight string
 	StatusOn    bool
 	Message     string // a status-line message for this guest ("" for none)
+
+	// Options the host may have changed with set-option; the zero value
+	// means tmate 2.4.0's default.
+	StatusStyle           string // status-style, default "fg=black,bg=green"
+	MessageStyle          string // message-style, default "fg=black,bg=yellow"
+	PaneBorderStyle       string // pane-border-style, default "default"
+	PaneActiveBorderStyle string // pane-active-border-style, default "fg=green"
+	StatusJustify         string // status-justify: "left" (default), "centre", "right"
+	StatusLeftLength      int    // status-left-length, default 10 (negative: 0)
+	StatusRightLength     int    // status-right-length, default 40 (negative: 0)
 }

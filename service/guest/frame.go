@@ -1,0 +1,426 @@
+package guest
+
+import "tmate-relay/service/vt"
+
+// Frame is one guest terminal's full contents: W x H cells, row by row, and
+// where its cursor is. A wide character occupies its cell (Width 2) and the
+// next one (Width 0, drawn by its left neighbour).
+type Frame struct {
+	W, H          int
+	Cells         []vt.Cell
+	CursorX       int
+	CursorY       int
+	CursorVisible bool
+
+	// scratch memory Compose reuses between calls
+	text   []byte
+	list   []vt.Cell
+	wtexts []string
+}
+
+// At returns the cell at x, y (which must be inside the frame).
+func (f *Frame) At(x, y int) *vt.Cell { return &f.Cells[y*f.W+x] }
+
+// blank is what an untouched cell of the guest terminal holds.
+var blank = vt.Cell{Rune: ' ', Width: 1}
+
+// Border cell kinds, as tmux 2.x's screen-redraw.c classifies them.
+const (
+	cellInside = iota
+	cellLeftRight
+	cellTopBottom
+	cellTopLeft
+	cellTopRight
+	cellBottomLeft
+	cellBottomRight
+	cellTopJoin
+	cellBottomJoin
+	cellLeftJoin
+	cellRightJoin
+	cellJoin
+	cellOutside
+)
+
+// borderRunes are the Unicode forms of tmux's ACS border characters
+// " xqlkmjwvtun~" (the last, ACS bullet, fills space outside the window).
+var borderRunes = [...]rune{' ', '│', '─', '┌', '┐', '└', '┘', '┬', '┴', '├', '┤', '┼', '·'}
+
+// composer holds the per-call state of Compose: the visible panes.
+type composer struct {
+	v       *View
+	panes   []*PaneView // visible panes, in layout order
+	active  *PaneView
+	npanes  int // all panes of the window, visible or not (window_count_panes)
+	scratch [16]*PaneView
+}
+
+// Compose fills f with what a tmux 2.x client of w x h attached to the
+// host shows for v: the window's panes at their offsets, the borders
+// between them, tmux's filler outside a smaller window, and the status line
+// (or v.Message) on the bottom row. It reuses f's memory.
+func Compose(v *View, w, h int, f *Frame) {
+	if w < 0 {
+		w = 0
+	}
+	if h < 0 {
+		h = 0
+	}
+	f.W, f.H = w, h
+	if cap(f.Cells) < w*h {
+		f.Cells = make([]vt.Cell, w*h)
+	}
+	f.Cells = f.Cells[:w*h]
+	for i := range f.Cells {
+		f.Cells[i] = blank
+	}
+	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
+	if w == 0 || h == 0 {
+		return
+	}
+
+	var c composer
+	c.init(v)
+
+	status := 0
+	if v.StatusOn || v.Message != "" {
+		status = 1
+	}
+	rows := h - status // rows available to the window
+	if rows < 0 {
+		rows = 0
+	}
+
+	c.drawBorders(f, rows, status)
+	for _, p := range c.panes {
+		drawPane(f, p, rows)
+	}
+	if status == 1 {
+		if v.Message != "" {
+			drawMessage(f, v, h-1)
+		} else {
+			drawStatus(f, v, h-1)
+		}
+	}
+
+	// The cursor: the active pane's, at its offset (tmux's
+	// server_client_reset_state); a column past the right edge is clamped
+	// to the last column as tty_cursor does.
+	if a := c.active; a != nil && a.Screen != nil {
+		cx, cy, vis := a.Screen.Cursor()
+		x, y := a.X+cx, a.Y+cy
+		if x >= w {
+			x = w - 1
+		}
+		if vis && cy >= 0 && cy < a.H && y < rows && x >= 0 {
+			f.CursorX, f.CursorY, f.CursorVisible = x, y, true
+		}
+	}
+}
+
+func (c *composer) init(v *View) {
+	c.v = v
+	c.panes = c.scratch[:0]
+	c.npanes = len(v.Panes)
+	zoomed := false
+	for i := range v.Windows {
+		if v.Windows[i].Active && v.Windows[i].Zoomed {
+			zoomed = true
+		}
+	}
+	for i := range v.Panes {
+		if v.Panes[i].ID == v.ActivePane {
+			c.active = &v.Panes[i]
+		}
+	}
+	// A zoomed window keeps its other panes in the layout message with
+	// their old geometry; only the zoomed (active) pane is visible. The
+	// active pane covering the whole window next to others means the same.
+	if a := c.active; a != nil && len(v.Panes) > 1 && a.X == 0 && a.Y == 0 && a.W >= v.W && a.H >= v.H {
+		zoomed = true
+	}
+	for i := range v.Panes {
+		p := &v.Panes[i]
+		if zoomed && p != c.active {
+			continue
+		}
+		// window_pane_visible: the pane lies wholly inside the window.
+		if p.W <= 0 || p.H <= 0 || p.X < 0 || p.Y < 0 || p.X >= v.W || p.Y >= v.H ||
+			p.X+p.W > v.W || p.Y+p.H > v.H {
+			continue
+		}
+		c.panes = append(c.panes, p)
+	}
+}
+
+// border1 reports whether px, py is inside p (0), on its border (1) or
+// neither (-1): screen_redraw_cell_border1.
+func border1(p *PaneView, px, py int) int {
+	if px >= p.X && px < p.X+p.W && py >= p.Y && py < p.Y+p.H {
+		return 0
+	}
+	if (p.Y == 0 || py >= p.Y-1) && py <= p.Y+p.H {
+		if p.X != 0 && px == p.X-1 {
+			return 1
+		}
+		if px == p.X+p.W {
+			return 1
+		}
+	}
+	if (p.X == 0 || px >= p.X-1) && px <= p.X+p.W {
+		if p.Y != 0 && py == p.Y-1 {
+			return 1
+		}
+		if py == p.Y+p.H {
+			return 1
+		}
+	}
+	return -1
+}
+
+// isBorder is screen_redraw_cell_border: the first pane that is not
+// indifferent to the cell decides.
+func (c *composer) isBorder(px, py int) bool {
+	for _, p := range c.panes {
+		if r := border1(p, px, py); r != -1 {
+			return r == 1
+		}
+	}
+	return false
+}
+
+// cellType is screen_redraw_check_cell: which border piece px, py is, and
+// the first pane whose bordered rectangle holds it.
+func (c *composer) cellType(px, py int) (int, *PaneView) {
+	v := c.v
+	if px > v.W || py > v.H {
+		return cellOutside, nil
+	}
+	for _, p := range c.panes {
+		if (p.X != 0 && px < p.X-1) || px > p.X+p.W || (p.Y != 0 && py < p.Y-1) || py > p.Y+p.H {
+			continue
+		}
+		if !c.isBorder(px, py) {
+			return cellInside, p
+		}
+		b := 0
+		if px == 0 || c.isBorder(px-1, py) {
+			b |= 8
+		}
+		if px <= v.W && c.isBorder(px+1, py) {
+			b |= 4
+		}
+		if py == 0 || c.isBorder(px, py-1) {
+			b |= 2
+		}
+		if py <= v.H && c.isBorder(px, py+1) {
+			b |= 1
+		}
+		switch b {
+		case 15:
+			return cellJoin, p
+		case 14:
+			return cellBottomJoin, p
+		case 13:
+			return cellTopJoin, p
+		case 12:
+			return cellTopBottom, p
+		case 11:
+			return cellRightJoin, p
+		case 10:
+			return cellBottomRight, p
+		case 9:
+			return cellTopRight, p
+		case 7:
+			return cellLeftJoin, p
+		case 6:
+			return cellBottomLeft, p
+		case 5:
+			return cellTopLeft, p
+		case 3:
+			return cellLeftRight, p
+		}
+	}
+	return cellOutside, nil
+}
+
+// isActive is screen_redraw_check_is for the active pane: with exactly two
+// panes tmux colours only the half of the shared border nearer the active
+// pane, otherwise the whole border around the active pane.
+func (c *composer) isActive(px, py, typ int, wp *PaneView) bool {
+	want := c.active
+	if want == nil || border1(want, px, py) != 1 {
+		return false
+	}
+	if c.npanes != 2 {
+		return true
+	}
+	if wp == nil || typ == cellOutside || typ == cellInside {
+		return true
+	}
+	v := c.v
+	if wp.X == 0 && wp.W == v.W { // full width: top or bottom pane
+		if wp.Y == 0 {
+			if wp == want {
+				return px <= wp.W/2
+			}
+			return px > wp.W/2
+		}
+		return false
+	}
+	if wp.Y == 0 && wp.H == v.H { // full height: left or right pane
+		if wp.X == 0 {
+			if wp == want {
+				return py <= wp.H/2
+			}
+			return py > wp.H/2
+		}
+		return false
+	}
+	return typ != 0
+}
+
+var (
+	borderStyleDefault       = vt.Cell{Rune: ' ', Width: 1}
+	activeBorderStyleDefault = vt.Cell{Rune: ' ', Width: 1, Fg: vt.ANSI(2)}
+)
+
+// drawBorders draws every cell of the window rows that no pane covers:
+// borders, and when the guest is larger than the window the bullets
+// outside it and tmux's "(size WxH from a smaller client)" note.
+func (c *composer) drawBorders(f *Frame, rows, status int) {
+	v := c.v
+	w := f.W
+	other := styleCell(v.PaneBorderStyle, borderStyleDefault)
+	active := styleCell(v.PaneActiveBorderStyle, activeBorderStyleDefault)
+
+	// screen_redraw_draw_borders' "small" note.
+	small := rows > v.H || w > v.W
+	msgx, msgy := 0, 0
+	var note [64]byte
+	msg := appendSizeNote(note[:0], v.W, v.H)
+	if small {
+		switch {
+		case rows-1 > v.H && w >= len(msg):
+			msgx, msgy = w-len(msg), rows-1
+		case w-v.W > len(msg):
+			msgx, msgy = w-len(msg), rows-1
+		default:
+			small = false
+		}
+		if msgy < 0 {
+			small = false
+		}
+	}
+
+	// Most cells lie inside a pane: skip them cheaply first.
+	for y := 0; y < rows; y++ {
+		row := f.Cells[y*w : (y+1)*w]
+		for x := 0; x < w; x++ {
+			if y < v.H && x < v.W && c.insideAny(x, y) {
+				continue
+			}
+			typ, wp := c.cellType(x, y)
+			if typ == cellInside {
+				continue
+			}
+			if typ == cellOutside && small && x > msgx && y == msgy {
+				continue
+			}
+			cell := other
+			if c.isActive(x, y, typ, wp) {
+				cell = active
+			}
+			cell.Rune = borderRunes[typ]
+			row[x] = cell
+		}
+	}
+	if small {
+		row := f.Cells[msgy*w : (msgy+1)*w]
+		for i := 0; i < len(msg) && msgx+i < w; i++ {
+			row[msgx+i] = vt.Cell{Rune: rune(msg[i]), Width: 1}
+		}
+	}
+}
+
+func (c *composer) insideAny(x, y int) bool {
+	for _, p := range c.panes {
+		if x >= p.X && x < p.X+p.W && y >= p.Y && y < p.Y+p.H {
+			return true
+		}
+	}
+	return false
+}
+
+func appendSizeNote(b []byte, w, h int) []byte {
+	b = append(b, "(size "...)
+	b = appendInt(b, w)
+	b = append(b, 'x')
+	b = appendInt(b, h)
+	return append(b, " from a smaller client)"...)
+}
+
+func appendInt(b []byte, n int) []byte {
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, d[i:]...)
+}
+
+// drawPane copies a pane's visible cells to its offset, clipped to the
+// window rows and the guest's width. Never-written cells become blanks; a
+// wide character cut by the pane's or the guest's right edge, or a
+// continuation cell without its left half, becomes a blank.
+func drawPane(f *Frame, p *PaneView, rows int) {
+	if p.Screen == nil {
+		return
+	}
+	w := f.W
+	for py := 0; py < p.H; py++ {
+		y := p.Y + py
+		if y >= rows {
+			return
+		}
+		row := f.Cells[y*w : (y+1)*w]
+		xend := p.X + p.W
+		if xend > w {
+			xend = w
+		}
+		prevWide := false
+		for x := p.X; x < xend; x++ {
+			cell := p.Screen.Cell(x-p.X, py)
+			switch {
+			case cell.Width == 0 && prevWide:
+				// the right half of the wide character just drawn
+				cell.Rune = 0
+				prevWide = false
+			case cell.Width == 2:
+				if x+1 >= xend {
+					cell.Rune, cell.Width = ' ', 1
+				} else {
+					prevWide = true
+				}
+			default:
+				prevWide = false
+				cell.Width = 1
+				if cell.Rune == 0 {
+					cell.Rune = ' '
+				}
+			}
+			if cell.Width == 0 && cell.Rune != 0 {
+				cell.Rune = 0
+			}
+			row[x] = cell
+		}
+	}
+}
