@@ -1,0 +1,461 @@
+// Package config reads relay.toml, the relay's one configuration file.
+//
+// Load fills every key that is absent (or zero) with its default, and refuses
+// unknown keys, values of the wrong type and impossible values with an error
+// of the form "FILE:LINE: what is wrong", one line per problem.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of relay.toml.
+type Config struct {
+	SSH    SSH    `toml:"ssh"`
+	Web    Web    `toml:"web"`
+	Limits Limits `toml:"limits"`
+	Log    Log    `toml:"log"`
+}
+
+// SSH is the [ssh] table: the door hosts and guests come in through.
+type SSH struct {
+	// Listen is host:port to listen on when not socket-activated.
+	Listen string `toml:"listen"`
+	// AdvertiseHost is the name hosts and guests use to reach the relay.
+	// Empty means this machine's FQDN, resolved at run time: use
+	// Config.AdvertiseHost, not this field.
+	AdvertiseHost string `toml:"advertise_host"`
+	// AdvertisePort is the port hosts and guests use; 0 in the file means
+	// the port of Listen. Always set after Load.
+	AdvertisePort int `toml:"advertise_port"`
+	// HostKeysDir holds ssh_host_ed25519_key and ssh_host_rsa_key. A
+	// relative path in the file is relative to the file's directory; after
+	// Load it is that joined path.
+	HostKeysDir string `toml:"host_keys_dir"`
+}
+
+// Web is the [web] table: browser guests, client configuration, repositories.
+type Web struct {
+	// Listen is host:port to listen on when not socket-activated.
+	Listen string `toml:"listen"`
+	// PublicURL is how browsers reach the web side, http:// or https://.
+	// Empty means http://ADVERTISE_HOST:PORT-OF-LISTEN: use Config.WebURL.
+	PublicURL string `toml:"public_url"`
+}
+
+// Limits is the [limits] table. Zero (or absent) means the default.
+type Limits struct {
+	MaxSessions         int `toml:"max_sessions"`           // live host sessions on the relay
+	MaxGuestsPerSession int `toml:"max_guests_per_session"` // guests (ssh + web) per session
+	MaxPanes            int `toml:"max_panes"`              // panes per session
+	HistoryLines        int `toml:"history_lines"`          // scrollback per pane, 1..100000
+	// MaxMessageSize caps one host message in bytes; 0 keeps 0, which
+	// means the protocol package's own default.
+	MaxMessageSize int `toml:"max_message_size"`
+	// GuestInputRate caps each guest's input in bytes per second.
+	GuestInputRate int `toml:"guest_input_rate"`
+	// GracePeriod is how long a connection may take to authenticate (and
+	// to present a known session) before it is dropped.
+	GracePeriod time.Duration `toml:"grace_period"`
+	// KeepaliveInterval is how often idle connections are probed.
+	KeepaliveInterval time.Duration `toml:"keepalive_interval"`
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level string `toml:"level"` // debug, info, warn or error
+}
+
+// Defaults, also written out in etc/tmate-relay/relay.toml.
+const (
+	DefaultSSHListen           = "0.0.0.0:10022"
+	DefaultHostKeysDir         = "/var/lib/tmate-relay/keys"
+	DefaultWebListen           = "0.0.0.0:10080"
+	DefaultMaxSessions         = 1000
+	DefaultMaxGuestsPerSession = 100
+	DefaultMaxPanes            = 1000
+	DefaultHistoryLines        = 2000
+	DefaultGuestInputRate      = 64 * 1024
+	DefaultGracePeriod         = 20 * time.Second
+	DefaultKeepaliveInterval   = 30 * time.Second
+	DefaultLogLevel            = "info"
+
+	// MaxHistoryLines is the largest history_lines accepted.
+	MaxHistoryLines = 100000
+	// MinMessageSize is the smallest non-zero max_message_size accepted:
+	// tmate sends pane output in chunks of up to 16 KiB plus framing.
+	MinMessageSize = 17 * 1024
+)
+
+// LogLevels are the accepted values of [log] level.
+var LogLevels = []string{"debug", "info", "warn", "error"}
+
+// Default returns the configuration used for every absent key.
+func Default() *Config {
+	return &Config{
+		SSH: SSH{
+			Listen:        DefaultSSHListen,
+			AdvertisePort: 10022,
+			HostKeysDir:   DefaultHostKeysDir,
+		},
+		Web: Web{Listen: DefaultWebListen},
+		Limits: Limits{
+			MaxSessions:         DefaultMaxSessions,
+			MaxGuestsPerSession: DefaultMaxGuestsPerSession,
+			MaxPanes:            DefaultMaxPanes,
+			HistoryLines:        DefaultHistoryLines,
+			GuestInputRate:      DefaultGuestInputRate,
+			GracePeriod:         DefaultGracePeriod,
+			KeepaliveInterval:   DefaultKeepaliveInterval,
+		},
+		Log: Log{Level: DefaultLogLevel},
+	}
+}
+
+// Load reads and checks the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, string(data))
+}
+
+// Parse checks doc as the contents of a relay.toml called name (used in
+// error messages and to resolve relative paths).
+func Parse(name, doc string) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(doc, &c)
+	if err != nil {
+		return nil, decodeError(name, doc, err)
+	}
+	v := &validator{name: name, lines: scanKeyLines(doc)}
+	var unknown []toml.Key
+	for _, k := range md.Undecoded() {
+		if !under(k, unknown) { // report an unknown table, not each key in it
+			unknown = append(unknown, k)
+			v.add(k, "unknown key %s", describeKey(k))
+		}
+	}
+	v.check(&c, &md, filepath.Dir(name))
+	if len(v.problems) > 0 {
+		return nil, v.err()
+	}
+	return &c, nil
+}
+
+// under reports whether k is one of keys or inside one of them.
+func under(k toml.Key, keys []toml.Key) bool {
+	for _, p := range keys {
+		if len(p) <= len(k) && reflect.DeepEqual([]string(p), []string(k[:len(p)])) {
+			return true
+		}
+	}
+	return false
+}
+
+func describeKey(k toml.Key) string {
+	if len(k) == 1 {
+		return fmt.Sprintf("%q", k[0])
+	}
+	return fmt.Sprintf("%q in [%s]", k[len(k)-1], joinKey(k[:len(k)-1]))
+}
+
+// typeWords rewords the toml package's type mismatch message in TOML terms.
+var typeWords = strings.NewReplacer(
+	"incompatible types: TOML value has type ", "has type ",
+	"; destination has type ", ", want ",
+	"int64", "integer",
+	"float64", "float",
+	"map[string]any", "table",
+	"map[string]interface {}", "table",
+	"[]any", "array",
+	"[]interface {}", "array",
+	"bool", "boolean",
+	"time.Time", "datetime",
+)
+
+var mismatchRE = regexp.MustCompile(`type mismatch for \S+: expected (\w+) but found (\w+)`)
+
+var lineRE = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: `)
+
+// decodeError turns the toml package's errors into "FILE:LINE: message".
+func decodeError(name, doc string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := mismatchRE.ReplaceAllString(pe.Message, "must be a $1, not $2")
+		if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
+			msg = fmt.Sprintf("%s: %s", pe.LastKey, msg)
+		}
+		if pe.Position.Line > 0 {
+			return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
+		}
+		return fmt.Errorf("%s: %s", name, msg)
+	}
+	// Type mismatches come as "toml: line N (last key "k"): ...".
+	msg := err.Error()
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		rest := msg[len(m[0]):]
+		rest = typeWords.Replace(rest)
+		if m[2] != "" {
+			rest = m[2] + " " + rest
+		}
+		return fmt.Errorf("%s:%s: %s", name, m[1], rest)
+	}
+	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(msg, "toml: "))
+}
+
+type problem struct {
+	line int
+	msg  string
+}
+
+type validator struct {
+	name     string
+	lines    keyLines
+	problems []problem
+}
+
+func (v *validator) add(key []string, format string, args ...any) {
+	v.problems = append(v.problems, problem{v.lines.line(key...), fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) err() error {
+	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].line < v.problems[j].line })
+	msgs := make([]string, len(v.problems))
+	for i, p := range v.problems {
+		if p.line > 0 {
+			msgs[i] = fmt.Sprintf("%s:%d: %s", v.name, p.line, p.msg)
+		} else {
+			msgs[i] = fmt.Sprintf("%s: %s", v.name, p.msg)
+		}
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
+	d := Default()
+
+	// [ssh]
+	if c.SSH.Listen == "" {
+		c.SSH.Listen = d.SSH.Listen
+	}
+	listenPort := v.address(c.SSH.Listen, "ssh", "listen")
+	if c.SSH.AdvertiseHost != "" && !validHost(c.SSH.AdvertiseHost) {
+		v.add([]string{"ssh", "advertise_host"}, "advertise_host %q is not a host name or IP address", c.SSH.AdvertiseHost)
+	}
+	switch p := c.SSH.AdvertisePort; {
+	case p < 0 || p > 65535:
+		v.add([]string{"ssh", "advertise_port"}, "advertise_port %d is out of range 1..65535", p)
+	case p == 0 && listenPort > 0:
+		c.SSH.AdvertisePort = listenPort
+	case p == 0:
+		c.SSH.AdvertisePort = d.SSH.AdvertisePort
+	}
+	if c.SSH.HostKeysDir == "" {
+		c.SSH.HostKeysDir = d.SSH.HostKeysDir
+	} else if !filepath.IsAbs(c.SSH.HostKeysDir) {
+		c.SSH.HostKeysDir = filepath.Join(dir, c.SSH.HostKeysDir)
+	}
+
+	// [web]
+	if c.Web.Listen == "" {
+		c.Web.Listen = d.Web.Listen
+	}
+	v.address(c.Web.Listen, "web", "listen")
+	if c.Web.PublicURL != "" {
+		u, err := url.Parse(c.Web.PublicURL)
+		switch {
+		case err != nil:
+			v.add([]string{"web", "public_url"}, "public_url %q is not a URL: %v", c.Web.PublicURL, errors.Unwrap(err))
+		case u.Scheme != "http" && u.Scheme != "https":
+			v.add([]string{"web", "public_url"}, "public_url %q must start with http:// or https://", c.Web.PublicURL)
+		case u.Host == "" || u.Hostname() == "":
+			v.add([]string{"web", "public_url"}, "public_url %q has no host", c.Web.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			v.add([]string{"web", "public_url"}, "public_url %q must not have a user, query or fragment", c.Web.PublicURL)
+		default:
+			c.Web.PublicURL = strings.TrimRight(c.Web.PublicURL, "/")
+		}
+	}
+
+	// [limits]
+	l := &c.Limits
+	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
+	v.count(&l.MaxGuestsPerSession, d.Limits.MaxGuestsPerSession, "max_guests_per_session")
+	v.count(&l.MaxPanes, d.Limits.MaxPanes, "max_panes")
+	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
+	hl := []string{"limits", "history_lines"}
+	switch {
+	case md.IsDefined(hl...) && (l.HistoryLines < 1 || l.HistoryLines > MaxHistoryLines):
+		v.add(hl, "history_lines %d is out of range 1..%d", l.HistoryLines, MaxHistoryLines)
+	case l.HistoryLines == 0:
+		l.HistoryLines = d.Limits.HistoryLines
+	}
+	if m := l.MaxMessageSize; m < 0 || m > 0 && m < MinMessageSize {
+		v.add([]string{"limits", "max_message_size"}, "max_message_size %d must be 0 (protocol default) or at least %d", m, MinMessageSize)
+	}
+	v.duration(md, &l.GracePeriod, d.Limits.GracePeriod, "grace_period")
+	v.duration(md, &l.KeepaliveInterval, d.Limits.KeepaliveInterval, "keepalive_interval")
+
+	// [log]
+	if c.Log.Level == "" {
+		c.Log.Level = d.Log.Level
+	} else {
+		c.Log.Level = strings.ToLower(c.Log.Level)
+		ok := false
+		for _, lv := range LogLevels {
+			ok = ok || c.Log.Level == lv
+		}
+		if !ok {
+			v.add([]string{"log", "level"}, "level %q is not one of %s", c.Log.Level, strings.Join(LogLevels, ", "))
+		}
+	}
+}
+
+// address checks a listen address and returns its port (-1 when invalid).
+func (v *validator) address(addr string, key ...string) int {
+	name := key[len(key)-1]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(key, "%s %q is not HOST:PORT: %s", name, addr, errText(err))
+		return -1
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		v.add(key, "%s %q: port %q is not a number in 0..65535", name, addr, port)
+		return -1
+	}
+	if host != "" && !validHost(host) {
+		v.add(key, "%s %q: %q is not a host name or IP address", name, addr, host)
+		return -1
+	}
+	return n
+}
+
+func errText(err error) string {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return ae.Err
+	}
+	return err.Error()
+}
+
+// count checks a non-negative limit and fills in its default for zero.
+func (v *validator) count(p *int, def int, name string) {
+	switch {
+	case *p < 0:
+		v.add([]string{"limits", name}, "%s %d must not be negative", name, *p)
+	case *p == 0:
+		*p = def
+	}
+}
+
+// duration checks a duration written as a string ("20s") and fills in its
+// default for zero. A bare integer would silently mean nanoseconds, so it is
+// refused.
+func (v *validator) duration(md *toml.MetaData, p *time.Duration, def time.Duration, name string) {
+	key := []string{"limits", name}
+	if md.IsDefined(key...) && md.Type(key...) != "String" {
+		v.add(key, "%s must be a duration string such as %q (found %s)", name, def.String(), strings.ToLower(md.Type(key...)))
+		return
+	}
+	switch {
+	case *p < 0:
+		v.add(key, "%s %s must not be negative", name, *p)
+	case *p == 0:
+		*p = def
+	}
+}
+
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// validHost accepts an IP address or a DNS name (letters, digits, hyphens,
+// dots; an optional trailing dot).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if !hostLabel.MatchString(label) {
+			return false
+		}
+	}
+	return true
+}
+
+// AdvertiseHost is the host name hosts and guests are told to connect to:
+// [ssh] advertise_host, or else this machine's FQDN (see FQDN).
+func (c *Config) AdvertiseHost() string {
+	if c.SSH.AdvertiseHost != "" {
+		return c.SSH.AdvertiseHost
+	}
+	return FQDN()
+}
+
+// WebURL is the base URL of the web side, without a trailing slash:
+// [web] public_url, or else http://ADVERTISE_HOST:PORT with the port of
+// [web] listen (omitted when it is 80).
+func (c *Config) WebURL() string {
+	if c.Web.PublicURL != "" {
+		return strings.TrimRight(c.Web.PublicURL, "/")
+	}
+	host := c.AdvertiseHost()
+	_, port, err := net.SplitHostPort(c.Web.Listen)
+	if err != nil || port == "" {
+		port = "10080"
+	}
+	if port == "80" {
+		return "http://" + hostForURL(host)
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func hostForURL(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// hostname and lookupCNAME are replaced in tests.
+var (
+	hostname    = os.Hostname
+	lookupCNAME = net.LookupCNAME
+)
+
+// FQDN returns this machine's fully qualified name: the host name, made
+// canonical by a name lookup (as `hostname -f` does), or the bare host name
+// when the lookup fails. As a last resort it returns "localhost".
+func FQDN() string {
+	h, err := hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	cname, err := lookupCNAME(h)
+	if err != nil {
+		return h
+	}
+	cname = strings.TrimSuffix(cname, ".")
+	if cname == "" || !validHost(cname) {
+		return h
+	}
+	return cname
+}

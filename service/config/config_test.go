@@ -1,0 +1,330 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, doc string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "relay.toml")
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		line int    // line the error must name
+		want string // text the message must contain
+	}{
+		// Syntax and type errors (from the toml package).
+		{"syntax", "[ssh]\nlisten = \"0.0.0.0:1\"\nadvertise_port = = 3\n", 3, ""},
+		{"unterminated string", "[web]\n\nlisten = \"0.0.0.0:1\n", 3, ""},
+		{"duplicate key", "[ssh]\nlisten = \"a:1\"\nlisten = \"b:1\"\n", 3, "listen"},
+		{"duplicate table", "[ssh]\n[web]\n[ssh]\n", 3, "ssh"},
+		{"int where string", "[ssh]\n# c\nlisten = 10022\n", 3, "ssh.listen has type integer, want string"},
+		{"string where int", "[ssh]\nadvertise_port = \"10022\"\n", 2, "ssh.advertise_port has type string, want integer"},
+		{"table where value", "ssh = 3\n", 1, "ssh"},
+		{"float where int", "[limits]\nmax_panes = 1.5\n", 2, "limits.max_panes"},
+		{"bad duration string", "[limits]\n\n\ngrace_period = \"20 seconds\"\n", 4, "20 seconds"},
+		{"duration as integer", "[limits]\ngrace_period = 20\n", 2, "grace_period must be a duration string"},
+
+		// Unknown keys.
+		{"unknown key", "[ssh]\nlisten = \"0.0.0.0:1\"\nlisten_addr = \"x\"\n", 3, `unknown key "listen_addr" in [ssh]`},
+		{"unknown table", "[ssh]\nlisten = \"0.0.0.0:1\"\n\n[sssh]\nlisten = \"x\"\n", 4, `unknown key "sssh"`},
+		{"unknown key in unknown table", "[sssh]\n\nlisten = \"x\"\n", 1, `unknown key "sssh"`},
+		{"unknown top-level key", "# comment\nverbose = true\n", 2, `unknown key "verbose"`},
+		{"unknown dotted key", "ssh.listen = \"0.0.0.0:1\"\nssh.lisen = \"0.0.0.0:1\"\n", 2, `unknown key "lisen" in [ssh]`},
+		{"unknown key after multi-line array", "[x]\na = [\n  1,\n  2,\n]\n", 1, `unknown key "x"`},
+		{"unknown quoted key", "[limits]\n\"max panes\" = 3\n", 2, `unknown key "max panes" in [limits]`},
+
+		// [ssh]
+		{"advertise_port too big", "[ssh]\nadvertise_port = 65536\n", 2, "advertise_port 65536 is out of range 1..65535"},
+		{"advertise_port negative", "[ssh]\n\nadvertise_port = -1\n", 3, "advertise_port -1 is out of range"},
+		{"listen without port", "[ssh]\nlisten = \"0.0.0.0\"\n", 2, `listen "0.0.0.0" is not HOST:PORT: missing port in address`},
+		{"listen port too big", "[ssh]\nlisten = \":70000\"\n", 2, `port "70000" is not a number in 0..65535`},
+		{"listen port not a number", "[ssh]\nlisten = \"0.0.0.0:ssh-port\"\n", 2, `port "ssh-port"`},
+		{"listen bad host", "[ssh]\nlisten = \"foo_bar!:22\"\n", 2, `"foo_bar!" is not a host name or IP address`},
+		{"advertise_host with scheme", "[ssh]\nadvertise_host = \"ssh://relay\"\n", 2, `advertise_host "ssh://relay" is not a host name or IP address`},
+		{"advertise_host with space", "[ssh]\nadvertise_host = \"relay example\"\n", 2, "is not a host name"},
+
+		// [web]
+		{"web listen", "[web]\nlisten = \"10080\"\n", 2, `listen "10080" is not HOST:PORT`},
+		{"public_url ftp", "[web]\npublic_url = \"ftp://relay.example.com\"\n", 2, "must start with http:// or https://"},
+		{"public_url no scheme", "[web]\npublic_url = \"relay.example.com:10080\"\n", 2, "must start with http:// or https://"},
+		{"public_url no host", "[web]\npublic_url = \"http://\"\n", 2, "has no host"},
+		{"public_url unparsable", "[web]\npublic_url = \"http://[::1\"\n", 2, "is not a URL"},
+		{"public_url with query", "[web]\npublic_url = \"https://relay/?a=b\"\n", 2, "must not have a user, query or fragment"},
+
+		// [limits]
+		{"negative max_sessions", "[limits]\nmax_sessions = -1\n", 2, "max_sessions -1 must not be negative"},
+		{"negative max_guests_per_session", "[limits]\nmax_guests_per_session = -5\n", 2, "max_guests_per_session -5 must not be negative"},
+		{"negative max_panes", "[limits]\nmax_panes = -1\n", 2, "max_panes -1 must not be negative"},
+		{"negative guest_input_rate", "[limits]\nguest_input_rate = -1\n", 2, "guest_input_rate -1 must not be negative"},
+		{"history_lines zero", "[limits]\nhistory_lines = 0\n", 2, "history_lines 0 is out of range 1..100000"},
+		{"history_lines too many", "[limits]\nhistory_lines = 100001\n", 2, "history_lines 100001 is out of range"},
+		{"history_lines negative", "[limits]\nhistory_lines = -3\n", 2, "history_lines -3 is out of range"},
+		{"max_message_size negative", "[limits]\nmax_message_size = -1\n", 2, "max_message_size -1 must be 0"},
+		{"max_message_size tiny", "[limits]\nmax_message_size = 100\n", 2, "at least 17408"},
+		{"negative grace_period", "[limits]\ngrace_period = \"-1s\"\n", 2, "grace_period -1s must not be negative"},
+		{"negative keepalive_interval", "[limits]\n keepalive_interval = \"-5m\"\n", 2, "keepalive_interval -5m0s must not be negative"},
+
+		// [log]
+		{"log level", "[log]\nlevel = \"verbose\"\n", 2, `level "verbose" is not one of debug, info, warn, error`},
+
+		// Keys found through inline tables and dotted keys.
+		{"inline table", "ssh = { listen = \"nope\" }\n", 1, `listen "nope" is not HOST:PORT`},
+		{"dotted key", "\nlimits.max_panes = -2\n", 2, "max_panes -2 must not be negative"},
+		{"quoted table and key", "[\"limits\"]\n'max_panes' = -2\n", 2, "max_panes -2 must not be negative"},
+		{"table after comment with brackets", "# [ssh]\n[ssh] # [web]\n\nadvertise_port = 0\nlisten = \"x\"\n", 5, `listen "x"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.doc)
+			_, err := Load(p)
+			if err == nil {
+				t.Fatalf("Load accepted:\n%s", tc.doc)
+			}
+			msg := err.Error()
+			if n := strings.Count(msg, "\n"); n != 0 {
+				t.Errorf("want one problem, got %d lines:\n%s", n+1, msg)
+			}
+			prefix := p + ":" + strconv.Itoa(tc.line) + ": "
+			if !strings.HasPrefix(msg, prefix) {
+				t.Errorf("error %q\ndoes not start with %q", msg, prefix)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q\ndoes not contain %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblemInLineOrder(t *testing.T) {
+	doc := "[limits]\nmax_panes = -1\n[ssh]\nbogus = 1\nadvertise_port = 70000\n"
+	p := writeFile(t, doc)
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	got := strings.Split(err.Error(), "\n")
+	want := []string{
+		p + ":2: max_panes -1 must not be negative",
+		p + `:4: unknown key "bogus" in [ssh]`,
+		p + ":5: advertise_port 70000 is out of range 1..65535",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("got %v, want a not-exist error", err)
+	}
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	c, err := Load(writeFile(t, "# nothing\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("empty file gives\n%+v\nwant\n%+v", c, Default())
+	}
+}
+
+func TestZeroMeansDefault(t *testing.T) {
+	doc := `
+[ssh]
+listen = ""
+advertise_port = 0
+host_keys_dir = ""
+[web]
+listen = ""
+[limits]
+max_sessions = 0
+max_guests_per_session = 0
+max_panes = 0
+max_message_size = 0
+guest_input_rate = 0
+grace_period = "0s"
+keepalive_interval = "0s"
+[log]
+level = ""
+`
+	c, err := Load(writeFile(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("zeros give\n%+v\nwant\n%+v", c, Default())
+	}
+}
+
+func TestValues(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "relay.toml")
+	doc := `
+[ssh]
+listen = "127.0.0.1:2222"
+advertise_host = "relay.example.com"
+host_keys_dir = "keys"
+[web]
+listen = "[::1]:8080"
+public_url = "https://relay.example.com/"
+[limits]
+max_sessions = 5
+max_guests_per_session = 6
+max_panes = 7
+history_lines = 100000
+max_message_size = 1048576
+guest_input_rate = 1000
+grace_period = "1m30s"
+keepalive_interval = "10s"
+[log]
+level = "DEBUG"
+`
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		SSH: SSH{
+			Listen:        "127.0.0.1:2222",
+			AdvertiseHost: "relay.example.com",
+			AdvertisePort: 2222, // from listen
+			HostKeysDir:   filepath.Join(dir, "keys"),
+		},
+		Web: Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com"},
+		Limits: Limits{
+			MaxSessions:         5,
+			MaxGuestsPerSession: 6,
+			MaxPanes:            7,
+			HistoryLines:        100000,
+			MaxMessageSize:      1 << 20,
+			GuestInputRate:      1000,
+			GracePeriod:         90 * time.Second,
+			KeepaliveInterval:   10 * time.Second,
+		},
+		Log: Log{Level: "debug"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", c, want)
+	}
+	if got := c.AdvertiseHost(); got != "relay.example.com" {
+		t.Errorf("AdvertiseHost() = %q", got)
+	}
+	if got := c.WebURL(); got != "https://relay.example.com" {
+		t.Errorf("WebURL() = %q", got)
+	}
+}
+
+func TestShippedConfigLoads(t *testing.T) {
+	p := filepath.Join("..", "..", "etc", "tmate-relay", "relay.toml")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("shipped relay.toml differs from Default():\n%+v\nwant\n%+v", c, Default())
+	}
+	// Every key of the schema is present in the shipped file, so that it
+	// documents them all.
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := scanKeyLines(string(data))
+	for _, key := range schemaKeys(reflect.TypeOf(Config{}), nil) {
+		if _, ok := lines[joinKey(key)]; !ok {
+			t.Errorf("shipped relay.toml lacks %s", joinKey(key))
+		}
+	}
+}
+
+// schemaKeys lists the toml keys of every leaf field of t.
+func schemaKeys(t reflect.Type, prefix []string) [][]string {
+	var keys [][]string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		k := append(append([]string{}, prefix...), f.Tag.Get("toml"))
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, schemaKeys(f.Type, k)...)
+		} else {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func TestFQDN(t *testing.T) {
+	defer func(h func() (string, error), l func(string) (string, error)) { hostname, lookupCNAME = h, l }(hostname, lookupCNAME)
+	hostname = func() (string, error) { return "vm", nil }
+	lookupCNAME = func(h string) (string, error) { return "vm.corp.example.com.", nil }
+	if got := FQDN(); got != "vm.corp.example.com" {
+		t.Errorf("FQDN() = %q with a canonical name", got)
+	}
+	lookupCNAME = func(h string) (string, error) { return "", errors.New("no such host") }
+	if got := FQDN(); got != "vm" {
+		t.Errorf("FQDN() = %q when the lookup fails, want the host name", got)
+	}
+	hostname = func() (string, error) { return "", errors.New("no") }
+	if got := FQDN(); got != "localhost" {
+		t.Errorf("FQDN() = %q without a host name", got)
+	}
+	hostname = func() (string, error) { return "vm", nil }
+	lookupCNAME = func(h string) (string, error) { return "vm.corp.example.com.", nil }
+	c := Default()
+	if got := c.AdvertiseHost(); got != "vm.corp.example.com" {
+		t.Errorf("AdvertiseHost() = %q with empty advertise_host", got)
+	}
+	if got := c.WebURL(); got != "http://vm.corp.example.com:10080" {
+		t.Errorf("WebURL() = %q", got)
+	}
+}
+
+func TestFQDNReal(t *testing.T) {
+	if got := FQDN(); got == "" || !validHost(got) {
+		t.Errorf("FQDN() = %q", got)
+	}
+}
+
+func TestLoadLinesAfterMultilineValues(t *testing.T) {
+	doc := "[junk]\n" +
+		"s = \"\"\"\n" +
+		"[ssh]\n" +
+		"bogus = 1 \\\"\"\"\n" +
+		"\"\"\"\n" +
+		"t = [\n" +
+		"  \"[ssh]\",\n" +
+		"  { bogus = 2 },\n" +
+		"]\n" +
+		"u = '''\n" +
+		"'''\n" +
+		"[ssh]\n" +
+		"bogus = 3\n"
+	p := writeFile(t, doc)
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	want := p + `:1: unknown key "junk"` + "\n" + p + `:13: unknown key "bogus" in [ssh]`
+	if err.Error() != want {
+		t.Errorf("got\n%s\nwant\n%s", err, want)
+	}
+}
