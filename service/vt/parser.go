@@ -1,0 +1,885 @@
+package vt
+
+// Write feeds the program's output. Sequences and UTF-8 may be split across
+// calls. It always consumes everything; queries (DA, DSR) are not answered:
+// the host's tmate answers them, the relay only mirrors.
+func (e *Emulator) Write(p []byte) (int, error) {
+	i := 0
+	n := len(p)
+	for i < n {
+		if e.state == stGround && e.u8need == 0 {
+			// Fast path: a run of printable ASCII.
+			b := p[i]
+			if b >= 0x20 && b < 0x7f {
+				i = e.printASCII(p, i)
+				continue
+			}
+		}
+		e.step(p[i])
+		i++
+	}
+	return n, nil
+}
+
+// printASCII prints the run of printable ASCII starting at p[i] and returns
+// the index after it.
+func (e *Emulator) printASCII(p []byte, i int) int {
+	if e.acs() || e.modes&(ModeInsert|ModeWrap) != ModeWrap {
+		for ; i < len(p) && p[i] >= 0x20 && p[i] < 0x7f; i++ {
+			r := rune(p[i])
+			if e.acs() {
+				if m := acsTable[r]; m != 0 {
+					r = m
+				}
+			}
+			e.put(r, 1)
+		}
+		return i
+	}
+	fg, bg, attr := e.pen.fg, e.pen.bg, e.pen.attr
+	W := e.w
+	for i < len(p) {
+		b := p[i]
+		if b < 0x20 || b >= 0x7f {
+			break
+		}
+		if e.cx >= W {
+			e.lines[e.cy].wrapped = true
+			e.linefeed()
+			e.cx = 0
+		}
+		l := &e.lines[e.cy]
+		// Write as much of the run as fits on this line.
+		j := i
+		for j < len(p) && p[j] >= 0x20 && p[j] < 0x7f && j-i < W-e.cx {
+			j++
+		}
+		x := e.cx
+		end := x + (j - i)
+		if end > len(l.cells) {
+			l.cells = extend(l.cells, end, W)
+		}
+		c := l.cells
+		if c[x].Width == 0 && x > 0 && c[x-1].Width == 2 {
+			c[x-1] = Cell{Rune: ' ', Width: 1}
+		}
+		if c[end-1].Width == 2 && end < len(c) {
+			c[end] = Cell{Rune: ' ', Width: 1}
+		}
+		for k := i; k < j; k++ {
+			c[x] = Cell{Rune: rune(p[k]), Fg: fg, Bg: bg, Attr: attr, Width: 1}
+			x++
+		}
+		e.cx = end
+		e.lastGC, e.lastW, e.lastSet = rune(p[j-1]), 1, true
+		i = j
+	}
+	return i
+}
+
+func (e *Emulator) step(b byte) {
+	switch e.state {
+	case stGround:
+		switch {
+		case b < 0x20:
+			e.u8need = 0
+			e.control(b)
+		case b < 0x7f:
+			e.u8need = 0
+			r := rune(b)
+			if e.acs() {
+				if m := acsTable[r]; m != 0 {
+					r = m
+				}
+			}
+			e.put(r, 1)
+		case b == 0x7f:
+		default:
+			e.utf8(b)
+		}
+	case stEsc:
+		e.escByte(b)
+	case stCSI, stCSIIgnore:
+		e.csiByte(b)
+	case stOSC, stAPC:
+		switch b {
+		case 0x07:
+			e.endString()
+		case 0x1b:
+			e.state++ // stOSCEsc / stAPCEsc
+		case 0x18, 0x1a:
+			e.state = stGround
+		default:
+			if e.slen < len(e.sbuf) {
+				e.sbuf[e.slen] = b
+				e.slen++
+			}
+		}
+	case stOSCEsc, stAPCEsc:
+		e.state--
+		e.endString()
+		if b != '\\' {
+			e.state = stEsc
+			e.escByte(b)
+		}
+	case stStr:
+		switch b {
+		case 0x1b:
+			e.state = stStrEsc
+		case 0x18, 0x1a:
+			e.state = stGround
+		}
+	case stStrEsc:
+		e.state = stGround
+		if b != '\\' {
+			e.state = stEsc
+			e.escByte(b)
+		}
+	}
+}
+
+func (e *Emulator) utf8(b byte) {
+	if e.u8need > 0 {
+		if b&0xc0 == 0x80 {
+			e.u8[e.u8n] = b
+			e.u8n++
+			if e.u8n == e.u8need {
+				e.u8need = 0
+				e.printRune(e.decodeU8())
+			}
+			return
+		}
+		e.u8need = 0 // invalid: drop the partial character
+	}
+	switch {
+	case b >= 0xc2 && b <= 0xdf:
+		e.u8need = 2
+	case b >= 0xe0 && b <= 0xef:
+		e.u8need = 3
+	case b >= 0xf0 && b <= 0xf4:
+		e.u8need = 4
+	default:
+		return
+	}
+	e.u8[0] = b
+	e.u8n = 1
+}
+
+func (e *Emulator) decodeU8() rune {
+	b := e.u8
+	var r rune
+	switch e.u8n {
+	case 2:
+		r = rune(b[0]&0x1f)<<6 | rune(b[1]&0x3f)
+	case 3:
+		r = rune(b[0]&0x0f)<<12 | rune(b[1]&0x3f)<<6 | rune(b[2]&0x3f)
+		if r < 0x800 || (r >= 0xd800 && r <= 0xdfff) {
+			return -1
+		}
+	case 4:
+		r = rune(b[0]&0x07)<<18 | rune(b[1]&0x3f)<<12 | rune(b[2]&0x3f)<<6 | rune(b[3]&0x3f)
+		if r < 0x10000 || r > 0x10ffff {
+			return -1
+		}
+	}
+	return r
+}
+
+func (e *Emulator) printRune(r rune) {
+	if r < 0 {
+		return
+	}
+	e.put(r, runeWidth(r))
+}
+
+func (e *Emulator) control(b byte) {
+	switch b {
+	case 0x08: // BS
+		if e.cx == 0 {
+			if e.cy > 0 && e.lines[e.cy-1].wrapped {
+				e.cy--
+				e.cx = e.w - 1
+			}
+		} else {
+			if e.cx > e.w {
+				e.cx = e.w
+			}
+			e.cx--
+		}
+	case 0x09: // HT
+		if e.cx >= e.w-1 {
+			break
+		}
+		for {
+			e.cx++
+			if e.tabs[e.cx] || e.cx >= e.w-1 {
+				break
+			}
+		}
+	case 0x0a, 0x0b, 0x0c:
+		e.lines[e.cy].wrapped = false
+		e.linefeed()
+	case 0x0d:
+		e.cx = 0
+	case 0x0e:
+		e.pen.shift = true
+	case 0x0f:
+		e.pen.shift = false
+	case 0x1b:
+		e.state = stEsc
+		e.ninter = 0
+		e.inter = 0
+	case 0x18, 0x1a:
+		e.state = stGround
+	}
+}
+
+func (e *Emulator) escByte(b byte) {
+	switch {
+	case b < 0x20:
+		if b == 0x18 || b == 0x1a {
+			e.state = stGround
+			return
+		}
+		e.control(b)
+		return
+	case b < 0x30:
+		e.inter = b
+		e.ninter++
+		return
+	}
+	e.state = stGround
+	if e.ninter > 1 {
+		return
+	}
+	if e.ninter == 1 {
+		switch {
+		case e.inter == '(' && b == '0':
+			e.pen.g0 = true
+		case e.inter == '(' && b == 'B':
+			e.pen.g0 = false
+		case e.inter == ')' && b == '0':
+			e.pen.g1 = true
+		case e.inter == ')' && b == 'B':
+			e.pen.g1 = false
+		case e.inter == '#' && b == '8':
+			e.alignmentTest()
+		}
+		return
+	}
+	switch b {
+	case '[':
+		e.state = stCSI
+		e.nparam = 0
+		e.params[0] = -1
+		e.colon[0] = false
+		e.priv = 0
+		e.ninter = 0
+		e.overflow = false
+	case ']':
+		e.state = stOSC
+		e.slen = 0
+	case '_':
+		e.state = stAPC
+		e.slen = 0
+	case 'P', 'X', '^':
+		e.state = stStr
+	case '7':
+		e.saveCursor()
+	case '8':
+		e.restoreCursor()
+	case '=':
+		e.modes |= ModeAppKeypad
+	case '>':
+		e.modes &^= ModeAppKeypad
+	case 'D':
+		e.linefeed()
+	case 'E':
+		e.cx = 0
+		e.linefeed()
+	case 'H':
+		if e.cx < e.w {
+			e.tabs[e.cx] = true
+		}
+	case 'M':
+		e.reverseIndex()
+	case 'c':
+		e.reset()
+	}
+}
+
+func (e *Emulator) saveCursor() {
+	e.scPen = e.pen
+	e.scX, e.scY = e.cx, e.cy
+}
+
+func (e *Emulator) restoreCursor() {
+	e.pen = e.scPen
+	e.moveTo(e.scX, e.scY, false)
+}
+
+func (e *Emulator) alignmentTest() {
+	for y := 0; y < e.h; y++ {
+		l := &e.lines[y]
+		l.cells = extend(l.cells[:0], e.w, e.w)
+		for x := range l.cells {
+			l.cells[x] = Cell{Rune: 'E', Width: 1}
+		}
+		l.wrapped = false
+	}
+	e.top, e.bot = 0, e.h-1
+	e.cx, e.cy = 0, 0
+}
+
+func (e *Emulator) endString() {
+	s := e.sbuf[:e.slen]
+	if e.state == stAPC {
+		e.title = string(s)
+		e.state = stGround
+		return
+	}
+	e.state = stGround
+	// OSC Ps ; Pt
+	n, i := 0, 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 10000 {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != ';' {
+		return
+	}
+	if n == 0 || n == 2 {
+		e.title = string(s[i+1:])
+	}
+}
+
+func (e *Emulator) csiByte(b byte) {
+	switch {
+	case b >= '0' && b <= '9':
+		if e.ninter > 0 {
+			e.state = stCSIIgnore
+			return
+		}
+		v := e.params[e.nparam]
+		if v < 0 {
+			v = 0
+		}
+		v = v*10 + int32(b-'0')
+		if v > 0xffff {
+			v = 0xffff
+		}
+		e.params[e.nparam] = v
+	case b == ';' || b == ':':
+		if e.ninter > 0 {
+			e.state = stCSIIgnore
+			return
+		}
+		e.colon[e.nparam] = b == ':'
+		if e.nparam+1 >= maxParams {
+			e.overflow = true
+			return
+		}
+		e.nparam++
+		e.params[e.nparam] = -1
+		e.colon[e.nparam] = false
+	case b >= 0x3c && b <= 0x3f:
+		if e.nparam == 0 && e.params[0] < 0 && e.priv == 0 {
+			e.priv = b
+		} else {
+			e.state = stCSIIgnore
+		}
+	case b >= 0x20 && b < 0x30:
+		e.inter = b
+		e.ninter++
+	case b >= 0x40 && b <= 0x7e:
+		ign := e.state == stCSIIgnore || e.overflow || e.ninter > 1
+		e.state = stGround
+		if !ign {
+			e.csi(b)
+		}
+	case b == 0x1b:
+		e.state = stEsc
+		e.ninter = 0
+	case b == 0x18 || b == 0x1a:
+		e.state = stGround
+	case b < 0x20:
+		e.control(b)
+	}
+}
+
+// param returns parameter i, def when missing, at least min.
+func (e *Emulator) param(i int, min, def int) int {
+	if i > e.nparam {
+		return def
+	}
+	v := int(e.params[i])
+	if v < 0 {
+		return def
+	}
+	if v < min {
+		return min
+	}
+	return v
+}
+
+func (e *Emulator) csi(final byte) {
+	if e.ninter == 1 {
+		if e.inter == ' ' && final == 'q' && e.priv == 0 {
+			e.cstyle = e.param(0, 0, 0)
+		}
+		return
+	}
+	switch e.priv {
+	case 0:
+	case '?':
+		switch final {
+		case 'h':
+			e.setPrivate(true)
+		case 'l':
+			e.setPrivate(false)
+		}
+		return
+	default:
+		return
+	}
+	bg := e.pen.bg
+	switch final {
+	case '@':
+		if e.cx < e.w {
+			e.insertCells(e.cx, e.param(0, 1, 1), bg)
+		}
+	case 'A':
+		e.cursorUp(e.param(0, 1, 1))
+	case 'B', 'e':
+		e.cursorDown(e.param(0, 1, 1))
+	case 'C', 'a':
+		n := e.param(0, 1, 1)
+		if e.cx < e.w {
+			e.cx = min(e.cx+n, e.w-1)
+		}
+	case 'D':
+		n := e.param(0, 1, 1)
+		if e.cx >= e.w {
+			e.cx = e.w - 1
+		}
+		e.cx = max(e.cx-n, 0)
+	case 'E':
+		e.cx = 0
+		e.cursorDown(e.param(0, 1, 1))
+	case 'F':
+		e.cx = 0
+		e.cursorUp(e.param(0, 1, 1))
+	case 'G', '`':
+		e.moveTo(e.param(0, 1, 1)-1, -1, true)
+	case 'H', 'f':
+		e.moveTo(e.param(1, 1, 1)-1, e.param(0, 1, 1)-1, true)
+	case 'I':
+		for n := e.param(0, 1, 1); n > 0 && e.cx < e.w-1; n-- {
+			e.control(0x09)
+		}
+	case 'J':
+		e.eraseDisplay(e.param(0, 0, 0), bg)
+	case 'K':
+		e.eraseLine(e.param(0, 0, 0), bg)
+	case 'L':
+		e.insertLines(e.param(0, 1, 1), bg)
+	case 'M':
+		e.deleteLines(e.param(0, 1, 1), bg)
+	case 'P':
+		if e.cx < e.w {
+			e.deleteCells(e.cx, e.param(0, 1, 1), bg)
+		}
+	case 'S':
+		for n := min(e.param(0, 1, 1), e.h); n > 0; n-- {
+			e.scrollUp(e.top, e.bot, bg)
+		}
+	case 'T':
+		for n := min(e.param(0, 1, 1), e.h); n > 0; n-- {
+			e.scrollDown(e.top, e.bot, bg)
+		}
+	case 'X':
+		if e.cx < e.w {
+			n := min(e.param(0, 1, 1), e.w-e.cx)
+			e.clearCells(e.cy, e.cx, n, bg)
+		}
+	case 'Z':
+		x := min(e.cx, e.w-1)
+		for n := e.param(0, 1, 1); x > 0 && n > 0; n-- {
+			x--
+			for x > 0 && !e.tabs[x] {
+				x--
+			}
+		}
+		e.cx = x
+	case 'b':
+		if e.lastSet {
+			n := min(e.param(0, 1, 1), 65535)
+			r, w := e.lastGC, e.lastW
+			if w == 0 {
+				break
+			}
+			for ; n > 0; n-- {
+				e.put(r, w)
+			}
+		}
+	case 'd':
+		e.moveTo(-1, e.param(0, 1, 1)-1, true)
+	case 'g':
+		switch e.param(0, 0, 0) {
+		case 0:
+			if e.cx < e.w {
+				e.tabs[e.cx] = false
+			}
+		case 3:
+			clear(e.tabs)
+		}
+	case 'h', 'l':
+		for i := 0; i <= e.nparam; i++ {
+			if e.param(i, 0, -1) == 4 {
+				if final == 'h' {
+					e.modes |= ModeInsert
+				} else {
+					e.modes &^= ModeInsert
+				}
+			}
+		}
+	case 'm':
+		e.sgr()
+	case 'r':
+		top := e.param(0, 1, 1) - 1
+		bot := e.param(1, 1, e.h) - 1
+		top = min(top, e.h-1)
+		bot = min(bot, e.h-1)
+		if top >= bot {
+			return
+		}
+		e.top, e.bot = top, bot
+		e.cx, e.cy = 0, 0
+		if e.modes&ModeOrigin != 0 {
+			e.cy = top
+		}
+	case 's':
+		e.saveCursor()
+	case 'u':
+		e.restoreCursor()
+	}
+}
+
+func (e *Emulator) cursorUp(n int) {
+	if e.cy < e.top {
+		n = min(n, e.cy)
+	} else {
+		n = min(n, e.cy-e.top)
+	}
+	if e.cx >= e.w {
+		e.cx = e.w - 1
+	}
+	e.cy -= n
+}
+
+func (e *Emulator) cursorDown(n int) {
+	if e.cy > e.bot {
+		n = min(n, e.h-1-e.cy)
+	} else {
+		n = min(n, e.bot-e.cy)
+	}
+	if e.cx >= e.w {
+		e.cx = e.w - 1
+	}
+	e.cy += n
+}
+
+func (e *Emulator) eraseDisplay(mode int, bg Color) {
+	switch mode {
+	case 0:
+		if e.cx < e.w {
+			e.clearCells(e.cy, e.cx, e.w-e.cx, bg)
+		}
+		e.clearLines(e.cy+1, e.h, bg)
+	case 1:
+		e.clearLines(0, e.cy, bg)
+		e.clearCells(e.cy, 0, min(e.cx+1, e.w), bg)
+	case 2:
+		if !e.alt {
+			e.clearScreenToHistory(bg)
+		} else {
+			e.clearLines(0, e.h, bg)
+		}
+	case 3:
+		if e.param(1, 0, 0) == 0 {
+			e.clearHistory()
+		}
+	}
+}
+
+func (e *Emulator) eraseLine(mode int, bg Color) {
+	switch mode {
+	case 0:
+		if e.cx < e.w {
+			e.clearCells(e.cy, e.cx, e.w-e.cx, bg)
+		}
+	case 1:
+		e.clearCells(e.cy, 0, min(e.cx+1, e.w), bg)
+	case 2:
+		e.clearCells(e.cy, 0, e.w, bg)
+	}
+}
+
+func (e *Emulator) setPrivate(on bool) {
+	for i := 0; i <= e.nparam; i++ {
+		var m Modes
+		switch e.param(i, 0, -1) {
+		case 1:
+			m = ModeAppCursor
+		case 3:
+			e.moveTo(0, 0, false)
+			if e.alt {
+				e.clearLines(0, e.h, ColorDefault)
+			} else {
+				e.clearScreenToHistory(ColorDefault)
+			}
+			continue
+		case 6:
+			if on {
+				e.modes |= ModeOrigin
+			} else {
+				e.modes &^= ModeOrigin
+			}
+			e.moveTo(0, 0, true)
+			continue
+		case 7:
+			m = ModeWrap
+		case 12:
+			m = ModeCursorBlink
+		case 25:
+			m = ModeCursorVisible
+		case 1000, 1002, 1003:
+			e.modes &^= allMouse
+			if !on {
+				continue
+			}
+			switch e.param(i, 0, -1) {
+			case 1000:
+				m = ModeMouseStandard
+			case 1002:
+				m = ModeMouseButton
+			default:
+				m = ModeMouseAny
+			}
+		case 1004:
+			m = ModeFocus
+		case 1005:
+			m = ModeMouseUTF8
+		case 1006:
+			m = ModeMouseSGR
+		case 2004:
+			m = ModeBracketedPaste
+		case 47, 1047:
+			if on {
+				e.altOn(false)
+			} else {
+				e.altOff(false)
+			}
+			continue
+		case 1049:
+			if on {
+				e.altOn(true)
+			} else {
+				e.altOff(true)
+			}
+			continue
+		default:
+			continue
+		}
+		if on {
+			e.modes |= m
+		} else {
+			e.modes &^= m
+		}
+	}
+}
+
+const allUnderline = AttrUnderline | AttrDoubleUnderline | AttrCurlyUnderline | AttrDottedUnderline | AttrDashedUnderline
+
+func (e *Emulator) sgr() {
+	p := &e.pen
+	if e.nparam == 0 && e.params[0] < 0 {
+		p.fg, p.bg, p.attr = 0, 0, 0
+		return
+	}
+	for i := 0; i <= e.nparam; i++ {
+		n := e.param(i, 0, 0)
+		if e.colon[i] {
+			// A colon group: n:a:b...
+			j := i + 1
+			for j <= e.nparam && e.colon[j-1] {
+				j++
+			}
+			e.sgrColon(i, j)
+			i = j - 1
+			continue
+		}
+		switch {
+		case n == 0:
+			p.fg, p.bg, p.attr = 0, 0, 0
+		case n == 1:
+			p.attr |= AttrBold
+		case n == 2:
+			p.attr |= AttrDim
+		case n == 3:
+			p.attr |= AttrItalic
+		case n == 4:
+			p.attr = p.attr&^allUnderline | AttrUnderline
+		case n == 5 || n == 6:
+			p.attr |= AttrBlink
+		case n == 7:
+			p.attr |= AttrReverse
+		case n == 8:
+			p.attr |= AttrHidden
+		case n == 9:
+			p.attr |= AttrStrike
+		case n == 21:
+			p.attr = p.attr&^allUnderline | AttrDoubleUnderline
+		case n == 22:
+			p.attr &^= AttrBold | AttrDim
+		case n == 23:
+			p.attr &^= AttrItalic
+		case n == 24:
+			p.attr &^= allUnderline
+		case n == 25:
+			p.attr &^= AttrBlink
+		case n == 27:
+			p.attr &^= AttrReverse
+		case n == 28:
+			p.attr &^= AttrHidden
+		case n == 29:
+			p.attr &^= AttrStrike
+		case n >= 30 && n <= 37:
+			p.fg = ANSI(uint8(n - 30))
+		case n == 38 || n == 48 || n == 58:
+			c, used, ok := e.extColor(i + 1)
+			i += used
+			if ok {
+				if n == 38 {
+					p.fg = c
+				} else if n == 48 {
+					p.bg = c
+				}
+			}
+		case n == 39:
+			p.fg = 0
+		case n >= 40 && n <= 47:
+			p.bg = ANSI(uint8(n - 40))
+		case n == 49:
+			p.bg = 0
+		case n == 53:
+			p.attr |= AttrOverline
+		case n == 55:
+			p.attr &^= AttrOverline
+		case n >= 90 && n <= 97:
+			p.fg = ANSI(uint8(n - 90 + 8))
+		case n >= 100 && n <= 107:
+			p.bg = ANSI(uint8(n - 100 + 8))
+		}
+	}
+}
+
+// extColor parses the semicolon form after 38/48: 5;n or 2;r;g;b.
+func (e *Emulator) extColor(i int) (c Color, used int, ok bool) {
+	switch e.param(i, 0, -1) {
+	case 5:
+		v := e.param(i+1, 0, -1)
+		if i+1 > e.nparam {
+			return 0, 1, false
+		}
+		if v < 0 || v > 255 {
+			return 0, 2, false
+		}
+		return Palette(uint8(v)), 2, true
+	case 2:
+		if i+3 > e.nparam {
+			return 0, e.nparam - i + 1, false
+		}
+		r, g, b := e.param(i+1, 0, -1), e.param(i+2, 0, -1), e.param(i+3, 0, -1)
+		if r < 0 || r > 255 || g < 0 || g > 255 || b < 0 || b > 255 {
+			return 0, 4, false
+		}
+		return RGB(uint8(r), uint8(g), uint8(b)), 4, true
+	}
+	return 0, 1, false
+}
+
+// sgrColon handles a colon group params[i:j] (38:5:n, 38:2::r:g:b, 4:3...).
+func (e *Emulator) sgrColon(i, j int) {
+	p := &e.pen
+	n := e.param(i, 0, 0)
+	cnt := j - i
+	switch n {
+	case 4:
+		if cnt < 2 {
+			return
+		}
+		p.attr &^= allUnderline
+		switch e.param(i+1, 0, 0) {
+		case 1:
+			p.attr |= AttrUnderline
+		case 2:
+			p.attr |= AttrDoubleUnderline
+		case 3:
+			p.attr |= AttrCurlyUnderline
+		case 4:
+			p.attr |= AttrDottedUnderline
+		case 5:
+			p.attr |= AttrDashedUnderline
+		}
+	case 38, 48, 58:
+		if cnt < 2 {
+			return
+		}
+		var c Color
+		switch e.param(i+1, 0, -1) {
+		case 5:
+			if cnt < 3 {
+				return
+			}
+			v := e.param(i+2, 0, -1)
+			if v < 0 || v > 255 {
+				return
+			}
+			c = Palette(uint8(v))
+		case 2:
+			var k int
+			switch cnt {
+			case 5:
+				k = i + 2
+			case 6, 7:
+				k = i + 3
+			default:
+				return
+			}
+			r, g, b := e.param(k, 0, -1), e.param(k+1, 0, -1), e.param(k+2, 0, -1)
+			if r < 0 || r > 255 || g < 0 || g > 255 || b < 0 || b > 255 {
+				return
+			}
+			c = RGB(uint8(r), uint8(g), uint8(b))
+		default:
+			return
+		}
+		if n == 38 {
+			p.fg = c
+		} else if n == 48 {
+			p.bg = c
+		}
+	default:
+		// Other colon groups: apply the first number as a plain SGR.
+		e.sgrOne(n)
+	}
+}
+
+func (e *Emulator) sgrOne(n int) {
+	save := e.nparam
+	p0, c0 := e.params[0], e.colon[0]
+	e.nparam, e.params[0], e.colon[0] = 0, int32(n), false
+	e.sgr()
+	e.nparam, e.params[0], e.colon[0] = save, p0, c0
+}

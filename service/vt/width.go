@@ -1,0 +1,32 @@
+package vt
+
+// runeWidth is wcwidth() as tmux sees it: 0 for combining marks, 2 for wide
+// characters, 1 for everything else (tmux treats wcwidth() == -1 as 1).
+func runeWidth(r rune) int {
+	if r < 0x300 {
+		return 1
+	}
+	if inTable(zeroWidth[:], r) {
+		return 0
+	}
+	if r >= 0x1100 && inTable(doubleWidth[:], r) {
+		return 2
+	}
+	return 1
+}
+
+func inTable(t [][2]rune, r rune) bool {
+	lo, hi := 0, len(t)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch {
+		case r < t[m][0]:
+			hi = m
+		case r > t[m][1]:
+			lo = m + 1
+		default:
+			return true
+		}
+	}
+	return false
+}
