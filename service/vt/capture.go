@@ -123,6 +123,16 @@ func appendColor(b []byte, c Color, bg bool) []byte {
 			b = strconv.AppendInt(b, int64(base+60+n-8), 10)
 		}
 	case Kind256:
+		if n := int(c.Index()); n < 16 {
+			// tmux draws these through terminfo setaf/setab, which
+			// prints the 16-colour forms.
+			if n < 8 {
+				b = strconv.AppendInt(b, int64(base+n), 10)
+			} else {
+				b = strconv.AppendInt(b, int64(base+60+n-8), 10)
+			}
+			break
+		}
 		b = strconv.AppendInt(b, int64(base+8), 10)
 		b = append(b, ";5;"...)
 		b = strconv.AppendInt(b, int64(c.Index()), 10)

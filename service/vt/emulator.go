@@ -88,20 +88,20 @@ type Emulator struct {
 	lastSet bool
 
 	// parser
-	state   uint8
-	nparam  int
-	params  [maxParams]int32
-	colon   [maxParams]bool // params[i] followed ':' (a sub-parameter)
-	priv    byte
-	inter   byte
-	ninter  int
+	state    uint8
+	nparam   int
+	params   [maxParams]int32
+	colon    [maxParams]bool // params[i] followed ':' (a sub-parameter)
+	priv     byte
+	inter    byte
+	ninter   int
 	overflow bool
-	u8      [4]byte
-	u8n     int
-	u8need  int
-	sbuf    [maxTitle]byte
-	slen    int
-	oscNum  int
+	u8       [4]byte
+	u8n      int
+	u8need   int
+	sbuf     [maxTitle]byte
+	slen     int
+	oscNum   int
 }
 
 // New returns an emulator for a w x h pane keeping up to historyLimit lines
@@ -324,12 +324,13 @@ func extend(c []Cell, n, w int) []Cell {
 }
 
 // scrollUp scrolls lines top..bot up by one (a linefeed at the bottom
-// margin). On the main screen the line leaving the top goes to history, as
-// tmux's grid_view_scroll_region_up does.
+// margin). On the main screen the line leaving the top of the region goes
+// to history whatever the region, as tmux's grid_view_scroll_region_up
+// (grid_scroll_history_region) does in both 2.4 and 3.3a.
 func (e *Emulator) scrollUp(top, bot int, bg Color) {
 	gone := e.lines[top]
 	copy(e.lines[top:bot], e.lines[top+1:bot+1])
-	if !e.alt && top == 0 {
+	if !e.alt {
 		e.pushHistory(gone)
 		gone = line{cells: e.newCells()}
 	} else {
