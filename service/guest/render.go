@@ -1,0 +1,585 @@
+package guest
+
+import (
+	"unicode/utf8"
+
+	"tmate-relay/service/vt"
+)
+
+// Renderer turns successive frames into the bytes that bring one guest's
+// terminal (assumed xterm-compatible, UTF-8, autowrap on) from the frame it
+// last drew to the next: only changed cells, the cheapest cursor moves and
+// SGR changes, erases for blank runs, and a scroll when a full-width band
+// of rows moved up. Its zero value is ready; the first frame is drawn whole.
+type Renderer struct {
+	prev      []vt.Cell // what the guest's terminal holds
+	w, h      int
+	valid     bool // prev describes the terminal
+	pen       vt.Cell
+	penKnown  bool
+	cx, cy    int // cursor; cx == w: after the last column (wrap pending)
+	posKnown  bool
+	cursorOn  bool
+	curKnown  bool
+	prevHash  []uint64
+	nextHash  []uint64
+	scrollOff bool // disables scroll detection (tests)
+}
+
+// Reset makes the next Render clear the terminal and draw everything
+// (after the guest resized, or when its contents are unknown).
+func (r *Renderer) Reset() {
+	r.valid = false
+	r.penKnown = false
+	r.posKnown = false
+	r.curKnown = false
+}
+
+// Enter returns what a guest terminal needs first, as tmux sends to a new
+// client: alternate screen, keypad transmit mode, default attributes, a
+// cleared screen.
+func Enter() []byte {
+	return []byte("\x1b[?1049h\x1b[?1h\x1b=\x1b[m\x1b[H\x1b[2J")
+}
+
+// Leave returns what restores the guest terminal at the end: full scroll
+// region, default attributes, keypad mode off, cleared, cursor shown, main
+// screen back.
+func Leave() []byte {
+	return []byte("\x1b[r\x1b[m\x1b[?1l\x1b>\x1b[H\x1b[2J\x1b[?25h\x1b[?1049l")
+}
+
+// Render appends to dst what changes the guest's terminal from the last
+// rendered frame to f and returns the extended slice.
+func (r *Renderer) Render(dst []byte, f *Frame) []byte {
+	w, h := f.W, f.H
+	if !r.valid || r.w != w || r.h != h || len(r.prev) != w*h {
+		if cap(r.prev) < w*h {
+			r.prev = make([]vt.Cell, w*h)
+		}
+		r.prev = r.prev[:w*h]
+		for i := range r.prev {
+			r.prev[i] = blank
+		}
+		r.w, r.h = w, h
+		dst = append(dst, "\x1b[m\x1b[H\x1b[2J"...)
+		r.pen, r.penKnown = blank, true
+		r.cx, r.cy, r.posKnown = 0, 0, true
+		r.valid = true
+		r.prevHash = r.prevHash[:0]
+	}
+	if w == 0 || h == 0 {
+		return dst
+	}
+
+	if !r.scrollOff {
+		dst = r.scroll(dst, f)
+	}
+
+	for y := 0; y < h; y++ {
+		dst = r.row(dst, f, y)
+	}
+
+	// Final cursor state.
+	if f.CursorVisible {
+		x := f.CursorX
+		if x >= w {
+			x = w - 1
+		}
+		dst = r.moveTo(dst, x, f.CursorY)
+		if !r.curKnown || !r.cursorOn {
+			dst = append(dst, "\x1b[?25h"...)
+		}
+	} else if !r.curKnown || r.cursorOn {
+		dst = append(dst, "\x1b[?25l"...)
+	}
+	r.cursorOn, r.curKnown = f.CursorVisible, true
+	return dst
+}
+
+// same reports whether the terminal needs no change to show b where a is:
+// continuation cells are drawn by their lead cell.
+func same(a, b *vt.Cell) bool {
+	if a.Width == 0 && b.Width == 0 {
+		return true
+	}
+	return *a == *b
+}
+
+// erasable reports whether EL / ECH produce c: a blank without attributes
+// or foreground, in any background (the terminal erases in the current
+// background).
+func erasable(c *vt.Cell) bool {
+	return c.Rune == ' ' && c.Width == 1 && c.Attr == 0 && c.Fg == vt.ColorDefault
+}
+
+// row brings row y of the terminal to f's row y.
+func (r *Renderer) row(dst []byte, f *Frame, y int) []byte {
+	w := f.W
+	next := f.Cells[y*w : (y+1)*w]
+	prev := r.prev[y*w : (y+1)*w]
+	for x := 0; x < w; {
+		c := &next[x]
+		if c.Width == 0 || same(&prev[x], c) {
+			x++
+			continue
+		}
+		if erasable(c) {
+			n := 1
+			for x+n < w && next[x+n] == *c {
+				n++
+			}
+			if x+n == w && n > 3 {
+				dst = r.moveTo(dst, x, y)
+				dst = r.setPen(dst, c)
+				dst = append(dst, "\x1b[K"...)
+				copy(prev[x:], next[x:])
+				break
+			}
+			if n > 8 {
+				dst = r.moveTo(dst, x, y)
+				dst = r.setPen(dst, c)
+				dst = append(dst, "\x1b["...)
+				dst = appendInt(dst, n)
+				dst = append(dst, 'X')
+				copy(prev[x:x+n], next[x:x+n])
+				x += n
+				continue
+			}
+		}
+		dst = r.bridge(dst, next, y, x)
+		dst = r.moveTo(dst, x, y)
+		dst = r.setPen(dst, c)
+		dst = appendCellText(dst, c)
+		prev[x] = *c
+		adv := 1
+		if c.Width == 2 {
+			prev[x+1] = next[x+1]
+			adv = 2
+		}
+		r.cx += adv
+		x += adv
+	}
+	return dst
+}
+
+// bridge rewrites the unchanged cells between the cursor and x on the same
+// row when that is no longer than moving over them.
+func (r *Renderer) bridge(dst []byte, next []vt.Cell, y, x int) []byte {
+	if !r.posKnown || r.cy != y || r.cx >= x || r.cx >= r.w {
+		return dst
+	}
+	gap := next[r.cx:x]
+	if gap[0].Width == 0 {
+		return dst
+	}
+	cost := 0
+	for i := range gap {
+		c := &gap[i]
+		if c.Width != 0 && (c.Fg != r.pen.Fg || c.Bg != r.pen.Bg || c.Attr != r.pen.Attr) {
+			return dst
+		}
+		cost += cellTextLen(c)
+	}
+	if cost > r.moveCost(x, y) {
+		return dst
+	}
+	for i := range gap {
+		if gap[i].Width != 0 {
+			dst = appendCellText(dst, &gap[i])
+		}
+	}
+	r.cx = x
+	return dst
+}
+
+// appendCellText appends what draws c.
+// TODO: use c.String() for cluster cells once service/vt provides it.
+func appendCellText(dst []byte, c *vt.Cell) []byte {
+	ch := c.Rune
+	if ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || !utf8.ValidRune(ch) {
+		ch = ' '
+	}
+	if ch < utf8.RuneSelf {
+		return append(dst, byte(ch))
+	}
+	return utf8.AppendRune(dst, ch)
+}
+
+func cellTextLen(c *vt.Cell) int {
+	ch := c.Rune
+	if ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || !utf8.ValidRune(ch) {
+		return 1
+	}
+	return utf8.RuneLen(ch)
+}
+
+// moveCost is the number of bytes moveTo would emit.
+func (r *Renderer) moveCost(x, y int) int {
+	var buf [32]byte
+	return len(r.move(buf[:0], x, y))
+}
+
+// moveTo moves the cursor to x, y the cheapest way and records it.
+func (r *Renderer) moveTo(dst []byte, x, y int) []byte {
+	if r.posKnown && r.cx == x && r.cy == y {
+		return dst
+	}
+	dst = r.move(dst, x, y)
+	r.cx, r.cy, r.posKnown = x, y, true
+	return dst
+}
+
+// move appends the shortest of: CUP; or a vertical step (LFs, CUU, CUD,
+// VPA) plus a horizontal one (CR, BS, CUF, CUB, CHA, CR+CUF).
+func (r *Renderer) move(dst []byte, x, y int) []byte {
+	var best, cand [32]byte
+	b := appendCUP(best[:0], x, y)
+	if !r.posKnown {
+		return append(dst, b...)
+	}
+	var vbuf [16]byte
+	v := vbuf[:0]
+	dy := y - r.cy
+	switch {
+	case dy > 0 && dy <= 4:
+		for range dy {
+			v = append(v, '\n')
+		}
+	case dy > 0:
+		v = appendCSI(v, dy, 'B')
+	case dy < 0:
+		v = appendCSI(v, -dy, 'A')
+	}
+	if dy != 0 {
+		var alt [16]byte
+		if a := appendCSI(alt[:0], y+1, 'd'); len(a) < len(v) {
+			v = append(v[:0], a...)
+		}
+	}
+	pending := r.cx >= r.w // after the last column: only absolute moves
+	var hbuf [16]byte
+	hs := hbuf[:0]
+	dx := x - r.cx
+	switch {
+	case x == 0:
+		if r.cx != 0 || pending {
+			hs = append(hs, '\r')
+		}
+	case dx == 0 && !pending:
+	case pending:
+		hs = appendCSI(hs, x+1, 'G')
+		if c := appendCSI(append(cand[:0], '\r'), x, 'C'); len(c) < len(hs) {
+			hs = append(hs[:0], c...)
+		}
+	default:
+		hs = appendCSI(hs, x+1, 'G')
+		var alt [16]byte
+		var a []byte
+		if dx > 0 {
+			a = appendCSI(alt[:0], dx, 'C')
+		} else if -dx <= 3 {
+			a = alt[:0]
+			for range -dx {
+				a = append(a, '\b')
+			}
+		} else {
+			a = appendCSI(alt[:0], -dx, 'D')
+		}
+		if len(a) < len(hs) {
+			hs = append(hs[:0], a...)
+		}
+		if c := appendCSI(append(cand[:0], '\r'), x, 'C'); len(c) < len(hs) {
+			hs = append(hs[:0], c...)
+		}
+	}
+	if len(v)+len(hs) < len(b) {
+		// CR before the vertical step: LF keeps the column.
+		if len(hs) > 0 && hs[0] == '\r' {
+			return append(append(append(dst, '\r'), v...), hs[1:]...)
+		}
+		return append(append(dst, v...), hs...)
+	}
+	return append(dst, b...)
+}
+
+// appendCSI appends ESC [ n final, leaving out n when it is 1.
+func appendCSI(dst []byte, n int, final byte) []byte {
+	dst = append(dst, 0x1b, '[')
+	if n != 1 {
+		dst = appendInt(dst, n)
+	}
+	return append(dst, final)
+}
+
+func appendCUP(dst []byte, x, y int) []byte {
+	dst = append(dst, 0x1b, '[')
+	if x == 0 && y == 0 {
+		return append(dst, 'H')
+	}
+	if y != 0 {
+		dst = appendInt(dst, y+1)
+	}
+	if x != 0 {
+		dst = append(dst, ';')
+		dst = appendInt(dst, x+1)
+	}
+	return append(dst, 'H')
+}
+
+// attrCodes lists each attribute with the SGR that sets it.
+var attrCodes = [...]struct {
+	a  vt.Attr
+	on string
+}{
+	{vt.AttrBold, "1"},
+	{vt.AttrDim, "2"},
+	{vt.AttrItalic, "3"},
+	{vt.AttrUnderline, "4"},
+	{vt.AttrDoubleUnderline, "4:2"},
+	{vt.AttrCurlyUnderline, "4:3"},
+	{vt.AttrDottedUnderline, "4:4"},
+	{vt.AttrDashedUnderline, "4:5"},
+	{vt.AttrBlink, "5"},
+	{vt.AttrReverse, "7"},
+	{vt.AttrHidden, "8"},
+	{vt.AttrStrike, "9"},
+	{vt.AttrOverline, "53"},
+}
+
+const underlines = vt.AttrUnderline | vt.AttrDoubleUnderline | vt.AttrCurlyUnderline |
+	vt.AttrDottedUnderline | vt.AttrDashedUnderline
+
+// setPen emits the shortest SGR that changes the terminal's attributes
+// and colours to c's: either a reset followed by all of c's, or only the
+// differences.
+func (r *Renderer) setPen(dst []byte, c *vt.Cell) []byte {
+	if r.penKnown && r.pen.Fg == c.Fg && r.pen.Bg == c.Bg && r.pen.Attr == c.Attr {
+		return dst
+	}
+	var full, diff [160]byte
+	// A reset ("0", left out when nothing follows) then all of c's codes.
+	a := append(full[:0], 0x1b, '[', '0')
+	for _, ac := range attrCodes {
+		if c.Attr&ac.a != 0 {
+			a = append(append(a, ';'), ac.on...)
+		}
+	}
+	if c.Fg != vt.ColorDefault {
+		a = appendColour(append(a, ';'), c.Fg, false)
+	}
+	if c.Bg != vt.ColorDefault {
+		a = appendColour(append(a, ';'), c.Bg, true)
+	}
+	if len(a) == 3 {
+		a = a[:2]
+	}
+	a = append(a, 'm')
+	best := a
+	if r.penKnown {
+		d := diff[:0]
+		d = append(d, 0x1b, '[')
+		p := r.pen.Attr
+		t := c.Attr
+		gone := p &^ t
+		add := t &^ p
+		if gone&(vt.AttrBold|vt.AttrDim) != 0 {
+			d = append(sgrSep(d, 2), "22"...)
+			add |= t & (vt.AttrBold | vt.AttrDim)
+		}
+		if gone&vt.AttrItalic != 0 {
+			d = append(sgrSep(d, 2), "23"...)
+		}
+		if gone&underlines != 0 && t&underlines == 0 {
+			d = append(sgrSep(d, 2), "24"...)
+		}
+		if gone&vt.AttrBlink != 0 {
+			d = append(sgrSep(d, 2), "25"...)
+		}
+		if gone&vt.AttrReverse != 0 {
+			d = append(sgrSep(d, 2), "27"...)
+		}
+		if gone&vt.AttrHidden != 0 {
+			d = append(sgrSep(d, 2), "28"...)
+		}
+		if gone&vt.AttrStrike != 0 {
+			d = append(sgrSep(d, 2), "29"...)
+		}
+		if gone&vt.AttrOverline != 0 {
+			d = append(sgrSep(d, 2), "55"...)
+		}
+		if gone&underlines != 0 && t&underlines != 0 {
+			add |= t & underlines // the terminal keeps one style: restate it
+		}
+		for _, ac := range attrCodes {
+			if add&ac.a != 0 {
+				d = append(sgrSep(d, 2), ac.on...)
+			}
+		}
+		if c.Fg != r.pen.Fg {
+			d = appendColour(sgrSep(d, 2), c.Fg, false)
+		}
+		if c.Bg != r.pen.Bg {
+			d = appendColour(sgrSep(d, 2), c.Bg, true)
+		}
+		d = append(d, 'm')
+		if len(d) < len(best) {
+			best = d
+		}
+	}
+	r.pen = *c
+	r.penKnown = true
+	return append(dst, best...)
+}
+
+func sgrSep(b []byte, start int) []byte {
+	if len(b) > start {
+		return append(b, ';')
+	}
+	return b
+}
+
+// appendColour appends the SGR parameters for c in the form it was set.
+func appendColour(b []byte, c vt.Color, bg bool) []byte {
+	switch c.Kind() {
+	case vt.KindANSI:
+		n := int(c.Index() & 15)
+		base := 30
+		if n >= 8 {
+			base, n = 90, n-8
+		}
+		if bg {
+			base += 10
+		}
+		return appendInt(b, base+n)
+	case vt.Kind256:
+		if bg {
+			b = append(b, "48;5;"...)
+		} else {
+			b = append(b, "38;5;"...)
+		}
+		return appendInt(b, int(c.Index()))
+	case vt.KindRGB:
+		if bg {
+			b = append(b, "48;2;"...)
+		} else {
+			b = append(b, "38;2;"...)
+		}
+		cr, cg, cb := c.RGB()
+		b = appendInt(b, int(cr))
+		b = append(b, ';')
+		b = appendInt(b, int(cg))
+		b = append(b, ';')
+		return appendInt(b, int(cb))
+	}
+	if bg {
+		return append(b, "49"...)
+	}
+	return append(b, "39"...)
+}
+
+// scroll looks for a band of full-width rows that moved up since the last
+// frame and, when one is worth it, scrolls it with a scroll region and SU
+// so that only the rows it uncovers need drawing.
+func (r *Renderer) scroll(dst []byte, f *Frame) []byte {
+	w, h := f.W, f.H
+	if cap(r.nextHash) < h {
+		r.nextHash = make([]uint64, h)
+	}
+	r.nextHash = r.nextHash[:h]
+	for y := 0; y < h; y++ {
+		r.nextHash[y] = hashRow(f.Cells[y*w : (y+1)*w])
+	}
+	if len(r.prevHash) != h {
+		// Hashes of what the terminal holds; compute once after a reset.
+		if cap(r.prevHash) < h {
+			r.prevHash = make([]uint64, h)
+		}
+		r.prevHash = r.prevHash[:h]
+		for y := 0; y < h; y++ {
+			r.prevHash[y] = hashRow(r.prev[y*w : (y+1)*w])
+		}
+	}
+	bestGain, bestN, bestA, bestB := 0, 0, 0, 0
+	for n := 1; n < h-1; n++ {
+		for a := 0; a+n < h; {
+			if r.nextHash[a] != r.prevHash[a+n] {
+				a++
+				continue
+			}
+			b, gain := a, 0
+			for b+n < h && r.nextHash[b] == r.prevHash[b+n] {
+				if r.nextHash[b] != r.prevHash[b] {
+					gain++
+				}
+				b++
+			}
+			if gain > bestGain {
+				bestGain, bestN, bestA, bestB = gain, n, a, b
+			}
+			a = b
+		}
+	}
+	// A band is worth scrolling when it saves repainting a few rows; the
+	// region setup costs about 20 bytes.
+	if bestGain < 2 {
+		r.prevHash, r.nextHash = r.nextHash, r.prevHash
+		return dst
+	}
+	n, a, b := bestN, bestA, bestB
+	// Verify the hashes with the cells themselves.
+	for y := a; y < b; y++ {
+		if !rowsEqual(f.Cells[y*w:(y+1)*w], r.prev[(y+n)*w:(y+n+1)*w]) {
+			r.prevHash, r.nextHash = r.nextHash, r.prevHash
+			return dst
+		}
+	}
+	top, bottom := a, b+n-1 // the region, 0-based inclusive
+	dst = r.setPen(dst, &blank)
+	if top != 0 || bottom != h-1 {
+		dst = append(dst, "\x1b["...)
+		dst = appendInt(dst, top+1)
+		dst = append(dst, ';')
+		dst = appendInt(dst, bottom+1)
+		dst = append(dst, 'r')
+	}
+	dst = appendCSI(dst, n, 'S')
+	if top != 0 || bottom != h-1 {
+		dst = append(dst, "\x1b[r"...)
+		// DECSTBM homes the cursor.
+		r.cx, r.cy, r.posKnown = 0, 0, true
+	}
+	// Mirror the scroll in what the terminal holds.
+	copy(r.prev[top*w:(bottom+1-n)*w], r.prev[(top+n)*w:(bottom+1)*w])
+	for i := (bottom + 1 - n) * w; i < (bottom+1)*w; i++ {
+		r.prev[i] = blank
+	}
+	r.prevHash, r.nextHash = r.nextHash, r.prevHash
+	return dst
+}
+
+func rowsEqual(a, b []vt.Cell) bool {
+	for i := range a {
+		if !same(&a[i], &b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hashRow is FNV-1a over the cells that draw something.
+func hashRow(row []vt.Cell) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range row {
+		c := &row[i]
+		if c.Width == 0 {
+			h = (h ^ 0xffff) * 1099511628211
+			continue
+		}
+		h = (h ^ uint64(uint32(c.Rune))) * 1099511628211
+		h = (h ^ uint64(c.Fg)) * 1099511628211
+		h = (h ^ uint64(c.Bg)<<1) * 1099511628211
+		h = (h ^ uint64(c.Attr)<<8 ^ uint64(c.Width)) * 1099511628211
+	}
+	return h
+}
