@@ -404,21 +404,16 @@ func drawPane(f *Frame, p *PaneView, rows int) {
 				// the right half of the wide character just drawn
 				cell.Rune = 0
 				prevWide = false
-			case cell.Width == 2:
-				if x+1 >= xend {
-					cell.Rune, cell.Width = ' ', 1
-				} else {
-					prevWide = true
-				}
+			case cell.Width == 2 && x+1 < xend && p.Screen.Cell(x+1-p.X, py).Width == 0:
+				prevWide = true
 			default:
+				// a narrow cell, or a wide one cut by the edge or
+				// without its right half: one column
 				prevWide = false
 				cell.Width = 1
-				if cell.Rune == 0 {
+				if cell.Rune == 0 || runeWidth(cell.Rune) == 2 {
 					cell.Rune = ' '
 				}
-			}
-			if cell.Width == 0 && cell.Rune != 0 {
-				cell.Rune = 0
 			}
 			row[x] = cell
 		}

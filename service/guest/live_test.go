@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +19,7 @@ import (
 // missing tool is a failure.
 func needTool(t testing.TB, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	if _, err := osexec.LookPath(name); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s not installed", name)
 		}
@@ -56,7 +56,7 @@ func newTmux(t testing.TB) *tmuxServer {
 		t.Fatal(err)
 	}
 	s.run("-f", conf, "start-server", ";", "set", "-g", "exit-empty", "off")
-	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	t.Cleanup(func() { osexec.Command("tmux", "-S", s.sock, "kill-server").Run() })
 	return s
 }
 
@@ -64,7 +64,7 @@ func (s *tmuxServer) run(args ...string) string {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "tmux", append([]string{"-S", s.sock}, args...)...)
+	cmd := osexec.CommandContext(ctx, "tmux", append([]string{"-S", s.sock}, args...)...)
 	cmd.Env = envWithoutTmux()
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,7 +31,7 @@ func newTmateHost(t *testing.T) *tmateHost {
 		"set -g tmate-display-time 1\nset -g display-time 1\nset -g status-right 'RIGHT'\n"), 0o644)
 	h := &tmateHost{t: t, sock: filepath.Join(dir, "h.sock")}
 	h.run("-f", conf, "new-session", "-d", "-x", "80", "-y", "23", paneCmd)
-	t.Cleanup(func() { exec.Command("tmate", "-S", h.sock, "kill-server").Run() })
+	t.Cleanup(func() { osexec.Command("tmate", "-S", h.sock, "kill-server").Run() })
 	time.Sleep(500 * time.Millisecond)
 	h.run("send-keys", "q")
 	return h
@@ -41,7 +41,7 @@ func (h *tmateHost) run(args ...string) string {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "tmate", append([]string{"-S", h.sock}, args...)...)
+	cmd := osexec.CommandContext(ctx, "tmate", append([]string{"-S", h.sock}, args...)...)
 	cmd.Env = envWithoutTmux()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
