@@ -277,7 +277,7 @@ func (e *Emulator) pushHistory(l line) {
 		e.hlen -= k
 	}
 	l.cells = trim(l.cells)
-	if len(l.cells) > 0 && cap(l.cells)-len(l.cells) > 16 {
+	if len(l.cells) > 0 && cap(l.cells) > 2*len(l.cells)+16 {
 		// Keep history tight: a line drawn short in a long slice.
 		n := make([]Cell, len(l.cells))
 		copy(n, l.cells)
