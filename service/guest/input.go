@@ -1,0 +1,266 @@
+package guest
+
+import (
+	"strings"
+	"time"
+
+	"tmate-relay/service/keys"
+)
+
+// Bindings is what Input reads of the session's key table; *keys.Table
+// satisfies it. If it also has RepeatTime() time.Duration, that is the
+// repeat-time; otherwise tmux's default of 500 ms.
+type Bindings interface {
+	Lookup(table string, k keys.Key) (keys.Binding, bool)
+	Prefix() (prefix, prefix2 keys.Key)
+}
+
+// ActionKind says what an Action asks the relay to do.
+type ActionKind int
+
+const (
+	// ActPaneKey: send Key to the host's active pane (PANE_KEY, pane -1).
+	ActPaneKey ActionKind = iota + 1
+	// ActExec: run Argv, one tmux command, on the host (EXEC_CMD).
+	ActExec
+	// ActDetach: detach this guest.
+	ActDetach
+	// ActLocal: a command the relay handles itself for this guest; Argv[0]
+	// is the command's full name: list-keys, refresh-client,
+	// suspend-client, bind-key, unbind-key, set-option, set-window-option,
+	// attach-session.
+	ActLocal
+)
+
+// Action is one thing a guest's keys ask for.
+type Action struct {
+	Kind ActionKind
+	Key  keys.Key // ActPaneKey
+	Argv []string // ActExec, ActLocal
+}
+
+// localCommands are handled by the relay, never sent to the host: those the
+// original tmate-ssh-server ran locally (bind-key, unbind-key, set-option,
+// set-window-option, attach-session; detach-client is ActDetach) and those
+// that are about the guest's own terminal, not the host's (list-keys,
+// refresh-client, suspend-client — the host would act on its own client).
+var localCommands = map[string]bool{
+	"list-keys": true, "refresh-client": true, "suspend-client": true,
+	"bind-key": true, "unbind-key": true, "set-option": true,
+	"set-window-option": true, "attach-session": true,
+}
+
+const rootTable = "root"
+
+// Input is one guest's key handling, as a tmux 2.x client does it: bytes
+// become keys (keys.Reader), root-table bindings (bind -n) run without the
+// prefix, the prefix or prefix2 key switches to the prefix table for one key,
+// a -r binding keeps its table for repeat-time, an unbound key after the
+// prefix is dropped, everything else goes to the active pane. Key tables
+// switched with `switch-client -T` are followed locally.
+//
+// A read-only Input yields only ActDetach: the keys still walk the tables
+// so that the binding of detach-client (prefix d by default) works.
+// After ActDetach an Input yields nothing more.
+//
+// Input is not safe for concurrent use; each guest has its own.
+type Input struct {
+	b        Bindings
+	readOnly bool
+	r        keys.Reader
+	now      func() time.Time
+
+	table       string // current key table
+	repeating   bool
+	repeatUntil time.Time
+	detached    bool
+
+	out []Action
+}
+
+// NewInput returns the input state of one guest.
+func NewInput(b Bindings, readOnly bool) *Input {
+	return &Input{b: b, readOnly: readOnly, now: time.Now, table: rootTable}
+}
+
+// SetClock replaces time.Now, for tests.
+func (in *Input) SetClock(now func() time.Time) { in.now = now }
+
+// SetErase sets the byte the guest's terminal sends for backspace (VERASE
+// from its pty modes, 127 by default); see keys.Reader.SetErase.
+func (in *Input) SetErase(b int) { in.r.SetErase(b) }
+
+// Pending reports whether bytes wait for more input; call Flush after the
+// escape-time passes without new bytes.
+func (in *Input) Pending() bool { return in.r.Pending() }
+
+// KeyTable returns the table the next key is looked up in ("root",
+// "prefix", ...), for a status-line indicator.
+func (in *Input) KeyTable() string {
+	in.expire()
+	return in.table
+}
+
+// Feed decodes the guest's bytes and returns what they ask for, in order.
+func (in *Input) Feed(p []byte) []Action {
+	in.out = nil
+	if !in.detached {
+		in.r.Feed(p, in.key)
+	}
+	return in.out
+}
+
+// Flush decodes pending bytes as complete (a lone ESC is Escape).
+func (in *Input) Flush() []Action {
+	in.out = nil
+	if !in.detached {
+		in.r.Flush(in.key)
+	}
+	return in.out
+}
+
+func (in *Input) emit(a Action) {
+	if in.detached || in.readOnly && a.Kind != ActDetach {
+		return
+	}
+	if a.Kind == ActDetach {
+		in.detached = true
+	}
+	in.out = append(in.out, a)
+}
+
+func (in *Input) repeatTime() time.Duration {
+	if rt, ok := in.b.(interface{ RepeatTime() time.Duration }); ok {
+		return rt.RepeatTime()
+	}
+	return keys.DefaultRepeatTime
+}
+
+func (in *Input) reset() {
+	in.table = rootTable
+	in.repeating = false
+}
+
+// expire ends a repeat whose time is up (tmux does it with a timer).
+func (in *Input) expire() {
+	if in.repeating && !in.now().Before(in.repeatUntil) {
+		in.reset()
+	}
+}
+
+// key handles one decoded key like tmux 2.x's server_client_handle_key.
+func (in *Input) key(k keys.Key) {
+	if in.detached || k == keys.FocusIn || k == keys.FocusOut || k.IsMouse() {
+		return
+	}
+	if in.r.InPaste() {
+		// Pasted text goes to the pane as it is, never to bindings.
+		in.emit(Action{Kind: ActPaneKey, Key: k})
+		return
+	}
+	in.expire()
+	for {
+		if bd, ok := in.b.Lookup(in.table, k); ok {
+			if in.repeating && !bd.Repeat {
+				// A repeating table only repeats -r bindings; others are
+				// looked up again from the root table.
+				in.reset()
+				continue
+			}
+			if rt := in.repeatTime(); bd.Repeat && rt > 0 {
+				in.repeating = true
+				in.repeatUntil = in.now().Add(rt)
+			} else {
+				in.reset()
+			}
+			in.run(bd)
+			return
+		}
+		if in.repeating {
+			in.reset()
+			continue
+		}
+		break
+	}
+	if in.table != rootTable {
+		in.reset() // unbound key after the prefix: dropped
+		return
+	}
+	if p, p2 := in.b.Prefix(); k != keys.KeyNone && (k == p || k == p2) {
+		in.table = "prefix"
+		return
+	}
+	in.emit(Action{Kind: ActPaneKey, Key: k})
+}
+
+// run dispatches a binding's commands.
+func (in *Input) run(bd keys.Binding) {
+	for _, argv := range bd.Commands() {
+		name := keys.CommandName(argv[0])
+		switch {
+		case name == "detach-client":
+			in.emit(Action{Kind: ActDetach})
+		case name == "send-prefix":
+			p, p2 := in.b.Prefix()
+			if hasFlag(argv, '2', "") {
+				p = p2
+			}
+			if p != keys.KeyNone {
+				in.emit(Action{Kind: ActPaneKey, Key: p})
+			}
+		case name == "switch-client" && hasFlag(argv, 'T', "lc:Enpt:rT:"):
+			// tmux 2.x: -T sets this client's key table and does nothing else.
+			in.table = flagValue(argv, 'T', "lc:Enpt:rT:")
+			in.repeating = false
+		case localCommands[name]:
+			local := append([]string{name}, argv[1:]...)
+			in.emit(Action{Kind: ActLocal, Argv: local})
+		default:
+			in.emit(Action{Kind: ActExec, Argv: append([]string(nil), argv...)})
+		}
+		if in.detached {
+			return
+		}
+	}
+}
+
+// hasFlag reports whether tmux-style flags in argv[1:] include f. spec lists
+// the flags that take a value ("t:"), so "-t -T" is not -T; "" means none do.
+func hasFlag(argv []string, f byte, spec string) bool {
+	_, ok := flag(argv, f, spec)
+	return ok
+}
+
+func flagValue(argv []string, f byte, spec string) string {
+	v, _ := flag(argv, f, spec)
+	return v
+}
+
+func flag(argv []string, f byte, spec string) (string, bool) {
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return "", false
+		}
+		for j := 1; j < len(a); j++ {
+			p := strings.IndexByte(spec, a[j])
+			takes := p >= 0 && p+1 < len(spec) && spec[p+1] == ':'
+			if !takes {
+				if a[j] == f {
+					return "", true
+				}
+				continue
+			}
+			v := a[j+1:]
+			if v == "" && i+1 < len(argv) {
+				i++
+				v = argv[i]
+			}
+			if a[j] == f {
+				return v, true
+			}
+			break
+		}
+	}
+	return "", false
+}
