@@ -257,11 +257,12 @@ func trim(c []Cell) []Cell {
 }
 
 // pushHistory moves l into the history, dropping a tenth of the oldest lines
-// when full (grid_collect_history).
-func (e *Emulator) pushHistory(l line) {
+// when full (grid_collect_history). It returns an emptied cell slice from a
+// dropped line, if any, for the caller to reuse: steady scrolling then
+// allocates nothing.
+func (e *Emulator) pushHistory(l line) []Cell {
 	if e.hlimit == 0 {
-		e.free(l.cells)
-		return
+		return l.cells[:0]
 	}
 	if e.hlen >= e.hlimit {
 		k := e.hlimit / 10
@@ -270,8 +271,8 @@ func (e *Emulator) pushHistory(l line) {
 		}
 		for i := 0; i < k; i++ {
 			j := (e.hstart + i) % len(e.hist)
-			e.free(e.hist[j].cells)
-			e.hist[j] = line{}
+			// Keep the dropped line's cells in its slot for reuse.
+			e.hist[j] = line{cells: e.hist[j].cells[:0]}
 		}
 		e.hstart = (e.hstart + k) % len(e.hist)
 		e.hlen -= k
@@ -287,10 +288,13 @@ func (e *Emulator) pushHistory(l line) {
 	if len(e.hist) < e.hlimit && e.hstart == 0 && e.hlen == len(e.hist) {
 		e.hist = append(e.hist, l)
 		e.hlen++
-		return
+		return nil
 	}
-	e.hist[(e.hstart+e.hlen)%len(e.hist)] = l
+	j := (e.hstart + e.hlen) % len(e.hist)
+	old := e.hist[j].cells
+	e.hist[j] = l
 	e.hlen++
+	return old[:0]
 }
 
 func (e *Emulator) clearHistory() {
@@ -331,8 +335,11 @@ func (e *Emulator) scrollUp(top, bot int, bg Color) {
 	gone := e.lines[top]
 	copy(e.lines[top:bot], e.lines[top+1:bot+1])
 	if !e.alt {
-		e.pushHistory(gone)
-		gone = line{cells: e.newCells()}
+		c := e.pushHistory(gone)
+		if c == nil {
+			c = e.newCells()
+		}
+		gone = line{cells: c}
 	} else {
 		gone.cells = gone.cells[:0]
 	}
@@ -499,10 +506,6 @@ func (e *Emulator) combine(r rune) {
 		return
 	}
 	c[x].Rune = appendMark(c[x].Rune, r)
-	// U+FE0F makes a narrow character wide (tmux 3.3).
-	if r == 0xfe0f && c[x].Width == 1 {
-		_ = c
-	}
 }
 
 var acsTable = [128]rune{
