@@ -26,6 +26,81 @@ const recordingPath = "testdata/tmate-2.4.0-start.msgpack"
 
 func readRecording() ([]byte, error) { return os.ReadFile(recordingPath) }
 
+// reconnectPath holds what the same host sent after the relay dropped it:
+// it reconnected and replayed its state, ending with a SNAPSHOT.
+const reconnectPath = "testdata/tmate-2.4.0-reconnect.msgpack"
+
+func TestRecordedReconnect(t *testing.T) {
+	b, err := os.ReadFile(reconnectPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReconnectStream(t, b)
+}
+
+func decodeAll(t *testing.T, b []byte) streamStats {
+	t.Helper()
+	st := streamStats{counts: map[MsgType]int{}}
+	d := NewDecoder(bytes.NewReader(b), Limits{})
+	for {
+		m, err := d.Next()
+		if err == io.EOF {
+			return st
+		}
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(st.msgs), err)
+		}
+		st.msgs = append(st.msgs, m)
+		st.counts[m.Type()]++
+		if d.LastSize() > st.largest {
+			st.largest, st.largeT = d.LastSize(), m.Type()
+		}
+	}
+}
+
+func checkReconnectStream(t *testing.T, b []byte) streamStats {
+	t.Helper()
+	st := decodeAll(t, b)
+	msgs := st.msgs
+	if len(msgs) < 6 {
+		t.Fatalf("only %d messages", len(msgs))
+	}
+	if h, ok := msgs[0].(*Header); !ok || h.ProtocolVersion != 6 {
+		t.Errorf("first message %#v, want HEADER", msgs[0])
+	}
+	if r, ok := msgs[1].(*Reconnect); !ok || r.Data != fakeReconnect {
+		t.Errorf("second message %#v, want RECONNECT %q", msgs[1], fakeReconnect)
+	}
+	var order []MsgType
+	var snap *Snapshot
+	for _, m := range msgs[2:] {
+		if m.Type() != MsgExecCmd && (len(order) == 0 || order[len(order)-1] != m.Type()) {
+			order = append(order, m.Type())
+		}
+		if s, ok := m.(*Snapshot); ok && snap == nil {
+			snap = s
+		}
+	}
+	if len(order) < 4 || order[0] != MsgUname || order[1] != MsgReady || order[2] != MsgSyncLayout || order[3] != MsgSnapshot {
+		t.Errorf("after the EXEC_CMDs: %v, want UNAME READY SYNC_LAYOUT SNAPSHOT ...", order)
+	}
+	if snap == nil || len(snap.Panes) != 1 {
+		t.Fatalf("snapshot %+v", snap)
+	}
+	g := snap.Panes[0].Grid
+	var text []string
+	for _, l := range g.Lines {
+		text = append(text, l.Text)
+		if len(l.Cells) < len([]rune(l.Text)) {
+			t.Errorf("line %q has %d cells", l.Text, len(l.Cells))
+		}
+	}
+	if all := strings.Join(text, "\n"); !strings.Contains(all, "echo hi\nhi") {
+		t.Errorf("snapshot lacks the echo: %q", all)
+	}
+	return st
+}
+
 // TestRecordedStream decodes the committed recording and checks the start-up
 // order a relay relies on.
 func TestRecordedStream(t *testing.T) {
@@ -47,22 +122,7 @@ type streamStats struct {
 // `new-session -d -x 80 -y 24` and checks what every such stream holds.
 func checkRealStream(t *testing.T, b []byte) streamStats {
 	t.Helper()
-	st := streamStats{counts: map[MsgType]int{}}
-	d := NewDecoder(bytes.NewReader(b), Limits{})
-	for {
-		m, err := d.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d messages: %v", len(st.msgs), err)
-		}
-		st.msgs = append(st.msgs, m)
-		st.counts[m.Type()]++
-		if d.LastSize() > st.largest {
-			st.largest, st.largeT = d.LastSize(), m.Type()
-		}
-	}
+	st := decodeAll(t, b)
 	msgs := st.msgs
 	if len(msgs) < 5 {
 		t.Fatalf("only %d messages", len(msgs))
@@ -197,9 +257,14 @@ func TestLiveTmate(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	run("send-keys", "echo hi", "Enter")
 	time.Sleep(2 * time.Second)
-	run("kill-server")
-
+	close(srv.kick) // drop the host: it reconnects after 2 s
 	b := srv.wait(t, 5*time.Second)
+	time.Sleep(4 * time.Second)
+	run("kill-server")
+	recon := srv.second.wait(t, 5*time.Second)
+	rst := checkReconnectStream(t, recon)
+	t.Logf("reconnection: %d bytes, %d messages, largest %d bytes (%v)", len(recon), len(rst.msgs), rst.largest, rst.largeT)
+
 	st := checkRealStream(t, b)
 	t.Logf("%d bytes, %d messages, largest %d bytes (%v), counts:", len(b), len(st.msgs), st.largest, st.largeT)
 	for typ := MsgHeader; typ <= MsgUname; typ++ {
@@ -211,21 +276,27 @@ func TestLiveTmate(t *testing.T) {
 		if err := os.WriteFile(recordingPath, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(reconnectPath, recon, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("wrote %s", recordingPath)
 	}
 }
 
 const (
-	fakeSSH    = "ssh -p2222 faketoken@127.0.0.1"
-	fakeNotify = "ssh session: " + fakeSSH
+	fakeReconnect = "fake-reconnection-data"
+	fakeSSH       = "ssh -p2222 faketoken@127.0.0.1"
+	fakeNotify    = "ssh session: " + fakeSSH
 )
 
 type fakeRelay struct {
 	ln          net.Listener
 	fingerprint string
 	mu          sync.Mutex
-	buf         bytes.Buffer
+	buf         bytes.Buffer // what the current connection sent
 	done        chan struct{}
+	kick        chan struct{} // closes the current connection
+	second      *fakeRelay    // records the next connection, if not nil
 }
 
 // startFakeRelay listens on 127.0.0.1 with a throwaway ed25519 host key,
@@ -256,15 +327,18 @@ func startFakeRelay(t *testing.T) *fakeRelay {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &fakeRelay{ln: ln, fingerprint: ssh.FingerprintSHA256(signer.PublicKey()), done: make(chan struct{})}
+	s := &fakeRelay{ln: ln, fingerprint: ssh.FingerprintSHA256(signer.PublicKey()), done: make(chan struct{}), kick: make(chan struct{})}
+	s.second = &fakeRelay{done: make(chan struct{}), kick: make(chan struct{})}
 	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			close(s.done)
-			return
+		for _, r := range []*fakeRelay{s, s.second} {
+			nc, err := ln.Accept()
+			if err != nil {
+				close(r.done)
+				continue
+			}
+			r.serve(t, nc, cfg)
+			nc.Close()
 		}
-		defer nc.Close()
-		s.serve(t, nc, cfg)
 	}()
 	return s
 }
@@ -309,7 +383,12 @@ func (s *fakeRelay) serve(t *testing.T, nc net.Conn, cfg *ssh.ServerConfig) {
 		enc := NewEncoder(ch)
 		_ = enc.Notify(fakeNotify)
 		_ = enc.SetEnv("tmate_ssh", fakeSSH)
+		_ = enc.SetEnv("tmate_reconnection_data", fakeReconnect)
 		_ = enc.Ready()
+		go func() {
+			<-s.kick
+			conn.Close()
+		}()
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := ch.Read(buf)
