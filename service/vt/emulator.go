@@ -316,6 +316,9 @@ func (e *Emulator) cellAt(x, y int) *Cell {
 }
 
 func extend(c []Cell, n, w int) []Cell {
+	if n <= len(c) {
+		return c // never shrinks (a line may be longer than a narrowed screen)
+	}
 	if n <= cap(c) {
 		old := len(c)
 		c = c[:n]
@@ -566,6 +569,9 @@ func (e *Emulator) insertCells(x, n int, bg Color) {
 		return
 	}
 	n = min(n, e.w-x)
+	if len(l.cells) > e.w {
+		l.cells = l.cells[:e.w]
+	}
 	if x < len(l.cells) {
 		newLen := min(len(l.cells)+n, e.w)
 		l.cells = extend(l.cells, newLen, e.w)
