@@ -19,6 +19,7 @@ var commands = map[string]command{
 	"serve":         {"run the relay (default config " + defaultConfig + ")", runServe},
 	"keygen":        {"create missing host keys; never overwrite", runKeygen},
 	"client-config": {"print the tmate.conf a host needs to use this relay", runClientConfig},
+	"packages":      {"write the client configuration packages for this relay", runPackages},
 	"version":       {"print the version", runVersion},
 }
 
