@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"tmate-relay/service/config"
+	"tmate-relay/service/hostkey"
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/session"
+	"tmate-relay/service/sshd"
+	"tmate-relay/service/web"
+)
+
+// shutdownTimeout bounds a graceful stop: systemd's own stop timeout is
+// longer, so the relay always exits by itself.
+const shutdownTimeout = 10 * time.Second
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("c", defaultConfig, "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log.Level)
+	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
+	if err != nil {
+		return err
+	}
+	sshL, httpL, err := listeners(cfg)
+	if err != nil {
+		return err
+	}
+
+	srv, err := sshd.New(sshd.Config{
+		HostKeys: keys,
+		Registry: session.NewRegistry(cfg.Limits.MaxSessions),
+		Session: session.Config{
+			AdvertiseHost: cfg.AdvertiseHost(),
+			AdvertisePort: cfg.SSH.AdvertisePort,
+			HistoryLines:  cfg.Limits.HistoryLines,
+			MaxPanes:      cfg.Limits.MaxPanes,
+			MaxGuests:     cfg.Limits.MaxGuestsPerSession,
+		},
+		Limits:      protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
+		GracePeriod: cfg.Limits.GracePeriod,
+		KeepAlive:   cfg.Limits.KeepaliveInterval,
+		Log:         log,
+	})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(sshL) }()
+	var httpSrv *http.Server
+	if httpL != nil {
+		httpSrv = &http.Server{
+			Handler:           web.Handler(cfg),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			if err := httpSrv.Serve(httpL); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	log.Info("relay ready", "ssh", sshL.Addr().String(), "advertise", fmt.Sprintf("%s:%d", cfg.AdvertiseHost(), cfg.SSH.AdvertisePort))
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+	stopWatchdog := watchdog()
+	defer stopWatchdog()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("stopping", "signal", s.String())
+	case err := <-errc:
+		log.Error("listener failed", "err", err)
+		return err
+	}
+	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if httpSrv != nil {
+		httpSrv.Shutdown(ctx)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("connections did not end in time", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// listeners takes the sockets systemd passed (named ssh and http), or
+// listens on the configured addresses when not socket-activated.
+func listeners(cfg *config.Config) (sshL, httpL net.Listener, err error) {
+	named, err := activation.ListenersWithNames()
+	if err != nil {
+		return nil, nil, fmt.Errorf("socket activation: %w", err)
+	}
+	if len(named) > 0 {
+		if l := named["ssh"]; len(l) > 0 {
+			sshL = l[0]
+		}
+		if l := named["http"]; len(l) > 0 {
+			httpL = l[0]
+		}
+		if sshL == nil {
+			return nil, nil, errors.New("socket activation passed no socket named \"ssh\" (FileDescriptorName=ssh)")
+		}
+		return sshL, httpL, nil
+	}
+	sshL, err = net.Listen("tcp", cfg.SSH.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ssh listener: %w", err)
+	}
+	if cfg.Web.Listen != "" {
+		httpL, err = net.Listen("tcp", cfg.Web.Listen)
+		if err != nil {
+			sshL.Close()
+			return nil, nil, fmt.Errorf("web listener: %w", err)
+		}
+	}
+	return sshL, httpL, nil
+}
+
+// watchdog pings systemd's watchdog at half its interval when enabled.
+func watchdog() (stop func()) {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return func() {}
+	}
+	t := time.NewTicker(interval / 2)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

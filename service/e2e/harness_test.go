@@ -1,0 +1,360 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// relayBin is the tmate-relay binary built once for the whole run.
+var relayBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tmate-relay-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	relayBin = filepath.Join(dir, "tmate-relay")
+	build := exec.Command("go", "build", "-o", relayBin, "tmate-relay/cmd/tmate-relay")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building tmate-relay:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needTools fails the test in CI, and skips it elsewhere, when a program the
+// test drives is missing.
+func needTools(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is required (make deps installs it)", tool)
+			}
+			t.Skipf("%s not installed (CI fails here; make deps installs it)", tool)
+		}
+	}
+}
+
+// freePort returns a loopback port nobody listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; last state:\n%s", what, within, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// relay is a running tmate-relay process.
+type relay struct {
+	t       testing.TB
+	dir     string
+	conf    string
+	port    int
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	tmateRC string // tmate.conf for hosts of this relay
+}
+
+func startRelay(t testing.TB, extra string) *relay {
+	t.Helper()
+	dir := t.TempDir()
+	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), log: &bytes.Buffer{}}
+	conf := fmt.Sprintf(`[ssh]
+listen = "127.0.0.1:%d"
+advertise_host = "127.0.0.1"
+advertise_port = %d
+host_keys_dir = "%s/keys"
+[web]
+listen = ""
+[log]
+level = "debug"
+%s`, r.port, r.port, dir, extra)
+	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(relayBin, "keygen", "-c", r.conf).CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v\n%s", err, out)
+	}
+	out, err := exec.Command(relayBin, "client-config", "-c", r.conf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("client-config: %v\n%s", err, out)
+	}
+	r.tmateRC = string(out)
+	r.cmd = exec.Command(relayBin, "serve", "-c", r.conf)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.stop)
+	eventually(t, 10*time.Second, "relay listening", func() (bool, string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
+		if err != nil {
+			return false, err.Error()
+		}
+		c.Close()
+		return true, ""
+	})
+	return r
+}
+
+func (r *relay) stop() {
+	if r.cmd.ProcessState != nil {
+		return
+	}
+	r.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		r.cmd.Process.Kill()
+		<-done
+	}
+	if r.t.Failed() {
+		r.t.Logf("relay log:\n%s", r.log.String())
+	}
+}
+
+// host is a real tmate host session, headless.
+type host struct {
+	t    testing.TB
+	dir  string
+	home string
+	sock string
+	env  []string
+}
+
+var serial atomic.Int64
+
+// startHost starts `tmate new-session -d` of w x h against r, waits for
+// tmate-ready and dismisses the start-up tips.
+func startHost(t testing.TB, r *relay, w, h int, extraConf string) *host {
+	t.Helper()
+	return launchHost(t, r, w, h, extraConf, false)
+}
+
+// startAttachedHost starts tmate as a user does, attached in a w x h
+// terminal, so its client logs the relay's messages.
+func startAttachedHost(t testing.TB, r *relay, w, h int, extraConf string) *host {
+	t.Helper()
+	return launchHost(t, r, w, h, extraConf, true)
+}
+
+func launchHost(t testing.TB, r *relay, w, h int, extraConf string, attached bool) *host {
+	dir := t.TempDir()
+	hs := &host{t: t, dir: dir, sock: filepath.Join(dir, "tmate.sock")}
+	home := filepath.Join(dir, "home")
+	hs.home = home
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(home, ".ssh", "id_ed25519")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	// A plain shell with a known prompt, whoever runs the tests.
+	conf := r.tmateRC + "set -g tmate-display-time 1\nset -g display-time 1\nset -g status-interval 0\n" +
+		"set -g default-command 'PS1=\"$ \" exec /bin/sh'\n" + extraConf
+	confPath := filepath.Join(dir, "tmate.conf")
+	os.WriteFile(confPath, []byte(conf), 0o644)
+	hs.env = append(os.Environ(), "HOME="+home, "TERM=screen-256color", "SHELL=/bin/sh", "ENV=", "PS1=$ ")
+	hs.env = filterEnv(hs.env, "TMUX", "TMATE")
+	t.Cleanup(hs.kill)
+	if attached {
+		startTerm(t, w, h, nil, append([]string{"env", "-u", "TMUX", "HOME=" + home}, hs.tmateArgs("-f", confPath)...)...)
+	} else {
+		hs.run("-f", confPath, "new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h))
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 50; i++ { // an attached host's server may not be up yet
+			if _, err = hs.output("wait", "tmate-ready"); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("tmate wait tmate-ready: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("tmate did not become ready; relay log:\n%s", r.log.String())
+	}
+	hs.run("send-keys", "q") // leave the start-up tips
+	return hs
+}
+
+func filterEnv(env []string, names ...string) []string {
+	out := env[:0]
+next:
+	for _, e := range env {
+		for _, n := range names {
+			if strings.HasPrefix(e, n+"=") {
+				continue next
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// tmateArgs is the command line of a tmate client of this host.
+func (h *host) tmateArgs(args ...string) []string {
+	return append([]string{"tmate", "-S", h.sock}, args...)
+}
+
+func (h *host) command(args ...string) *exec.Cmd {
+	argv := h.tmateArgs(args...)
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Env = h.env
+	return c
+}
+
+func (h *host) output(args ...string) (string, error) {
+	out, err := h.command(args...).CombinedOutput()
+	return string(out), err
+}
+
+func (h *host) run(args ...string) string {
+	h.t.Helper()
+	out, err := h.output(args...)
+	if err != nil {
+		h.t.Fatalf("tmate %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// display expands a format on the host.
+func (h *host) display(format string) string {
+	return strings.TrimSpace(h.run("display", "-p", format))
+}
+
+func (h *host) kill() {
+	h.command("kill-server").Run()
+}
+
+// capture returns the host's active pane as text (with -e: SGR).
+func (h *host) capture(args ...string) string {
+	return h.run(append([]string{"capture-pane", "-p"}, args...)...)
+}
+
+// term is a plain tmux server with one pane of known size: the guest's (or
+// a reference client's) terminal.
+type term struct {
+	t    testing.TB
+	name string
+}
+
+// startTerm runs argv in a w x h tmux pane.
+func startTerm(t testing.TB, w, h int, env []string, argv ...string) *term {
+	t.Helper()
+	tm := &term{t: t, name: fmt.Sprintf("e2e-%d-%d", os.Getpid(), serial.Add(1))}
+	args := []string{"-L", tm.name, "-f", "/dev/null", "new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h)}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, strings.Join(quoteAll(argv), " "))
+	c := exec.Command("tmux", args...)
+	c.Env = filterEnv(os.Environ(), "TMUX", "TMATE")
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	tm.tmux("set-option", "-g", "remain-on-exit", "on")
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.name, "kill-server").Run() })
+	return tm
+}
+
+func quoteAll(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return out
+}
+
+func (tm *term) tmux(args ...string) string {
+	out, _ := exec.Command("tmux", append([]string{"-L", tm.name}, args...)...).CombinedOutput()
+	return string(out)
+}
+
+// screen is what the terminal shows (with -e: SGR).
+func (tm *term) screen(args ...string) string {
+	return tm.tmux(append([]string{"capture-pane", "-p"}, args...)...)
+}
+
+// send types literal text into the terminal.
+func (tm *term) send(text string) { tm.tmux("send-keys", "-l", text) }
+
+// key sends tmux key names (Enter, C-b...).
+func (tm *term) key(names ...string) { tm.tmux(append([]string{"send-keys"}, names...)...) }
+
+// dead reports whether the program in the terminal exited.
+func (tm *term) dead() bool {
+	return strings.TrimSpace(tm.tmux("display", "-p", "#{pane_dead}")) == "1"
+}
+
+// sshGuest joins as a guest with token in a w x h terminal.
+func sshGuest(t testing.TB, r *relay, token string, w, h int) *term {
+	return startTerm(t, w, h, []string{"TERM=screen-256color"}, "ssh",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "BatchMode=yes", "-tt", "-p", strconv.Itoa(r.port), token+"@127.0.0.1")
+}
+
+// tokenOf takes the token out of an "ssh -pPORT TOKEN@HOST" line.
+func tokenOf(t testing.TB, sshCmd string) string {
+	t.Helper()
+	f := strings.Fields(sshCmd)
+	if len(f) == 0 {
+		t.Fatalf("no ssh command in %q", sshCmd)
+	}
+	last := f[len(f)-1]
+	at := strings.LastIndex(last, "@")
+	if at < 0 {
+		t.Fatalf("no token in %q", sshCmd)
+	}
+	return last[:at]
+}
+
+// contains waits until the terminal shows want.
+func (tm *term) waitFor(want string, within time.Duration) {
+	tm.t.Helper()
+	eventually(tm.t, within, fmt.Sprintf("screen shows %q", want), func() (bool, string) {
+		s := tm.screen()
+		return strings.Contains(s, want), s
+	})
+}

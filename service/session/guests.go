@@ -1,0 +1,191 @@
+package session
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/keys"
+)
+
+// Guest is one attached viewer as the session sees it. Its connection
+// waits on Changed and draws with Session.Compose.
+type Guest struct {
+	ClientID int
+	ReadOnly bool
+	Addr     string
+
+	w, h    int // terminal size, under Session.mu
+	changed chan struct{}
+	view    guest.View // reused by Compose, under Session.mu
+
+	msgMu    sync.Mutex
+	message  string
+	msgUntil time.Time
+}
+
+// Changed delivers a signal whenever the session changed since the guest
+// last looked. Signals coalesce: one pending signal stands for any number.
+func (g *Guest) Changed() <-chan struct{} { return g.changed }
+
+func (g *Guest) poke() {
+	select {
+	case g.changed <- struct{}{}:
+	default:
+	}
+}
+
+// ShowMessage shows msg on the guest's status line for d.
+func (g *Guest) ShowMessage(msg string, d time.Duration) {
+	g.msgMu.Lock()
+	g.message, g.msgUntil = msg, time.Now().Add(d)
+	g.msgMu.Unlock()
+	g.poke()
+	time.AfterFunc(d, g.poke)
+}
+
+func (g *Guest) currentMessage() string {
+	g.msgMu.Lock()
+	defer g.msgMu.Unlock()
+	if g.message != "" && time.Now().After(g.msgUntil) {
+		g.message = ""
+	}
+	return g.message
+}
+
+// Attach adds a guest whose terminal is w x h.
+func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
+	s.mu.Lock()
+	select {
+	case <-s.done:
+		s.mu.Unlock()
+		return nil, ErrEnded
+	default:
+	}
+	if s.cfg.MaxGuests > 0 && len(s.guests) >= s.cfg.MaxGuests {
+		s.mu.Unlock()
+		return nil, ErrTooManyGuests
+	}
+	s.nextClientID++
+	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, w: w, h: h, changed: make(chan struct{}, 1)}
+	s.guests[g] = struct{}{}
+	n := len(s.guests)
+	s.mu.Unlock()
+	g.poke()
+	s.host.Notify(fmt.Sprintf("A mate has joined (%s) -- %d client%s currently connected", addr, n, plural(n)))
+	s.host.SetEnv("tmate_num_clients", fmt.Sprint(n))
+	s.sendSize()
+	return g, nil
+}
+
+// Detach removes g.
+func (s *Session) Detach(g *Guest) {
+	s.mu.Lock()
+	if _, ok := s.guests[g]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.guests, g)
+	n := len(s.guests)
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		return // the host is gone: nobody to tell
+	default:
+	}
+	s.host.Notify(fmt.Sprintf("A mate has left (%s) -- %d client%s currently connected", g.Addr, n, plural(n)))
+	s.host.SetEnv("tmate_num_clients", fmt.Sprint(n))
+	s.sendSize()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// ResizeGuest records g's new terminal size.
+func (s *Session) ResizeGuest(g *Guest, w, h int) {
+	s.mu.Lock()
+	g.w, g.h = w, h
+	s.mu.Unlock()
+	g.poke()
+	s.sendSize()
+}
+
+// sendSize tells the host the smallest guest area (rows without the status
+// line), or -1,-1 when no guest is attached, when that changed.
+func (s *Session) sendSize() error {
+	s.sizeMu.Lock() // keeps the sizes the host receives in order
+	defer s.sizeMu.Unlock()
+	s.mu.Lock()
+	sx, sy := -1, -1
+	for g := range s.guests {
+		w, h := g.w, g.h-1
+		if sx < 0 || w < sx {
+			sx = w
+		}
+		if sy < 0 || h < sy {
+			sy = h
+		}
+	}
+	if sx == 0 || sy == 0 {
+		sx, sy = max(sx, 1), max(sy, 1)
+	}
+	if s.sentSize == [2]int{sx, sy} {
+		s.mu.Unlock()
+		return nil
+	}
+	s.sentSize = [2]int{sx, sy}
+	s.mu.Unlock()
+	return s.host.Resize(sx, sy)
+}
+
+// SendKey sends a guest's key to the host's active pane.
+func (s *Session) SendKey(g *Guest, k keys.Key) error {
+	if g.ReadOnly {
+		return nil
+	}
+	return s.host.PaneKey(-1, uint64(k))
+}
+
+// Exec runs a guest's bound command on the host.
+func (s *Session) Exec(g *Guest, argv []string) error {
+	if g.ReadOnly {
+		return nil
+	}
+	return s.host.ExecCmd(g.ClientID, argv...)
+}
+
+// showFailure shows a failed command's cause to the guest that ran it.
+func (s *Session) showFailure(clientID int, cause string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for g := range s.guests {
+		if g.ClientID == clientID {
+			g.ShowMessage(cause, s.cfg.MessageTimeout)
+		}
+	}
+}
+
+// KeyTable gives guests' input read access to the replicated key table.
+func (s *Session) KeyTable() LockedTable { return LockedTable{s} }
+
+// LockedTable reads the session's key table under its lock.
+type LockedTable struct{ s *Session }
+
+// Lookup finds the binding of k in table.
+func (t LockedTable) Lookup(table string, k keys.Key) (keys.Binding, bool) {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.keys.Lookup(table, k)
+}
+
+// Prefix returns the prefix keys.
+func (t LockedTable) Prefix() (keys.Key, keys.Key) {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.keys.Prefix()
+}

@@ -1,0 +1,339 @@
+// Package session is one shared tmate session as the relay models it: the
+// host's layout, one emulator per pane, the status strings and the key table
+// the host replicates, and the guests attached to it. The host's reader is
+// the only writer of this state; guests read it to draw their own frames.
+package session
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/keys"
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/vt"
+)
+
+// HostSender is what a session sends to its host (protocol.Encoder).
+type HostSender interface {
+	Notify(msg string) error
+	Resize(sx, sy int) error
+	SetEnv(name, value string) error
+	Ready() error
+	PaneKey(paneID int, key uint64) error
+	ExecCmd(clientID int, argv ...string) error
+}
+
+// Config holds what a session needs to know about the relay.
+type Config struct {
+	AdvertiseHost  string
+	AdvertisePort  int
+	HistoryLines   int // per pane
+	MaxPanes       int // per session
+	MaxGuests      int // per session, 0 = no cap
+	MessageTimeout time.Duration
+}
+
+// Errors a guest may see when attaching.
+var (
+	ErrTooManyGuests = errors.New("this session has reached its guest limit")
+	ErrEnded         = errors.New("the session has ended")
+)
+
+type window struct {
+	idx        int
+	name       string
+	panes      []paneGeom
+	activePane int
+}
+
+type paneGeom struct{ id, x, y, w, h int }
+
+type pane struct {
+	emu *vt.Emulator
+}
+
+// Session is one host and its guests.
+type Session struct {
+	cfg  Config
+	host HostSender
+
+	token, roToken string // set by Registry.Add, constant afterwards
+
+	mu           sync.RWMutex
+	sx, sy       int
+	windows      []window // sorted by idx
+	activeWindow int      // idx
+	lastWindow   int      // idx, -1 for none
+	panes        map[int]*pane
+	statusLeft   string
+	statusRight  string
+	keys         *keys.Table
+	foreground   bool
+	guests       map[*Guest]struct{}
+	nextClientID int
+	sizeMu       sync.Mutex
+	sentSize     [2]int // under sizeMu and mu
+
+	endOnce   sync.Once
+	done      chan struct{}
+	endReason string
+}
+
+// New returns a session that talks back to its host through host.
+func New(cfg Config, host HostSender) *Session {
+	if cfg.HistoryLines <= 0 {
+		cfg.HistoryLines = 2000
+	}
+	if cfg.MaxPanes <= 0 {
+		cfg.MaxPanes = 1000
+	}
+	if cfg.MessageTimeout <= 0 {
+		cfg.MessageTimeout = 750 * time.Millisecond
+	}
+	return &Session{
+		cfg:        cfg,
+		host:       host,
+		lastWindow: -1,
+		panes:      map[int]*pane{},
+		keys:       keys.NewTable(),
+		guests:     map[*Guest]struct{}{},
+		done:       make(chan struct{}),
+		sentSize:   [2]int{-2, -2},
+	}
+}
+
+// Token and ReadOnlyToken are the session's guest tokens.
+func (s *Session) Token() string         { return s.token }
+func (s *Session) ReadOnlyToken() string { return s.roToken }
+
+// Done is closed when the session ends.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// EndReason says why the session ended (valid after Done is closed).
+func (s *Session) EndReason() string { return s.endReason }
+
+// End ends the session with a reason its guests will read.
+func (s *Session) End(reason string) {
+	s.endOnce.Do(func() {
+		s.endReason = reason
+		close(s.done)
+	})
+}
+
+// SSHCommand returns the ssh command line a guest uses for token.
+func (s *Session) SSHCommand(token string) string {
+	if s.cfg.AdvertisePort == 22 || s.cfg.AdvertisePort == 0 {
+		return fmt.Sprintf("ssh %s@%s", token, s.cfg.AdvertiseHost)
+	}
+	return fmt.Sprintf("ssh -p%d %s@%s", s.cfg.AdvertisePort, token, s.cfg.AdvertiseHost)
+}
+
+// Apply changes the session by one host message. It returns done when the
+// host finished the session (FIN).
+func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
+	switch m := m.(type) {
+	case *protocol.PtyData:
+		s.mu.Lock()
+		if p := s.panes[m.PaneID]; p != nil {
+			p.emu.Write(m.Data)
+		}
+		s.mu.Unlock()
+	case *protocol.SyncLayout:
+		s.mu.Lock()
+		err = s.applyLayout(m)
+		s.mu.Unlock()
+	case *protocol.Status:
+		s.mu.Lock()
+		s.statusLeft, s.statusRight = m.Left, m.Right
+		s.mu.Unlock()
+	case *protocol.ExecCmd:
+		s.mu.Lock()
+		err = s.applyCommand(m.Argv)
+		s.mu.Unlock()
+	case *protocol.FailedCmd:
+		s.showFailure(m.ClientID, m.Cause)
+	case *protocol.Ready:
+		return false, s.announce()
+	case *protocol.Fin:
+		return true, nil
+	default:
+		// Copy mode, snapshots and the host's uname are not drawn yet;
+		// they change nothing a guest sees today.
+		return false, nil
+	}
+	s.changed()
+	return false, err
+}
+
+// applyLayout replaces the layout and creates, resizes or drops pane
+// emulators to match it.
+func (s *Session) applyLayout(m *protocol.SyncLayout) error {
+	count := 0
+	for _, w := range m.Windows {
+		count += len(w.Panes)
+	}
+	if count > s.cfg.MaxPanes {
+		return fmt.Errorf("layout has %d panes, the limit is %d", count, s.cfg.MaxPanes)
+	}
+	s.sx, s.sy = m.SX, m.SY
+	seen := make(map[int]bool, count)
+	windows := make([]window, 0, len(m.Windows))
+	for _, w := range m.Windows {
+		win := window{idx: w.Idx, name: w.Name, activePane: w.ActivePaneID}
+		for _, p := range w.Panes {
+			win.panes = append(win.panes, paneGeom{id: p.ID, x: p.XOff, y: p.YOff, w: p.SX, h: p.SY})
+			seen[p.ID] = true
+			if cur := s.panes[p.ID]; cur == nil {
+				s.panes[p.ID] = &pane{emu: vt.New(p.SX, p.SY, s.cfg.HistoryLines)}
+			} else if cw, ch := cur.emu.Size(); cw != p.SX || ch != p.SY {
+				cur.emu.Resize(p.SX, p.SY)
+			}
+		}
+		windows = append(windows, win)
+	}
+	for id := range s.panes {
+		if !seen[id] {
+			delete(s.panes, id)
+		}
+	}
+	sort.Slice(windows, func(i, j int) bool { return windows[i].idx < windows[j].idx })
+	if m.ActiveWindowIdx != s.activeWindow {
+		if s.windowByIdx(s.activeWindow) != nil {
+			s.lastWindow = s.activeWindow
+		}
+		s.activeWindow = m.ActiveWindowIdx
+	}
+	s.windows = windows
+	if s.windowByIdx(s.lastWindow) == nil {
+		s.lastWindow = -1
+	}
+	return nil
+}
+
+func (s *Session) windowByIdx(idx int) *window {
+	for i := range s.windows {
+		if s.windows[i].idx == idx {
+			return &s.windows[i]
+		}
+	}
+	return nil
+}
+
+// applyCommand takes one command the host replicates: key bindings, the
+// prefix, and the tmate-set options the relay interprets.
+func (s *Session) applyCommand(argv []string) error {
+	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
+		name, value := argv[len(argv)-2], argv[len(argv)-1]
+		if name == "tmate-set" && value == "foreground=true" {
+			s.foreground = true
+			return nil
+		}
+	}
+	_, err := s.keys.Apply(argv)
+	if err != nil {
+		// A binding we cannot parse must not end the session: the host's
+		// own tmux accepted it, we just cannot offer it to guests.
+		return nil
+	}
+	return nil
+}
+
+// announce sends what the host shows and scripts read once it is ready,
+// in the order the original server uses.
+func (s *Session) announce() error {
+	ro, rw := s.SSHCommand(s.roToken), s.SSHCommand(s.token)
+	s.mu.RLock()
+	fg := s.foreground
+	s.mu.RUnlock()
+	var msgs []func() error
+	if !fg {
+		msgs = append(msgs, func() error { return s.host.Notify("Note: clear your terminal before sharing readonly access") })
+	}
+	msgs = append(msgs,
+		func() error { return s.host.Notify("ssh session read only: " + ro) },
+		func() error { return s.host.Notify("ssh session: " + rw) },
+		func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
+		func() error { return s.host.SetEnv("tmate_ssh", rw) },
+		s.host.Ready,
+	)
+	for _, send := range msgs {
+		if err := send(); err != nil {
+			return err
+		}
+	}
+	return s.sendSize()
+}
+
+// changed tells every guest that the state moved on; it never blocks.
+func (s *Session) changed() {
+	s.mu.RLock()
+	for g := range s.guests {
+		g.poke()
+	}
+	s.mu.RUnlock()
+}
+
+// View fills v with what guests draw now. The caller must hold the read lock
+// (see Compose).
+func (s *Session) view(v *guest.View, g *Guest) {
+	v.W, v.H = s.sx, s.sy
+	v.Panes = v.Panes[:0]
+	v.Windows = v.Windows[:0]
+	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
+	v.StatusOn = true
+	v.Message = g.currentMessage()
+	v.ActivePane = -1
+	if w := s.windowByIdx(s.activeWindow); w != nil {
+		v.ActivePane = w.activePane
+		zoomed := isZoomed(w, s.sx, s.sy)
+		for _, p := range w.panes {
+			if zoomed && p.id != w.activePane {
+				continue
+			}
+			if pn := s.panes[p.id]; pn != nil {
+				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, X: p.x, Y: p.y, W: p.w, H: p.h, Screen: pn.emu})
+			}
+		}
+	}
+	for i := range s.windows {
+		w := &s.windows[i]
+		active := w.idx == s.activeWindow
+		v.Windows = append(v.Windows, guest.WindowView{
+			Index: w.idx, Name: w.name, Active: active, Last: w.idx == s.lastWindow,
+			Zoomed: active && isZoomed(w, s.sx, s.sy),
+		})
+	}
+}
+
+// isZoomed tells whether a window shows one pane over the others: tmate
+// sends a zoomed window's active pane at the full window size while the
+// others keep their places.
+func isZoomed(w *window, sx, sy int) bool {
+	if len(w.panes) < 2 {
+		return false
+	}
+	for _, p := range w.panes {
+		if p.id == w.activePane {
+			return p.x == 0 && p.y == 0 && p.w == sx && p.h == sy
+		}
+	}
+	return false
+}
+
+// Compose draws the session for g into f, at g's terminal size.
+func (s *Session) Compose(g *Guest, f *guest.Frame) {
+	s.mu.RLock()
+	s.view(&g.view, g)
+	guest.Compose(&g.view, g.w, g.h, f)
+	s.mu.RUnlock()
+}
+
+// Shutdown tells the host why the relay ends its session, then ends it.
+func (s *Session) Shutdown(notice string) {
+	s.host.Notify(notice)
+	s.End(notice)
+}

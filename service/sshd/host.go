@@ -1,0 +1,138 @@
+package sshd
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/session"
+)
+
+// host serves a tmate host: it waits for the `tmate` subsystem, then reads
+// the host's stream into a new session until the host leaves.
+func (c *conn) host() {
+	log := c.srv.cfg.Log.With("addr", c.addr, "role", "host")
+	if !c.waitSubsystem() {
+		log.Info("host connection without the tmate subsystem")
+		return
+	}
+	enc := protocol.NewEncoder(c.ch)
+	dec := protocol.NewDecoder(c.ch, c.srv.cfg.Limits)
+
+	first, err := dec.Next()
+	if err != nil {
+		log.Info("host stream failed before its header", "err", err)
+		return
+	}
+	hdr, ok := first.(*protocol.Header)
+	if !ok {
+		log.Info("host stream does not start with a header", "type", first.Type())
+		return
+	}
+	if notice := protocol.UnsupportedVersionNotice(hdr.ProtocolVersion, hdr.ClientVersion); notice != "" {
+		enc.SetClientProtocol(hdr.ProtocolVersion)
+		enc.Notify(notice)
+		log.Info("host refused: unsupported protocol", "protocol", hdr.ProtocolVersion, "client", hdr.ClientVersion)
+		c.lingerThenClose()
+		return
+	}
+
+	sess := session.New(c.srv.cfg.Session, enc)
+	if err := c.srv.cfg.Registry.Add(sess); err != nil {
+		enc.Notify("Relay: " + err.Error())
+		log.Warn("host refused", "err", err)
+		c.lingerThenClose()
+		return
+	}
+	defer c.srv.cfg.Registry.Remove(sess)
+	log.Info("session started", "client", hdr.ClientVersion, "sessions", c.srv.cfg.Registry.Len())
+
+	reason := c.readHost(sess, dec)
+	sess.End(reason)
+	log.Info("session ended", "why", reason)
+}
+
+// readHost applies the host's messages until it finishes, fails or the
+// session is ended from outside; it returns the reason guests are shown.
+func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) string {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-sess.Done(): // shut down by the relay: unblock the reader
+			c.ch.Close()
+		case <-stop:
+		}
+	}()
+	for {
+		m, err := dec.Next()
+		if err != nil {
+			select {
+			case <-sess.Done():
+				return sess.EndReason()
+			default:
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return "The host disconnected."
+			}
+			c.srv.cfg.Log.Info("host stream failed", "addr", c.addr, "err", err)
+			return "The host's stream could not be read: " + err.Error()
+		}
+		fin, err := sess.Apply(m)
+		if err != nil {
+			c.srv.cfg.Log.Info("host sent an unusable message", "addr", c.addr, "err", err)
+			return "The host sent something the relay cannot show: " + err.Error()
+		}
+		if fin {
+			return "The host closed the session."
+		}
+	}
+}
+
+// waitSubsystem answers the channel's requests until the host asks for the
+// tmate subsystem; everything else is refused.
+func (c *conn) waitSubsystem() bool {
+	timer := time.NewTimer(c.srv.cfg.GracePeriod)
+	defer timer.Stop()
+	for {
+		select {
+		case req, ok := <-c.reqs:
+			if !ok {
+				return false
+			}
+			if req.Type == "subsystem" && subsystemName(req.Payload) == "tmate" {
+				req.Reply(true, nil)
+				go ssh.DiscardRequests(c.reqs)
+				return true
+			}
+			req.Reply(false, nil)
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+func subsystemName(payload []byte) string {
+	var p struct{ Name string }
+	if ssh.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	return p.Name
+}
+
+// lingerThenClose gives a NOTIFY time to reach the host before the
+// connection goes away.
+func (c *conn) lingerThenClose() {
+	c.ch.CloseWrite()
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, c.ch); close(done) }()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

@@ -1,0 +1,278 @@
+// Package sshd is the relay's SSH front door: it authenticates connections,
+// routes each one once to its role (a tmate host, or a guest holding a
+// token) and hands it to that role's handler.
+package sshd
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/session"
+)
+
+// HostUser is the SSH user name tmate hosts log in with.
+const HostUser = "tmate"
+
+// Config is what the front door needs; zero values mean defaults.
+type Config struct {
+	HostKeys       []ssh.Signer
+	Registry       *session.Registry
+	Session        session.Config
+	Limits         protocol.Limits
+	GracePeriod    time.Duration // for a connection to authenticate and open its channel (20 s)
+	KeepAlive      time.Duration // between keepalive probes (30 s); 3 unanswered end the connection
+	FrameInterval  time.Duration // shortest time between two frames to one guest (10 ms)
+	EscapeTime     time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+	Log            *slog.Logger
+	ServerVersion  string
+	ShutdownNotice string // NOTIFY to hosts when the relay stops
+}
+
+// Server accepts SSH connections for hosts and guests.
+type Server struct {
+	cfg Config
+	ssh *ssh.ServerConfig
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*ssh.ServerConn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// New returns a server with the given configuration.
+func New(cfg Config) (*Server, error) {
+	if len(cfg.HostKeys) == 0 {
+		return nil, errors.New("no host keys")
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = session.NewRegistry(0)
+	}
+	if cfg.GracePeriod <= 0 {
+		cfg.GracePeriod = 20 * time.Second
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 30 * time.Second
+	}
+	if cfg.FrameInterval <= 0 {
+		cfg.FrameInterval = 10 * time.Millisecond
+	}
+	if cfg.EscapeTime <= 0 {
+		cfg.EscapeTime = 50 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ServerVersion == "" {
+		cfg.ServerVersion = "SSH-2.0-tmate-relay"
+	}
+	if cfg.ShutdownNotice == "" {
+		cfg.ShutdownNotice = "The relay is shutting down: this session has ended."
+	}
+	sc := &ssh.ServerConfig{
+		// tmate hosts and guests both try "none" first; tokens, not
+		// passwords, decide who may join.
+		NoClientAuth:  true,
+		ServerVersion: cfg.ServerVersion,
+	}
+	for _, k := range cfg.HostKeys {
+		sc.AddHostKey(k)
+	}
+	return &Server{cfg: cfg, ssh: sc, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}, nil
+}
+
+// Registry returns the live sessions.
+func (s *Server) Registry() *session.Registry { return s.cfg.Registry }
+
+// Serve accepts connections on l until l is closed or Shutdown is called.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	var tempDelay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				time.Sleep(tempDelay)
+				continue
+			}
+			return err
+		}
+		tempDelay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(nc)
+		}()
+	}
+}
+
+// Shutdown stops accepting, ends every session (hosts get a NOTIFY, guests
+// a message) and waits for connections to finish or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+	for _, sess := range s.cfg.Registry.Sessions() {
+		sess.Shutdown(s.cfg.ShutdownNotice)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) handleConn(nc net.Conn) {
+	defer nc.Close()
+	addr := remoteIP(nc.RemoteAddr())
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true) // keystrokes and small frames must not wait for Nagle
+	}
+	// The grace period covers the handshake and authentication; the
+	// handlers extend it until a channel is open.
+	nc.SetDeadline(time.Now().Add(s.cfg.GracePeriod))
+	sc, chans, reqs, err := ssh.NewServerConn(nc, s.ssh)
+	if err != nil {
+		s.cfg.Log.Debug("ssh handshake failed", "addr", addr, "err", err)
+		return
+	}
+	defer sc.Close()
+	nc.SetDeadline(time.Time{})
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.conns[sc] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, sc)
+		s.mu.Unlock()
+	}()
+	go ssh.DiscardRequests(reqs)
+	go s.keepAlive(sc)
+
+	ch, chReqs, ok := s.acceptSession(sc, chans)
+	if !ok {
+		return
+	}
+	defer ch.Close()
+	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr}
+	if sc.User() == HostUser {
+		c.host()
+	} else {
+		c.guest()
+	}
+}
+
+// acceptSession waits (within the grace period) for the connection's one
+// session channel; any other channel is refused.
+func (s *Server) acceptSession(sc *ssh.ServerConn, chans <-chan ssh.NewChannel) (ssh.Channel, <-chan *ssh.Request, bool) {
+	timer := time.NewTimer(s.cfg.GracePeriod)
+	defer timer.Stop()
+	for {
+		select {
+		case nch, ok := <-chans:
+			if !ok {
+				return nil, nil, false
+			}
+			if nch.ChannelType() != "session" {
+				nch.Reject(ssh.UnknownChannelType, "only session channels are served")
+				continue
+			}
+			ch, reqs, err := nch.Accept()
+			if err != nil {
+				return nil, nil, false
+			}
+			go rejectChannels(chans)
+			return ch, reqs, true
+		case <-timer.C:
+			return nil, nil, false
+		}
+	}
+}
+
+func rejectChannels(chans <-chan ssh.NewChannel) {
+	for nch := range chans {
+		nch.Reject(ssh.Prohibited, "one session per connection")
+	}
+}
+
+// keepAlive probes the peer; three unanswered probes end the connection,
+// so a host or guest that vanished does not hold its session forever.
+func (s *Server) keepAlive(sc *ssh.ServerConn) {
+	t := time.NewTicker(s.cfg.KeepAlive)
+	defer t.Stop()
+	missed := 0
+	for range t.C {
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := sc.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				return // connection closed
+			}
+			missed = 0
+		case <-time.After(s.cfg.KeepAlive):
+			missed++
+			if missed >= 3 {
+				s.cfg.Log.Info("keepalive timeout", "addr", remoteIP(sc.RemoteAddr()))
+				sc.Close()
+				return
+			}
+		}
+	}
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return a.String()
+}
+
+// conn is one routed connection with its session channel.
+type conn struct {
+	srv  *Server
+	sc   *ssh.ServerConn
+	ch   ssh.Channel
+	reqs <-chan *ssh.Request
+	addr string
+}
