@@ -16,6 +16,7 @@ type Frame struct {
 	text   []byte
 	list   []vt.Cell
 	wtexts []string
+	panes  []*PaneView
 }
 
 // At returns the cell at x, y (which must be inside the frame).
@@ -47,11 +48,10 @@ var borderRunes = [...]rune{' ', '│', '─', '┌', '┐', '└', '┘', '┬'
 
 // composer holds the per-call state of Compose: the visible panes.
 type composer struct {
-	v       *View
-	panes   []*PaneView // visible panes, in layout order
-	active  *PaneView
-	npanes  int // all panes of the window, visible or not (window_count_panes)
-	scratch [16]*PaneView
+	v      *View
+	panes  []*PaneView // visible panes, in layout order
+	active *PaneView
+	npanes int // all panes of the window, visible or not (window_count_panes)
 }
 
 // Compose fills f with what a tmux 2.x client of w x h attached to the
@@ -79,7 +79,8 @@ func Compose(v *View, w, h int, f *Frame) {
 	}
 
 	var c composer
-	c.init(v)
+	c.init(v, f.panes[:0])
+	defer func() { f.panes = c.panes[:0] }()
 
 	status := 0
 	if v.StatusOn || v.Message != "" {
@@ -117,9 +118,9 @@ func Compose(v *View, w, h int, f *Frame) {
 	}
 }
 
-func (c *composer) init(v *View) {
+func (c *composer) init(v *View, panes []*PaneView) {
 	c.v = v
-	c.panes = c.scratch[:0]
+	c.panes = panes
 	c.npanes = len(v.Panes)
 	zoomed := false
 	for i := range v.Windows {
@@ -316,8 +317,11 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 	for y := 0; y < rows; y++ {
 		row := f.Cells[y*w : (y+1)*w]
 		for x := 0; x < w; x++ {
-			if y < v.H && x < v.W && c.insideAny(x, y) {
-				continue
+			if y < v.H && x < v.W {
+				if p := c.paneAt(x, y); p != nil {
+					x = p.X + p.W - 1 // skip the pane's row
+					continue
+				}
 			}
 			typ, wp := c.cellType(x, y)
 			if typ == cellInside {
@@ -342,13 +346,13 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 	}
 }
 
-func (c *composer) insideAny(x, y int) bool {
+func (c *composer) paneAt(x, y int) *PaneView {
 	for _, p := range c.panes {
 		if x >= p.X && x < p.X+p.W && y >= p.Y && y < p.Y+p.H {
-			return true
+			return p
 		}
 	}
-	return false
+	return nil
 }
 
 func appendSizeNote(b []byte, w, h int) []byte {

@@ -21,6 +21,8 @@ type Renderer struct {
 	posKnown  bool
 	cursorOn  bool
 	curKnown  bool
+	top, bot  int  // scroll region, 0-based inclusive, when regionOn
+	regionOn  bool // a region other than the whole screen is set
 	prevHash  []uint64
 	nextHash  []uint64
 	scrollOff bool // disables scroll detection (tests)
@@ -30,6 +32,7 @@ type Renderer struct {
 // (after the guest resized, or when its contents are unknown).
 func (r *Renderer) Reset() {
 	r.valid = false
+	r.regionOn = true // unknown: reset it
 	r.penKnown = false
 	r.posKnown = false
 	r.curKnown = false
@@ -62,6 +65,10 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 			r.prev[i] = blank
 		}
 		r.w, r.h = w, h
+		if r.regionOn {
+			dst = append(dst, "\x1b[r"...)
+			r.regionOn = false
+		}
 		dst = append(dst, "\x1b[m\x1b[H\x1b[2J"...)
 		r.pen, r.penKnown = blank, true
 		r.cx, r.cy, r.posKnown = 0, 0, true
@@ -242,6 +249,9 @@ func (r *Renderer) move(dst []byte, x, y int) []byte {
 	v := vbuf[:0]
 	dy := y - r.cy
 	switch {
+	case r.regionOn && ((r.cy <= r.bot && r.bot < y) || (y < r.top && r.top <= r.cy)):
+		// LF, CUD and CUU stop at (or scroll) the region's margins.
+		v = appendCSI(v, y+1, 'd')
 	case dy > 0 && dy <= 4:
 		for range dy {
 			v = append(v, '\n')
@@ -536,18 +546,33 @@ func (r *Renderer) scroll(dst []byte, f *Frame) []byte {
 	}
 	top, bottom := a, b+n-1 // the region, 0-based inclusive
 	dst = r.setPen(dst, &blank)
-	if top != 0 || bottom != h-1 {
+	whole := top == 0 && bottom == h-1
+	switch {
+	case whole && r.regionOn:
+		dst = append(dst, "\x1b[r"...)
+		r.regionOn = false
+		r.cx, r.cy = 0, 0 // DECSTBM homes the cursor
+	case !whole && (!r.regionOn || r.top != top || r.bot != bottom):
+		// The region stays set for later scrolls of the same band, as
+		// tmux keeps its client's region.
 		dst = append(dst, "\x1b["...)
 		dst = appendInt(dst, top+1)
 		dst = append(dst, ';')
 		dst = appendInt(dst, bottom+1)
 		dst = append(dst, 'r')
-	}
-	dst = appendCSI(dst, n, 'S')
-	if top != 0 || bottom != h-1 {
-		dst = append(dst, "\x1b[r"...)
-		// DECSTBM homes the cursor.
+		r.top, r.bot, r.regionOn = top, bottom, true
 		r.cx, r.cy, r.posKnown = 0, 0, true
+	}
+	if r.posKnown && r.cy == bottom && n <= 3 {
+		// At the region's bottom a LF scrolls it by one line.
+		for range n {
+			dst = append(dst, '\n')
+		}
+		if r.cx >= w {
+			r.cx = w - 1
+		}
+	} else {
+		dst = appendCSI(dst, n, 'S')
 	}
 	// Mirror the scroll in what the terminal holds.
 	copy(r.prev[top*w:(bottom+1-n)*w], r.prev[(top+n)*w:(bottom+1)*w])
