@@ -1,0 +1,353 @@
+package e2e
+
+// Benchmarks with the real programs, each run side by side with the
+// no-relay baseline where there is one: a real tmate 2.4.0 host, a real
+// OpenSSH guest on a pty, and a `tmate -S SOCK attach` client on a pty of
+// the same size attached to the host's own server. Figures are reported
+// with b.ReportMetric, never asserted; one iteration is one full
+// measurement, and the metrics are those of the last one.
+//
+// The relay paces frames to a guest (sshd.Config.FrameInterval, 10 ms):
+// the first change after a quiet spell is drawn at once, later ones at most
+// once per interval. The keystroke samples are spaced wider than that, so
+// they measure the leading edge; a burst such as `seq` is drawn as a few
+// frames, and its last frame may trail the host's last output by up to one
+// interval.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tmate-relay/service/vt"
+)
+
+const (
+	benchW, benchH = 80, 25 // both terminals; the host's window is 80x24 plus its status line
+	echoSamples    = 200    // keystrokes per terminal
+	echoLine       = 40     // keystrokes before the line is killed, so it never wraps
+	seqCount       = 200000
+	idleSessions   = 50
+	mb             = 1e6
+)
+
+// benchPair is a host with a relay guest and a baseline client on it.
+type benchPair struct {
+	r     *relay
+	h     *host
+	guest *ptyTerm
+	base  *ptyTerm
+}
+
+func startBenchPair(b *testing.B) *benchPair {
+	b.Helper()
+	needTools(b, "tmate", "ssh", "ssh-keygen")
+	r := startRelay(b, "")
+	h := startHost(b, r, benchW, benchH-1, "")
+	bp := &benchPair{r: r, h: h,
+		guest: sshGuestPty(b, r, tokenOf(b, h.display("#{tmate_ssh}")), benchW, benchH),
+		base:  attachPty(b, h, benchW, benchH),
+	}
+	for _, p := range bp.terms() {
+		if _, err := p.until(20*time.Second, showsRow("$")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bp.quiet(b, 200*time.Millisecond)
+	return bp
+}
+
+func (bp *benchPair) terms() []*ptyTerm { return []*ptyTerm{bp.guest, bp.base} }
+
+// quiet waits until neither terminal has received anything for d.
+func (bp *benchPair) quiet(b *testing.B, d time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	n := bp.guest.readCount() + bp.base.readCount()
+	for {
+		time.Sleep(d)
+		m := bp.guest.readCount() + bp.base.readCount()
+		if m == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the terminals' output did not stop within 30s")
+		}
+		n = m
+	}
+	for _, p := range bp.terms() {
+		if err := p.quiet(0, time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// both waits until both terminals satisfy cond.
+func (bp *benchPair) both(b *testing.B, within time.Duration, cond func(*vt.Emulator) bool) {
+	b.Helper()
+	for _, p := range bp.terms() {
+		if _, err := p.until(within, cond); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func rowIs(y int, text string) func(*vt.Emulator) bool {
+	return func(e *vt.Emulator) bool { return row(e, y) == text }
+}
+
+// BenchmarkKeystrokeEcho types printable characters at the host's shell
+// prompt, alternately from the ssh guest and from the baseline client, and
+// times each from the write to the typist's pty until the read that makes
+// the character appear on that typist's screen (guest to guest).
+func BenchmarkKeystrokeEcho(b *testing.B) {
+	bp := startBenchPair(b)
+	var relayLat, baseLat []time.Duration
+	for b.Loop() {
+		relayLat, baseLat = relayLat[:0], baseLat[:0]
+		// Start from an empty line at the top of the screen.
+		bp.h.run("send-keys", "C-u", "clear", "Enter")
+		bp.both(b, 10*time.Second, rowIs(0, "$"))
+		bp.quiet(b, 50*time.Millisecond)
+		typed := ""
+		for i := 0; i < 2*echoSamples; i++ {
+			who, lat := bp.guest, &relayLat
+			if i%2 == 1 {
+				who, lat = bp.base, &baseLat
+			}
+			if len(typed) == echoLine {
+				who.write([]byte{0x15}) // ^U: the tty kills the line
+				typed = ""
+				bp.both(b, 5*time.Second, rowIs(0, "$"))
+				bp.quiet(b, 20*time.Millisecond)
+			}
+			c := byte('a' + len(typed)%26)
+			typed += string(c)
+			want := rowIs(0, "$ "+typed)
+			t0 := time.Now()
+			who.write([]byte{c})
+			at, err := who.until(5*time.Second, want)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*lat = append(*lat, at.Sub(t0))
+			bp.both(b, 5*time.Second, want)
+			// Both terminals idle for longer than the frame interval: the
+			// next keystroke starts from the same state as a typist's.
+			bp.quiet(b, 15*time.Millisecond)
+		}
+	}
+	slices.Sort(relayLat)
+	slices.Sort(baseLat)
+	rp50, rp99 := percentile(relayLat, 50), percentile(relayLat, 99)
+	bp50, bp99 := percentile(baseLat, 50), percentile(baseLat, 99)
+	b.ReportMetric(rp50, "relay-p50-µs")
+	b.ReportMetric(rp99, "relay-p99-µs")
+	b.ReportMetric(bp50, "base-p50-µs")
+	b.ReportMetric(bp99, "base-p99-µs")
+	b.ReportMetric(rp50-bp50, "added-p50-µs")
+	b.ReportMetric(rp99-bp99, "added-p99-µs")
+	b.Logf("keystroke echo over %d samples each: relay p50 %.0f µs p99 %.0f µs max %.0f µs; baseline p50 %.0f µs p99 %.0f µs max %.0f µs",
+		len(relayLat), rp50, rp99, percentile(relayLat, 100), bp50, bp99, percentile(baseLat, 100))
+}
+
+// BenchmarkSeqOutput types `seq 1 200000` at the host's prompt and counts
+// the bytes each terminal receives until the output has stopped, and the
+// time from the command to the read after which each screen shows the end
+// of the output followed by the next prompt.
+func BenchmarkSeqOutput(b *testing.B) {
+	bp := startBenchPair(b)
+	last := fmt.Sprint(seqCount)
+	final := func(e *vt.Emulator) bool {
+		_, h := e.Size()
+		for y := 0; y+1 < h; y++ {
+			if row(e, y) == last && row(e, y+1) == "$" {
+				return true
+			}
+		}
+		return false
+	}
+	var relayBytes, baseBytes int64
+	var relayFinal, baseFinal time.Duration
+	for b.Loop() {
+		bp.h.run("send-keys", "C-u", "clear", "Enter")
+		bp.both(b, 10*time.Second, rowIs(0, "$"))
+		bp.quiet(b, 200*time.Millisecond)
+		g0, a0 := bp.guest.bytesRead(), bp.base.bytesRead()
+		t0 := time.Now()
+		bp.h.run("send-keys", fmt.Sprintf("seq 1 %d", seqCount), "Enter")
+		var wg sync.WaitGroup
+		var errs [2]error
+		var ats [2]time.Time
+		for i, p := range bp.terms() {
+			wg.Go(func() { ats[i], errs[i] = p.until(60*time.Second, final) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		bp.quiet(b, 300*time.Millisecond)
+		relayBytes, baseBytes = bp.guest.bytesRead()-g0, bp.base.bytesRead()-a0
+		relayFinal, baseFinal = ats[0].Sub(t0), ats[1].Sub(t0)
+		// The pane (all but the status line) must end up the same on both.
+		gs, as := screenText(bp.guest.emu), screenText(bp.base.emu)
+		gs, as = gs[:strings.LastIndex(strings.TrimSuffix(gs, "\n"), "\n")], as[:strings.LastIndex(strings.TrimSuffix(as, "\n"), "\n")]
+		if gs != as {
+			b.Errorf("final screens differ\nguest:\n%s\nbaseline:\n%s", gs, as)
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(float64(relayBytes), "relay-bytes")
+	b.ReportMetric(float64(baseBytes), "base-bytes")
+	b.ReportMetric(100*float64(relayBytes)/float64(baseBytes), "relay/base-%")
+	b.ReportMetric(ms(relayFinal), "relay-final-ms")
+	b.ReportMetric(ms(baseFinal), "base-final-ms")
+	b.ReportMetric(ms(relayFinal-baseFinal), "final-lag-ms")
+	b.Logf("seq 1 %d: guest %d bytes, baseline %d bytes (%.1f%%); end of output on screen after %.1f ms (guest) and %.1f ms (baseline)",
+		seqCount, relayBytes, baseBytes, 100*float64(relayBytes)/float64(baseBytes), ms(relayFinal), ms(baseFinal))
+}
+
+// BenchmarkIdleSessionMemory starts 50 real tmate hosts, each with one ssh
+// guest on a pty, and reports the growth of the relay's RSS per session.
+func BenchmarkIdleSessionMemory(b *testing.B) {
+	needTools(b, "tmate", "ssh", "ssh-keygen")
+	r := startRelay(b, "")
+	hp := newHostPool(b, r)
+	var before, after float64
+	for b.Loop() {
+		time.Sleep(500 * time.Millisecond)
+		before = relayRSS(b, r)
+		hosts, guests := startSessions(b, hp, idleSessions)
+		for _, g := range guests {
+			if _, err := g.until(30*time.Second, showsRow("$")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(2 * time.Second) // idle
+		after = relayRSS(b, r)
+		for _, g := range guests {
+			g.stop()
+		}
+		for _, h := range hosts {
+			h.kill()
+		}
+	}
+	b.ReportMetric((after-before)/idleSessions/mb, "MB/session")
+	b.ReportMetric(before/mb, "rss-before-MB")
+	b.ReportMetric(after/mb, "rss-after-MB")
+	b.Logf("relay RSS %.1f MB before, %.1f MB with %d idle sessions of one guest each: %.2f MB a session",
+		before/mb, after/mb, idleSessions, (after-before)/idleSessions/mb)
+}
+
+// startSessions starts n hosts several at a time, then one ssh guest on
+// each; every process is stopped at cleanup if the caller has not already.
+func startSessions(b *testing.B, hp *hostPool, n int) ([]*host, []*ptyTerm) {
+	b.Helper()
+	hosts := make([]*host, n)
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				hosts[i], tokens[i], errs[i] = hp.start(b, i, benchW, benchH-1)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, h := range hosts {
+		b.Cleanup(h.kill)
+	}
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	guests := make([]*ptyTerm, n)
+	for i, tok := range tokens {
+		guests[i] = sshGuestPty(b, hp.r, tok, benchW, benchH)
+	}
+	return hosts, guests
+}
+
+// BenchmarkFullHistoryPaneMemory fills a 100-column pane's 2000 history
+// lines and its screen with coloured text (2100 lines, ten colour changes
+// a line) while an ssh guest watches, and reports the growth of the
+// relay's RSS: for the pane's content, and for the whole session.
+func BenchmarkFullHistoryPaneMemory(b *testing.B) {
+	needTools(b, "tmate", "ssh", "ssh-keygen")
+	r := startRelay(b, "")
+	hp := newHostPool(b, r)
+	const lines, w, h = 2100, 100, 30
+	var data []byte
+	var lastRow string
+	for i := range lines {
+		var text []byte
+		for j := range 10 {
+			data = fmt.Appendf(data, "\x1b[3%dm%-10d", (i+j)%8, i*10+j)
+			text = fmt.Appendf(text, "%-10d", i*10+j)
+		}
+		data = append(data, "\x1b[0m\n"...)
+		lastRow = strings.TrimRight(string(text), " ")
+	}
+	file := filepath.Join(b.TempDir(), "coloured.txt")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var none, idle, full float64
+	var history string
+	for i := 0; b.Loop(); i++ {
+		time.Sleep(500 * time.Millisecond)
+		none = relayRSS(b, r)
+		hs, tok, err := hp.start(b, 1000+i, w, h)
+		b.Cleanup(hs.kill)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := sshGuestPty(b, r, tok, w, h+1)
+		if _, err := g.until(30*time.Second, showsRow("$")); err != nil {
+			b.Fatal(err)
+		}
+		if err := g.quiet(500*time.Millisecond, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		idle = relayRSS(b, r)
+		hs.run("send-keys", "clear; cat "+file, "Enter")
+		_, err = g.until(60*time.Second, func(e *vt.Emulator) bool {
+			_, h := e.Size()
+			for y := 0; y+1 < h; y++ {
+				if row(e, y) == lastRow && row(e, y+1) == "$" {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := g.quiet(500*time.Millisecond, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		full = relayRSS(b, r)
+		history = hs.display("#{history_size}/#{history_limit} lines of history, pane #{pane_width}x#{pane_height}")
+		g.stop()
+		hs.kill()
+	}
+	b.ReportMetric((full-idle)/mb, "MB/pane")
+	b.ReportMetric((full-none)/mb, "MB/session")
+	b.Logf("host: %s; relay RSS %.1f MB without the session, %.1f MB idle with it, %.1f MB with the pane full: %.2f MB for the content, %.2f MB for the session",
+		history, none/mb, idle/mb, full/mb, (full-idle)/mb, (full-none)/mb)
+}
