@@ -29,7 +29,9 @@ test: deps vet unit fuzz
 # Installs what the tests drive for real: tmate (the host), tmux (the guest's
 # terminal), OpenSSH (the guest), systemd's socket activation tool.
 TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
-	systemd-socket-activate:systemd
+	systemd-socket-activate:systemd \
+	lintian:lintian rpm:rpm rpmlint:rpmlint dnf:dnf createrepo_c:createrepo-c \
+	debootstrap:debootstrap systemd-nspawn:systemd-container
 deps:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
 	if [ -n "$$need" ]; then \
@@ -67,3 +69,14 @@ $(DEV)/relay.toml:
 		'advertise_port = 10022' 'host_keys_dir = "$(CURDIR)/$(DEV)/keys"' '' \
 		'[web]' 'listen = "127.0.0.1:10080"' 'public_url = "http://127.0.0.1:10080"' > $@
 	@echo "wrote $@"
+
+# The tmate-relay .deb (amd64, arm64) and .rpm (x86_64, aarch64) in dist/,
+# built with nfpm as a Go library. The version is 0.1.0~gitDATE.HASH of HEAD;
+# PKGVERSION=0.1.0 (or 0.1.0~rc1) overrides it.
+packages:
+	$(GO) run ./packaging/cmd/build -out dist $(if $(PKGVERSION),-version $(PKGVERSION))
+
+# Only the packaging tests: lintian, rpmlint, rpm --root, and booted systemd
+# containers (a debootstrapped bookworm root cached in var/packaging-test).
+test-packages: deps
+	$(GO) test -count=1 -v -timeout 15m ./packaging/...
