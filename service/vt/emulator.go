@@ -1,7 +1,11 @@
 package vt
 
-// The emulator follows tmux's input.c / screen-write.c / grid.c semantics
-// (the host is tmate 2.4.0, a tmux 2.x fork; the corpus is tmux 3.3a). The
+// The emulator follows tmux's input.c / screen-write.c / grid.c semantics.
+// The host is tmate 2.4.0, a tmux 2.x fork, and guests must see what its
+// clients see: where it differs from tmux 3.3a (the corpus), tmate wins (no
+// REP, SU/SD, CHT/HPR/VPR, origin mode, background colour erase, colon SGR,
+// SGR 9/21/53; marks after a wide character are lost). testdata/tmate-2.4.0,
+// captured from a real tmate, is the primary conformance check. The
 // parser is a hand-written state machine: the hot path (runs of printable
 // ASCII and short CSI sequences) must not allocate or call through
 // interfaces, which a generic callback parser would.
@@ -15,7 +19,7 @@ const (
 	ModeAppCursor                        // DECCKM (?1)
 	ModeAppKeypad                        // DECKPAM (ESC =)
 	ModeWrap                             // DECAWM (?7)
-	ModeOrigin                           // DECOM (?6)
+	ModeOrigin                           // DECOM (?6); never set: tmate 2.4 has none
 	ModeCursorBlink                      // ?12
 	ModeMouseStandard                    // ?1000
 	ModeMouseButton                      // ?1002
@@ -67,31 +71,27 @@ type Emulator struct {
 	altCY  int
 	altPen pen
 
-	hist    []line // ring
-	hstart  int
-	hlen    int
-	hlimit  int
-	spare   [][]Cell // cell slices to reuse
-	cx, cy  int      // cx == w: pending wrap, as tmux
-	top     int
-	bot     int
-	modes   Modes
-	tabs    []bool
-	pen     pen
-	scPen   pen
-	scX     int
-	scY     int
-	title   string
-	cstyle  int
-	lastGC  rune // last printed character for REP
-	lastW   int
-	lastSet bool
+	hist   []line // ring
+	hstart int
+	hlen   int
+	hlimit int
+	spare  [][]Cell // cell slices to reuse
+	cx, cy int      // cx == w: pending wrap, as tmux
+	top    int
+	bot    int
+	modes  Modes
+	tabs   []bool
+	pen    pen
+	scPen  pen
+	scX    int
+	scY    int
+	title  string
+	cstyle int
 
 	// parser
 	state    uint8
 	nparam   int
 	params   [maxParams]int32
-	colon    [maxParams]bool // params[i] followed ':' (a sub-parameter)
 	priv     byte
 	inter    byte
 	ninter   int
@@ -441,7 +441,6 @@ func (e *Emulator) penCell(r rune, w int) Cell {
 // put writes one character of width w (1 or 2) at the cursor, as
 // screen_write_cell does.
 func (e *Emulator) put(r rune, w int) {
-	e.lastGC, e.lastW, e.lastSet = r, w, true
 	if w == 0 {
 		e.combine(r)
 		return
@@ -491,8 +490,9 @@ func (e *Emulator) put(r rune, w int) {
 	}
 }
 
-// combine appends a zero-width mark to the character before the cursor
-// (skipping a wide character's padding, as tmux 3.x does).
+// combine appends a zero-width mark to the character before the cursor, as
+// tmate 2.4's screen_write_combine: after a wide character that is its
+// invisible padding cell, so the mark is lost (tmux 3.x skips the padding).
 func (e *Emulator) combine(r rune) {
 	if e.cx == 0 {
 		return
@@ -500,7 +500,7 @@ func (e *Emulator) combine(r rune) {
 	x := e.cx - 1
 	c := e.lines[e.cy].cells
 	if x < len(c) && c[x].Width == 0 && x > 0 && c[x-1].Width == 2 {
-		x--
+		return
 	}
 	if x >= len(c) {
 		return

@@ -71,7 +71,6 @@ func (e *Emulator) printASCII(p []byte, i int) int {
 			x++
 		}
 		e.cx = end
-		e.lastGC, e.lastW, e.lastSet = rune(p[j-1]), 1, true
 		i = j
 	}
 	return i
@@ -272,7 +271,6 @@ func (e *Emulator) escByte(b byte) {
 		e.state = stCSI
 		e.nparam = 0
 		e.params[0] = -1
-		e.colon[0] = false
 		e.priv = 0
 		e.ninter = 0
 		e.overflow = false
@@ -369,19 +367,21 @@ func (e *Emulator) csiByte(b byte) {
 			v = 0xffff
 		}
 		e.params[e.nparam] = v
-	case b == ';' || b == ':':
+	case b == ':':
+		// tmate 2.4 (tmux 2.x) has no colon sub-parameters: the whole
+		// sequence is ignored (38:2::r:g:b, 4:3...).
+		e.state = stCSIIgnore
+	case b == ';':
 		if e.ninter > 0 {
 			e.state = stCSIIgnore
 			return
 		}
-		e.colon[e.nparam] = b == ':'
 		if e.nparam+1 >= maxParams {
 			e.overflow = true
 			return
 		}
 		e.nparam++
 		e.params[e.nparam] = -1
-		e.colon[e.nparam] = false
 	case b >= 0x3c && b <= 0x3f:
 		if e.nparam == 0 && e.params[0] < 0 && e.priv == 0 {
 			e.priv = b
@@ -442,7 +442,9 @@ func (e *Emulator) csi(final byte) {
 	default:
 		return
 	}
-	bg := e.pen.bg
+	// tmate 2.4 has no background colour erase: ICH, DCH, ECH, EL, ED, IL
+	// and DL clear to the default background whatever the pen.
+	bg := ColorDefault
 	switch final {
 	case '@':
 		if e.cx < e.w {
@@ -450,9 +452,9 @@ func (e *Emulator) csi(final byte) {
 		}
 	case 'A':
 		e.cursorUp(e.param(0, 1, 1))
-	case 'B', 'e':
+	case 'B':
 		e.cursorDown(e.param(0, 1, 1))
-	case 'C', 'a':
+	case 'C':
 		n := e.param(0, 1, 1)
 		if e.cx < e.w {
 			e.cx = min(e.cx+n, e.w-1)
@@ -469,14 +471,10 @@ func (e *Emulator) csi(final byte) {
 	case 'F':
 		e.cx = 0
 		e.cursorUp(e.param(0, 1, 1))
-	case 'G', '`':
+	case 'G':
 		e.moveTo(e.param(0, 1, 1)-1, -1, true)
 	case 'H', 'f':
 		e.moveTo(e.param(1, 1, 1)-1, e.param(0, 1, 1)-1, true)
-	case 'I':
-		for n := e.param(0, 1, 1); n > 0 && e.cx < e.w-1; n-- {
-			e.control(0x09)
-		}
 	case 'J':
 		e.eraseDisplay(e.param(0, 0, 0), bg)
 	case 'K':
@@ -488,14 +486,6 @@ func (e *Emulator) csi(final byte) {
 	case 'P':
 		if e.cx < e.w {
 			e.deleteCells(e.cx, e.param(0, 1, 1), bg)
-		}
-	case 'S':
-		for n := min(e.param(0, 1, 1), e.h); n > 0; n-- {
-			e.scrollUp(e.top, e.bot, bg)
-		}
-	case 'T':
-		for n := min(e.param(0, 1, 1), e.h); n > 0; n-- {
-			e.scrollDown(e.top, e.bot, bg)
 		}
 	case 'X':
 		if e.cx < e.w {
@@ -511,17 +501,6 @@ func (e *Emulator) csi(final byte) {
 			}
 		}
 		e.cx = x
-	case 'b':
-		if e.lastSet {
-			n := min(e.param(0, 1, 1), 65535)
-			r, w := e.lastGC, e.lastW
-			if w == 0 {
-				break
-			}
-			for ; n > 0; n-- {
-				e.put(r, w)
-			}
-		}
 	case 'd':
 		e.moveTo(-1, e.param(0, 1, 1)-1, true)
 	case 'g':
@@ -640,13 +619,7 @@ func (e *Emulator) setPrivate(on bool) {
 			}
 			continue
 		case 6:
-			if on {
-				e.modes |= ModeOrigin
-			} else {
-				e.modes &^= ModeOrigin
-			}
-			e.moveTo(0, 0, true)
-			continue
+			continue // tmate 2.4 has no origin mode (DECOM)
 		case 7:
 			m = ModeWrap
 		case 12:
@@ -699,8 +672,9 @@ func (e *Emulator) setPrivate(on bool) {
 	}
 }
 
-const allUnderline = AttrUnderline | AttrDoubleUnderline | AttrCurlyUnderline | AttrDottedUnderline | AttrDashedUnderline
-
+// sgr is tmate 2.4's input_csi_dispatch_sgr: no strikethrough (9),
+// double underline (21), overline (53), rapid blink (6) or their resets
+// (28, 29, 55); 10 resets like 0.
 func (e *Emulator) sgr() {
 	p := &e.pen
 	if e.nparam == 0 && e.params[0] < 0 {
@@ -709,18 +683,8 @@ func (e *Emulator) sgr() {
 	}
 	for i := 0; i <= e.nparam; i++ {
 		n := e.param(i, 0, 0)
-		if e.colon[i] {
-			// A colon group: n:a:b...
-			j := i + 1
-			for j <= e.nparam && e.colon[j-1] {
-				j++
-			}
-			e.sgrColon(i, j)
-			i = j - 1
-			continue
-		}
 		switch {
-		case n == 0:
+		case n == 0 || n == 10:
 			p.fg, p.bg, p.attr = 0, 0, 0
 		case n == 1:
 			p.attr |= AttrBold
@@ -729,40 +693,32 @@ func (e *Emulator) sgr() {
 		case n == 3:
 			p.attr |= AttrItalic
 		case n == 4:
-			p.attr = p.attr&^allUnderline | AttrUnderline
-		case n == 5 || n == 6:
+			p.attr |= AttrUnderline
+		case n == 5:
 			p.attr |= AttrBlink
 		case n == 7:
 			p.attr |= AttrReverse
 		case n == 8:
 			p.attr |= AttrHidden
-		case n == 9:
-			p.attr |= AttrStrike
-		case n == 21:
-			p.attr = p.attr&^allUnderline | AttrDoubleUnderline
 		case n == 22:
 			p.attr &^= AttrBold | AttrDim
 		case n == 23:
 			p.attr &^= AttrItalic
 		case n == 24:
-			p.attr &^= allUnderline
+			p.attr &^= AttrUnderline
 		case n == 25:
 			p.attr &^= AttrBlink
 		case n == 27:
 			p.attr &^= AttrReverse
-		case n == 28:
-			p.attr &^= AttrHidden
-		case n == 29:
-			p.attr &^= AttrStrike
 		case n >= 30 && n <= 37:
 			p.fg = ANSI(uint8(n - 30))
-		case n == 38 || n == 48 || n == 58:
+		case n == 38 || n == 48:
 			c, used, ok := e.extColor(i + 1)
 			i += used
 			if ok {
 				if n == 38 {
 					p.fg = c
-				} else if n == 48 {
+				} else {
 					p.bg = c
 				}
 			}
@@ -772,10 +728,6 @@ func (e *Emulator) sgr() {
 			p.bg = ANSI(uint8(n - 40))
 		case n == 49:
 			p.bg = 0
-		case n == 53:
-			p.attr |= AttrOverline
-		case n == 55:
-			p.attr &^= AttrOverline
 		case n >= 90 && n <= 97:
 			p.fg = ANSI(uint8(n - 90 + 8))
 		case n >= 100 && n <= 107:
@@ -784,102 +736,27 @@ func (e *Emulator) sgr() {
 	}
 }
 
-// extColor parses the semicolon form after 38/48: 5;n or 2;r;g;b.
+// extColor parses what follows 38/48 as tmate 2.4 does (5;n or 2;r;g;b),
+// returning how many parameters it consumed: 38;5 with no index is the
+// default colour; an RGB component missing or above 255 stops there,
+// leaving the colour unchanged.
 func (e *Emulator) extColor(i int) (c Color, used int, ok bool) {
 	switch e.param(i, 0, -1) {
 	case 5:
 		v := e.param(i+1, 0, -1)
-		if i+1 > e.nparam {
-			return 0, 1, false
-		}
-		if v < 0 || v > 255 {
-			return 0, 2, false
+		if v < 0 {
+			return ColorDefault, 2, true
 		}
 		return Palette(uint8(v)), 2, true
 	case 2:
-		if i+3 > e.nparam {
-			return 0, e.nparam - i + 1, false
+		var rgb [3]int
+		for k := range rgb {
+			rgb[k] = e.param(i+1+k, 0, -1)
+			if rgb[k] < 0 || rgb[k] > 255 {
+				return 0, 2 + k, false
+			}
 		}
-		r, g, b := e.param(i+1, 0, -1), e.param(i+2, 0, -1), e.param(i+3, 0, -1)
-		if r < 0 || r > 255 || g < 0 || g > 255 || b < 0 || b > 255 {
-			return 0, 4, false
-		}
-		return RGB(uint8(r), uint8(g), uint8(b)), 4, true
+		return RGB(uint8(rgb[0]), uint8(rgb[1]), uint8(rgb[2])), 4, true
 	}
 	return 0, 1, false
-}
-
-// sgrColon handles a colon group params[i:j] (38:5:n, 38:2::r:g:b, 4:3...).
-func (e *Emulator) sgrColon(i, j int) {
-	p := &e.pen
-	n := e.param(i, 0, 0)
-	cnt := j - i
-	switch n {
-	case 4:
-		if cnt < 2 {
-			return
-		}
-		p.attr &^= allUnderline
-		switch e.param(i+1, 0, 0) {
-		case 1:
-			p.attr |= AttrUnderline
-		case 2:
-			p.attr |= AttrDoubleUnderline
-		case 3:
-			p.attr |= AttrCurlyUnderline
-		case 4:
-			p.attr |= AttrDottedUnderline
-		case 5:
-			p.attr |= AttrDashedUnderline
-		}
-	case 38, 48, 58:
-		if cnt < 2 {
-			return
-		}
-		var c Color
-		switch e.param(i+1, 0, -1) {
-		case 5:
-			if cnt < 3 {
-				return
-			}
-			v := e.param(i+2, 0, -1)
-			if v < 0 || v > 255 {
-				return
-			}
-			c = Palette(uint8(v))
-		case 2:
-			var k int
-			switch cnt {
-			case 5:
-				k = i + 2
-			case 6, 7:
-				k = i + 3
-			default:
-				return
-			}
-			r, g, b := e.param(k, 0, -1), e.param(k+1, 0, -1), e.param(k+2, 0, -1)
-			if r < 0 || r > 255 || g < 0 || g > 255 || b < 0 || b > 255 {
-				return
-			}
-			c = RGB(uint8(r), uint8(g), uint8(b))
-		default:
-			return
-		}
-		if n == 38 {
-			p.fg = c
-		} else if n == 48 {
-			p.bg = c
-		}
-	default:
-		// Other colon groups: apply the first number as a plain SGR.
-		e.sgrOne(n)
-	}
-}
-
-func (e *Emulator) sgrOne(n int) {
-	save := e.nparam
-	p0, c0 := e.params[0], e.colon[0]
-	e.nparam, e.params[0], e.colon[0] = 0, int32(n), false
-	e.sgr()
-	e.nparam, e.params[0], e.colon[0] = save, p0, c0
 }
