@@ -22,22 +22,37 @@ import (
 // matches fails, so the list only shrinks.
 var parityKnownDiffs = map[string]string{
 	"colours":    "RGB colours: tmate draws them as the nearest of the 256 (its terminal has no Tc); the relay sends RGB",
-	"attributes": "italics: tmate (default-terminal screen) draws them with smso, reverse on a tmux/xterm terminal; strikethrough: tmate 2.4 has none",
+	"attributes": "italics: tmate (default-terminal screen) draws them with smso, reverse on a tmux/xterm terminal",
 	"less":       "less's standout is italics in a screen pane, which tmate draws as reverse",
 	"unicode":    "combining marks: the renderer draws cluster cells as blanks",
+	"late-guest": "less's standout is italics in a screen pane, which tmate draws as reverse",
+	"top":        "reverse-video spaces at the end of top's header: the renderer erases them to default",
 }
 
-// step is one thing done to the host: tmate commands (argv) and, when text
-// is set, literal text typed into the active pane followed by Enter.
+// step is one thing done to the host: a tmate command (argv), or literal
+// text typed into the active pane followed by Enter, or tmux key names sent
+// to it; then, when wait is set, wait until the reference screen shows it.
 type step struct {
 	tmate []string
 	text  string
+	keys  []string
+	wait  string
 }
 
-func typed(text string) step        { return step{text: text} }
-func tmateCmd(argv ...string) step  { return step{tmate: argv} }
-func cat(file string) step          { return typed("cat " + file) }
-func printfStep(format string) step { return typed("printf '" + format + "'") }
+func typed(text string) step       { return step{text: text} }
+func tmateCmd(argv ...string) step { return step{tmate: argv} }
+func keys(names ...string) step    { return step{keys: names} }
+func cat(file string) step         { return typed("cat " + file) }
+func waitFor(text string) step     { return step{wait: text} }
+
+// corpusStream cats a stream of the vt corpus with output processing off,
+// so the pane reads the recorded bytes unchanged.
+func corpusStream(name string) step {
+	return typed("stty -opost; cat " + filepath.Join(corpusDir, "streams", name+".bin") + "; stty opost; echo; echo " + name + "-done")
+}
+
+// corpusDir is the vt corpus (../shared/corpus/vt of the checkout).
+var corpusDir, _ = filepath.Abs("../../../shared/corpus/vt")
 
 type parityCase struct {
 	name  string
@@ -48,6 +63,8 @@ type parityCase struct {
 	// smaller second guest that makes the session smaller than both.
 	w, h           int
 	smallW, smallH int
+	late           bool // the guest joins after the workload ran
+	corpus         bool // needs the vt corpus
 }
 
 func sgrTestFile() string {
@@ -150,8 +167,32 @@ var parityCases = []parityCase{
 		typed("echo zoomed-pane-done"),
 		tmateCmd("resize-pane", "-Z"),
 	}, wait: "zoomed-pane-done"},
-	{name: "less", files: map[string]string{"text": lessFile()}, steps: []step{typed("less text")}, wait: "line 22 of"},
-	{name: "vi", files: map[string]string{"main.go": viFile()}, steps: []step{typed("vi -u NONE -i NONE -N main.go")}, wait: "main.go"},
+	{name: "less", files: map[string]string{"text": lessFile()}, steps: []step{
+		typed("less -R text"), waitFor("line 22 of"),
+		keys("Space"), waitFor("line 44 of"),
+		typed("/line 1[0-9]0 "), waitFor("line 100 of"),
+		keys("n"),
+	}, wait: "line 110 of"},
+	{name: "vi", files: map[string]string{"main.go": viFile()}, steps: []step{
+		typed("vi -u NONE -i NONE -N -c 'set number' main.go"), waitFor("main.go"),
+		keys("G", "o"), waitFor("-- INSERT --"),
+		keys("// added by the parity test 日本", "Escape"), waitFor("parity test"),
+		keys("C-u", ":echo 'vi-done'", "Enter"),
+	}, wait: "vi-done"},
+	{name: "vi-exit", files: map[string]string{"main.go": viFile()}, steps: []step{
+		typed("echo before-vi"),
+		typed("vi -u NONE -i NONE -N main.go"), waitFor("main.go"),
+		keys(":q", "Enter"),
+		typed("echo after-vi"),
+	}, wait: "after-vi\n"},
+	{name: "late-guest", late: true, files: map[string]string{"text": lessFile()}, steps: []step{
+		typed("seq 1 50"), tmateCmd("split-window", "-h"), typed("cd && less text"),
+	}, wait: "line 16 of"},
+	{name: "scroll-region", corpus: true, steps: []step{corpusStream("w15_stbm")}, wait: "w15_stbm-done"},
+	{name: "dialog-acs", corpus: true, steps: []step{corpusStream("w13_dialog")}, wait: "w13_dialog-done"},
+	{name: "acs-charsets", corpus: true, steps: []step{corpusStream("w19_acs")}, wait: "w19_acs-done"},
+	{name: "insert-mode", corpus: true, steps: []step{corpusStream("w18_irm")}, wait: "w18_irm-done"},
+	{name: "top", corpus: true, steps: []step{typed("clear"), corpusStream("w11_topi")}, wait: "w11_topi-done"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 
@@ -174,6 +215,11 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 	if w == 0 {
 		w, h = 80, 24
 	}
+	if pc.corpus {
+		if _, err := os.Stat(corpusDir); err != nil {
+			t.Skipf("vt corpus not found at %s", corpusDir)
+		}
+	}
 	hs := startHost(t, r, w, h, "")
 	for name, body := range pc.files {
 		if err := os.WriteFile(filepath.Join(hs.home, name), []byte(body), 0o644); err != nil {
@@ -182,19 +228,34 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 	}
 	hs.run("send-keys", "-l", "cd "+hs.home+" && clear")
 	hs.run("send-keys", "Enter")
-	guest := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), w, h)
+	token := tokenOf(t, hs.display("#{tmate_ssh}"))
 	ref := startTerm(t, w, h, []string{"TERM=screen-256color", "HOME=" + hs.home},
 		"env", "-u", "TMUX", "tmate", "-u", "-S", hs.sock, "attach")
-	wantSize := fmt.Sprintf("%dx%d", w, h-1)
-	if pc.smallW != 0 {
-		sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh_ro}")), pc.smallW, pc.smallH)
-		wantSize = fmt.Sprintf("%dx%d", pc.smallW, pc.smallH-1)
+	var guest *term
+	join := func() {
+		guest = sshGuest(t, r, token, w, h)
+		wantSize := fmt.Sprintf("%dx%d", w, h-1)
+		if pc.smallW != 0 {
+			sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh_ro}")), pc.smallW, pc.smallH)
+			wantSize = fmt.Sprintf("%dx%d", pc.smallW, pc.smallH-1)
+		}
+		eventually(t, 15*time.Second, "host at the clients' size with both attached", func() (bool, string) {
+			s := hs.display("#{window_width}x#{window_height} #{session_attached}")
+			return s == wantSize+" 1", s
+		})
+		guest.waitFor("$", 10*time.Second)
 	}
-	eventually(t, 15*time.Second, "host at the clients' size with both attached", func() (bool, string) {
-		s := hs.display("#{window_width}x#{window_height} #{session_attached}")
-		return s == wantSize+" 1", s
-	})
-	guest.waitFor("$", 10*time.Second)
+	if !pc.late {
+		join()
+	} else {
+		ref.waitFor("$", 10*time.Second)
+	}
+	waitRef := func(text string) {
+		eventually(t, 20*time.Second, "the reference client shows "+strconv.Quote(text), func() (bool, string) {
+			s := ref.screen()
+			return strings.Contains(s, text), s
+		})
+	}
 	for _, st := range pc.steps {
 		if st.tmate != nil {
 			hs.run(st.tmate...)
@@ -203,11 +264,21 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 			hs.run("send-keys", "-l", st.text)
 			hs.run("send-keys", "Enter")
 		}
+		for _, k := range st.keys {
+			if len(k) > 1 && strings.Contains(k, " ") || strings.HasPrefix(k, ":") || strings.HasPrefix(k, "//") {
+				hs.run("send-keys", "-l", k)
+			} else {
+				hs.run("send-keys", k)
+			}
+		}
+		if st.wait != "" {
+			waitRef(st.wait)
+		}
 	}
-	eventually(t, 20*time.Second, "the reference client shows "+strconv.Quote(pc.wait), func() (bool, string) {
-		s := ref.screen()
-		return strings.Contains(s, pc.wait), s
-	})
+	waitRef(pc.wait)
+	if pc.late {
+		join()
+	}
 	compareScreens(t, pc.name, guest, ref)
 }
 
@@ -216,6 +287,9 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 func termState(tm *term) string {
 	s := canonicalSGR(clockRE.ReplaceAllString(tm.screen("-e"), "HH:MM DD-Mon-YY"))
 	cur := strings.TrimSpace(tm.tmux("display", "-p", "cursor #{cursor_x},#{cursor_y} visible=#{cursor_flag}"))
+	if strings.HasSuffix(cur, "visible=0") {
+		cur = "cursor hidden" // where a hidden cursor rests is not seen
+	}
 	return s + cur + "\n"
 }
 
