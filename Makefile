@@ -31,7 +31,8 @@ test: deps vet unit fuzz
 TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	systemd-socket-activate:systemd \
 	lintian:lintian rpm:rpm rpmlint:rpmlint dnf:dnf createrepo_c:createrepo-c \
-	debootstrap:debootstrap systemd-nspawn:systemd-container
+	debootstrap:debootstrap systemd-nspawn:systemd-container \
+	less:less vi:vim-tiny tput:ncurses-bin
 deps:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
 	if [ -n "$$need" ]; then \
