@@ -17,10 +17,13 @@ import (
 // after a stream is the emulator's primary reference. testdata/tmate-2.4.0
 // holds, for every corpus stream, what `tmate capture-pane -p -e` printed
 // (NAME.screen), the history above it (NAME.hist) and the cursor and modes
-// (NAME.meta, as the tmux 3.3a corpus). `go test -run TestTmateConformance
-// -update ./service/vt` captures them again from the installed tmate: each
-// stream is fed to an 80x24 tmate pane by `cat` with output processing off,
-// so the pane reads the recorded bytes unchanged.
+// (NAME.meta, as the tmux 3.3a corpus), at 80x24 and again at 80x23
+// (NAME@80x23.*). `go test -run TestTmateConformance ./service/vt -args
+// -update` captures them again from the installed tmate: each stream is fed
+// to a tmate pane of that size by `cat` with output processing off, so the
+// pane reads the recorded bytes unchanged. The check prints our cells the
+// way tmate's capture-pane prints its own and compares the bytes exactly
+// (trailing spaces trimmed, as tmate does).
 
 var update = flag.Bool("update", false, "capture testdata/tmate-2.4.0 from a real tmate 2.4.0")
 
@@ -36,7 +39,7 @@ func TestTmateConformance(t *testing.T) {
 		captureTmate(t, names)
 	}
 	pass := 0
-	for _, name := range names {
+	for _, name := range tmateCases(names) {
 		ref := filepath.Join(tmateDir, name)
 		wantScreen, err := os.ReadFile(ref + ".screen")
 		if err != nil {
@@ -44,15 +47,15 @@ func TestTmateConformance(t *testing.T) {
 		}
 		wantMeta, _ := os.ReadFile(ref + ".meta")
 		wantHist, _ := os.ReadFile(ref + ".hist")
-		e := runStream(t, name)
+		e := runTmateCase(t, name)
 		var diffs []string
-		if w, g := canonical(acsToUnicode(string(wantScreen))), canonical(tmateCapture(e, false)); w != g {
+		if w, g := acsToUnicode(string(wantScreen)), tmateCapture(e, false); w != g {
 			diffs = append(diffs, "screen:\n"+lineDiff(w, g))
 		}
 		if got := metaOf(e); got != strings.TrimSpace(string(wantMeta)) {
 			diffs = append(diffs, fmt.Sprintf("meta: want %q got %q", strings.TrimSpace(string(wantMeta)), got))
 		}
-		if w, g := canonical(acsToUnicode(string(wantHist))), canonical(tmateCapture(e, true)); w != g {
+		if w, g := acsToUnicode(string(wantHist)), tmateCapture(e, true); w != g {
 			diffs = append(diffs, "history:\n"+lineDiff(w, g))
 		}
 		why, known := knownTmateDiffs[name]
@@ -67,7 +70,46 @@ func TestTmateConformance(t *testing.T) {
 			t.Errorf("%s differs from tmate 2.4.0:\n%s", name, strings.Join(diffs, "\n"))
 		}
 	}
-	t.Logf("tmate 2.4.0 conformance: %d of %d streams match fully", pass, len(names))
+	t.Logf("tmate 2.4.0 conformance: %d of %d stream and size cases match fully", pass, len(tmateCases(names)))
+}
+
+// tmateSizes are the pane sizes each stream is checked at: the size it was
+// recorded at, and one row less, as a pane under a status line holds it
+// (programs drawing for 24 rows into 23 exercise clamping and scrolling).
+var tmateSizes = []struct {
+	w, h   int
+	suffix string
+}{{80, 24, ""}, {80, 23, "@80x23"}}
+
+// tmateCases names every stream at every size: NAME or NAME@WxH.
+func tmateCases(names []string) []string {
+	var out []string
+	for _, sz := range tmateSizes {
+		for _, n := range names {
+			out = append(out, n+sz.suffix)
+		}
+	}
+	return out
+}
+
+func caseSize(c string) (name string, w, h int) {
+	name, size, ok := strings.Cut(c, "@")
+	w, h = 80, 24
+	if ok {
+		fmt.Sscanf(size, "%dx%d", &w, &h)
+	}
+	return name, w, h
+}
+
+func runTmateCase(t testing.TB, c string) *Emulator {
+	name, w, h := caseSize(c)
+	data, err := os.ReadFile(filepath.Join(corpusDir, "streams", name+".bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(w, h, 2000)
+	e.Write(data)
+	return e
 }
 
 // tmateCapture prints the screen (or the history) as tmate 2.4.0's
@@ -194,126 +236,6 @@ func acsToUnicode(s string) string {
 	return b.String()
 }
 
-// canonical rewrites a capture (tmux 3.3a's -N form as Capture prints it,
-// or tmate 2.4.0's capture-pane -e) so that equal cells read the same: the
-// two print SGR changes differently and 3.3a keeps trailing blanks. Each
-// line starts from the default pen, each run of text is preceded by its
-// full pen when that changes, trailing spaces and the codes after the last
-// character are dropped.
-func canonical(s string) string {
-	var out strings.Builder
-	var pen capPen
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	for _, l := range lines {
-		var drawn capPen
-		var b strings.Builder
-		for len(l) > 0 {
-			if strings.HasPrefix(l, "\x1b[") {
-				end := strings.IndexByte(l, 'm')
-				if end < 0 {
-					break
-				}
-				pen.apply(l[2:end])
-				l = l[end+1:]
-				continue
-			}
-			next := strings.Index(l, "\x1b[")
-			if next < 0 {
-				next = len(l)
-			}
-			if pen != drawn {
-				b.WriteString(pen.String())
-				drawn = pen
-			}
-			b.WriteString(l[:next])
-			l = l[next:]
-		}
-		out.WriteString(trimTrailing(b.String()))
-		out.WriteByte('\n')
-	}
-	if s == "" {
-		return ""
-	}
-	return out.String()
-}
-
-// trimTrailing drops trailing spaces and the pen changes they leave dangling.
-func trimTrailing(s string) string {
-	for {
-		t := strings.TrimRight(s, " ")
-		if i := strings.LastIndex(t, "\x1b["); i >= 0 && strings.IndexByte(t[i:], 'm') == len(t[i:])-1 {
-			t = t[:i]
-		}
-		if t == s {
-			return s
-		}
-		s = t
-	}
-}
-
-// capPen is the pen a capture describes, by SGR code.
-type capPen struct {
-	attrs  [10]bool
-	other  string
-	fg, bg string
-}
-
-func (p *capPen) apply(params string) {
-	f := strings.Split(params, ";")
-	for i := 0; i < len(f); i++ {
-		n, err := strconv.Atoi(f[i])
-		switch {
-		case f[i] == "" || err == nil && n == 0:
-			*p = capPen{}
-		case err != nil:
-			p.other += f[i] + ","
-		case n >= 1 && n <= 9:
-			p.attrs[n] = true
-		case n == 38 || n == 48:
-			c := ""
-			if i+2 < len(f) && f[i+1] == "5" {
-				c, i = "5;"+f[i+2], i+2
-			} else if i+4 < len(f) && f[i+1] == "2" {
-				c, i = "2;"+strings.Join(f[i+2:i+5], ";"), i+4
-			}
-			if n == 38 {
-				p.fg = "38;" + c
-			} else {
-				p.bg = "48;" + c
-			}
-		case n == 39:
-			p.fg = ""
-		case n == 49:
-			p.bg = ""
-		case n >= 30 && n <= 37 || n >= 90 && n <= 97:
-			p.fg = f[i]
-		case n >= 40 && n <= 47 || n >= 100 && n <= 107:
-			p.bg = f[i]
-		default:
-			p.other += f[i] + ","
-		}
-	}
-}
-
-func (p capPen) String() string {
-	var codes []string
-	for n, on := range p.attrs {
-		if on {
-			codes = append(codes, strconv.Itoa(n))
-		}
-	}
-	if p.other != "" {
-		codes = append(codes, strings.TrimSuffix(p.other, ","))
-	}
-	if p.fg != "" {
-		codes = append(codes, p.fg)
-	}
-	if p.bg != "" {
-		codes = append(codes, p.bg)
-	}
-	return "\x1b[0" + strings.Join(append([]string{""}, codes...), ";") + "m"
-}
-
 // captureTmate feeds every stream to its own tmate 2.4.0 server and writes
 // what the pane holds into testdata/tmate-2.4.0.
 func captureTmate(t *testing.T, names []string) {
@@ -328,9 +250,10 @@ func captureTmate(t *testing.T, names []string) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(names))
+	cases := tmateCases(names)
+	errs := make([]error, len(cases))
 	sem := make(chan struct{}, 4)
-	for i, name := range names {
+	for i, name := range cases {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -342,7 +265,7 @@ func captureTmate(t *testing.T, names []string) {
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("%s: %v", names[i], err)
+			t.Errorf("%s: %v", cases[i], err)
 		}
 	}
 	if t.Failed() {
@@ -350,7 +273,8 @@ func captureTmate(t *testing.T, names []string) {
 	}
 }
 
-func captureOne(dir, name string) error {
+func captureOne(dir, c string) error {
+	name, w, h := caseSize(c)
 	stream, err := filepath.Abs(filepath.Join(corpusDir, "streams", name+".bin"))
 	if err != nil {
 		return err
@@ -372,7 +296,7 @@ func captureOne(dir, name string) error {
 	}
 	go_, done := filepath.Join(dir, "go"), filepath.Join(dir, "done")
 	script := fmt.Sprintf("while [ ! -e %s ]; do sleep 0.05; done; stty -opost; cat %s; touch %s; exec sleep 100000", go_, stream, done)
-	if _, err := run("-f", conf, "new-session", "-d", "-x", "80", "-y", "24", script); err != nil {
+	if _, err := run("-f", conf, "new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), script); err != nil {
 		return err
 	}
 	defer run("kill-server")
@@ -436,7 +360,7 @@ func captureOne(dir, name string) error {
 	if f[8] != "0" {
 		return fmt.Errorf("pane went into a mode: %s", last[1])
 	}
-	base := filepath.Join(tmateDir, name)
+	base := filepath.Join(tmateDir, c)
 	for ext, body := range map[string]string{".screen": last[0], ".meta": strings.Join(f[:8], " ") + "\n", ".hist": last[2]} {
 		if err := os.WriteFile(base+ext, []byte(body), 0o644); err != nil {
 			return err
