@@ -169,15 +169,33 @@ func (c *container) stop() {
 			<-done
 		}
 	}
+	// nspawn makes payload/ and supervisor/ below ours: remove depth-first.
 	for _, g := range c.cgroups {
 		for i := 0; i < 50; i++ {
-			if err := os.Remove(g); err == nil || os.IsNotExist(err) {
+			if err := rmdirTree(g); err == nil || os.IsNotExist(err) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	c.log.Close()
+}
+
+// rmdirTree removes an empty cgroup and its empty child cgroups (cgroupfs
+// takes rmdir only, never unlink).
+func rmdirTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := rmdirTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syscall.Rmdir(dir)
 }
 
 // sh runs a shell command inside the container (all its namespaces).
