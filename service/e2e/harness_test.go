@@ -99,10 +99,10 @@ advertise_host = "127.0.0.1"
 advertise_port = %d
 host_keys_dir = "%s/keys"
 [web]
-listen = ""
+listen = "127.0.0.1:%d"
 [log]
 level = "debug"
-%s`, r.port, r.port, dir, extra)
+%s`, r.port, r.port, dir, freePort(t), extra)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -323,14 +323,18 @@ func (tm *term) send(text string) { tm.tmux("send-keys", "-l", text) }
 // key sends tmux key names (Enter, C-b...).
 func (tm *term) key(names ...string) { tm.tmux(append([]string{"send-keys"}, names...)...) }
 
-// dead reports whether the program in the terminal exited.
-func (tm *term) dead() bool {
-	return strings.TrimSpace(tm.tmux("display", "-p", "#{pane_dead}")) == "1"
+// sshExited is what a guest's terminal shows once ssh has exited. The shell
+// around ssh keeps the pane alive: tmux drops a dead pane's last output.
+const sshExited = "[ssh exited]"
+
+// exited reports whether the ssh in the terminal exited.
+func (tm *term) exited() bool {
+	return strings.Contains(tm.screen(), sshExited)
 }
 
 // sshGuest joins as a guest with token in a w x h terminal.
 func sshGuest(t testing.TB, r *relay, token string, w, h int) *term {
-	return startTerm(t, w, h, []string{"TERM=screen-256color"}, "ssh",
+	return startTerm(t, w, h, []string{"TERM=screen-256color"}, "sh", "-c", `ssh "$@"; echo "`+sshExited+`"; exec sleep 600`, "ssh",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
 		"-o", "BatchMode=yes", "-tt", "-p", strconv.Itoa(r.port), token+"@127.0.0.1")
 }

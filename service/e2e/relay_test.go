@@ -96,7 +96,7 @@ func TestInvalidTokenIsRefusedAndRelayServesOn(t *testing.T) {
 	h := startHost(t, r, 80, 24, "")
 	bad := sshGuest(t, r, "abcdefghjkmnpqrstuvwxyzAB", 80, 24)
 	bad.waitFor("Invalid or expired session token", 10*time.Second)
-	eventually(t, 5*time.Second, "ssh with a bad token exits", func() (bool, string) { return bad.dead(), bad.screen() })
+	eventually(t, 5*time.Second, "ssh with a bad token exits", func() (bool, string) { return bad.exited(), bad.screen() })
 
 	g := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh}")), 80, 25)
 	h.run("send-keys", "echo still-$((6*7))", "Enter")
@@ -136,6 +136,54 @@ func TestHostExitDisconnectsGuests(t *testing.T) {
 	h.run("kill-session")
 	eventually(t, 10*time.Second, "guest is told and disconnected", func() (bool, string) {
 		s := g.screen()
-		return g.dead() && strings.Contains(s, "The host"), s
+		return g.exited() && strings.Contains(s, "The host"), s
 	})
+}
+
+func TestGuestPrefixBindingsDriveTheHost(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	h := startHost(t, r, 80, 24, "")
+	g := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh}")), 80, 25)
+	g.waitFor("$", 10*time.Second)
+	state := func() string { return h.display("#{session_windows} #{window_index} #{window_panes} #{pane_index}") }
+	steps := []struct {
+		keys []string
+		want string // windows, active window, panes in it, active pane
+	}{
+		{[]string{"C-b", "c"}, "2 1 1 0"},
+		{[]string{"C-b", "p"}, "2 0 1 0"},
+		{[]string{"C-b", "n"}, "2 1 1 0"},
+		{[]string{"C-b", "0"}, "2 0 1 0"},
+		{[]string{"C-b", "%"}, "2 0 2 1"},
+		{[]string{"C-b", "o"}, "2 0 2 0"},
+		{[]string{"C-b", "Right"}, "2 0 2 1"},
+		{[]string{"C-b", "1"}, "2 1 1 0"},
+	}
+	for _, st := range steps {
+		g.key(st.keys...)
+		eventually(t, 10*time.Second, fmt.Sprintf("after %v the host is at %q", st.keys, st.want), func() (bool, string) {
+			s := state()
+			return s == st.want, s
+		})
+	}
+	// The guest's status line follows: both windows listed, 1 active.
+	g.waitFor("0:sh- 1:sh*", 10*time.Second)
+
+	// A prefix the host rebinds is the guest's prefix too.
+	h.run("set-option", "-g", "prefix", "C-a")
+	time.Sleep(200 * time.Millisecond) // the option travels as an EXEC_CMD
+	g.key("C-a", "c")
+	eventually(t, 10*time.Second, "C-a c makes a third window", func() (bool, string) {
+		s := h.display("#{session_windows}")
+		return s == "3", s
+	})
+
+	g.key("C-a", "d")
+	eventually(t, 10*time.Second, "prefix d detaches the guest only", func() (bool, string) {
+		return g.exited() && strings.Contains(g.screen(), "[detached]"), g.screen()
+	})
+	if n := h.display("#{session_windows}"); n != "3" {
+		t.Fatalf("the host changed when the guest detached: %s windows", n)
+	}
 }

@@ -190,12 +190,27 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	defer ch.Close()
 	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr}
 	if sc.User() == HostUser {
 		c.host()
 	} else {
 		c.guest()
+	}
+	ch.Close()
+	// Let the peer read its last bytes and hang up first: closing at once
+	// can cut off what it has not yet shown ("closed by remote host").
+	waitClosed(sc, time.Second)
+}
+
+// waitClosed waits up to d for the peer to close the connection.
+func waitClosed(sc *ssh.ServerConn, d time.Duration) {
+	done := make(chan struct{})
+	go func() { sc.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
