@@ -173,14 +173,14 @@ var parityCases = []parityCase{
 		keys("n"),
 	}, wait: "line 110 of"},
 	{name: "vi", files: map[string]string{"main.go": viFile()}, steps: []step{
-		typed("vi -u NONE -i NONE -N -c 'set number' main.go"), waitFor("main.go"),
+		typed("vi -u NONE -i NONE -N -c 'set number' main.go"), waitFor(`"main.go" 46`),
 		keys("G", "o"), waitFor("-- INSERT --"),
 		keys("// added by the parity test 日本", "Escape"), waitFor("parity test"),
 		keys("C-u", ":echo 'vi-done'", "Enter"),
 	}, wait: "vi-done"},
 	{name: "vi-exit", files: map[string]string{"main.go": viFile()}, steps: []step{
 		typed("echo before-vi"),
-		typed("vi -u NONE -i NONE -N main.go"), waitFor("main.go"),
+		typed("vi -u NONE -i NONE -N main.go"), waitFor(`"main.go" 46`),
 		keys(":q", "Enter"),
 		typed("echo after-vi"),
 	}, wait: "after-vi\n"},
