@@ -32,10 +32,11 @@ var parityKnownDiffs = map[string]string{
 // text typed into the active pane followed by Enter, or tmux key names sent
 // to it; then, when wait is set, wait until the reference screen shows it.
 type step struct {
-	tmate []string
-	text  string
-	keys  []string
-	wait  string
+	tmate  []string
+	text   string
+	keys   []string
+	wait   string
+	resize [2]int // both terminals to w x h (not with a late guest)
 }
 
 func typed(text string) step       { return step{text: text} }
@@ -43,6 +44,7 @@ func tmateCmd(argv ...string) step { return step{tmate: argv} }
 func keys(names ...string) step    { return step{keys: names} }
 func cat(file string) step         { return typed("cat " + file) }
 func waitFor(text string) step     { return step{wait: text} }
+func resize(w, h int) step         { return step{resize: [2]int{w, h}} }
 
 // corpusStream cats a stream of the vt corpus with output processing off,
 // so the pane reads the recorded bytes unchanged.
@@ -166,6 +168,27 @@ var parityCases = []parityCase{
 		typed("echo zoomed-pane-done"),
 		tmateCmd("resize-pane", "-Z"),
 	}, wait: "zoomed-pane-done"},
+	{name: "zoomed-background", steps: []step{
+		tmateCmd("split-window", "-h"),
+		tmateCmd("resize-pane", "-Z"),
+		tmateCmd("new-window"),
+		typed("echo zoomed-window-behind"),
+	}, wait: "zoomed-window-behind\n"},
+	{name: "windows", steps: []step{
+		tmateCmd("rename-window", "editor"),
+		tmateCmd("new-window", "-n", "logs"),
+		tmateCmd("new-window", "-n", "a-much-longer-window-name"),
+		tmateCmd("new-window"),
+		tmateCmd("select-window", "-t", "2"),
+		tmateCmd("select-window", "-t", "1"),
+		typed("echo windows-done"),
+	}, wait: "windows-done\n"},
+	{name: "resize", steps: []step{
+		typed("seq 1 30; echo before-resize"), waitFor("before-resize\n"),
+		tmateCmd("split-window", "-h"),
+		resize(100, 30),
+		typed("echo after-resize"),
+	}, wait: "after-resize\n"},
 	{name: "less", files: map[string]string{"text": lessFile()}, steps: []step{
 		typed("less -R text"), waitFor("line 22 of"),
 		keys("Space"), waitFor("line 44 of"),
@@ -262,6 +285,16 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		if st.text != "" {
 			hs.run("send-keys", "-l", st.text)
 			hs.run("send-keys", "Enter")
+		}
+		if st.resize[0] != 0 {
+			for _, tm := range []*term{guest, ref} {
+				tm.tmux("resize-window", "-x", strconv.Itoa(st.resize[0]), "-y", strconv.Itoa(st.resize[1]))
+			}
+			want := fmt.Sprintf("%dx%d", st.resize[0], st.resize[1]-1)
+			eventually(t, 15*time.Second, "host at the new size", func() (bool, string) {
+				s := hs.display("#{window_width}x#{window_height}")
+				return s == want, s
+			})
 		}
 		for _, k := range st.keys {
 			if len(k) > 1 && strings.Contains(k, " ") || strings.HasPrefix(k, ":") || strings.HasPrefix(k, "//") {

@@ -304,7 +304,7 @@ func (s *Session) view(v *guest.View, g *Guest) {
 		active := w.idx == s.activeWindow
 		v.Windows = append(v.Windows, guest.WindowView{
 			Index: w.idx, Name: w.name, Active: active, Last: w.idx == s.lastWindow,
-			Zoomed: active && isZoomed(w, s.sx, s.sy),
+			Zoomed: isZoomed(w, s.sx, s.sy), // tmux flags any zoomed window, not only the active one
 		})
 	}
 }
