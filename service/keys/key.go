@@ -299,6 +299,10 @@ func (k Key) String() string {
 	switch {
 	case b > 127 && b < KeycBase && b <= utf8.MaxRune && utf8.ValidRune(rune(b)):
 		sb.WriteRune(rune(b))
+	case (b == 127 || b > 255) && k.Mods() == 0 && b <= 0xffff:
+		// No name (DEL, a surrogate...): the raw form Parse reads back,
+		// where tmux prints "Invalid#7f", which nothing can parse.
+		return fmt.Sprintf("0x%x", uint64(b))
 	case b == 127 || b > 255:
 		return fmt.Sprintf("Invalid#%x", uint64(b))
 	case b == 0 || b > 26 && b < 32:

@@ -77,7 +77,7 @@ func TestString(t *testing.T) {
 		{Escape, "Escape"}, {28, `C-\`}, {31, "C-_"}, {'?' | Ctrl, "C-?"}, {'x' | Meta, "M-x"},
 		{24 | Meta, "M-C-x"}, {Up | Ctrl | Meta, "C-M-Up"}, {F5 | Shift, "S-F5"},
 		{NPage, "NPage"}, {PPage, "PPage"}, {BSpace, "BSpace"}, {'"', `"`}, {'é', "é"},
-		{'é' | Ctrl, "C-é"}, {127, "Invalid#7f"}, {KeyNone, "None"}, {KeyUnknown, "Unknown"},
+		{'é' | Ctrl, "C-é"}, {127, "0x7f"}, {0xd800, "0xd800"}, {127 | Ctrl, "Invalid#7f"}, {KeyNone, "None"}, {KeyUnknown, "Unknown"},
 		{Mouse, "Mouse"}, {KeycBase + 3, "MouseDown1Pane"}, {0 | Meta, "C-M-Space"},
 		{KPEnter, "KPEnter"}, {FocusIn, "Invalid#100000000000"},
 	} {
