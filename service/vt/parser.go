@@ -188,7 +188,11 @@ func (e *Emulator) printRune(r rune) {
 	if r < 0 {
 		return
 	}
-	e.put(r, runeWidth(r))
+	w := runeWidth(r)
+	if w < 0 {
+		return // tmate 2.4 drops what wcwidth() cannot measure
+	}
+	e.put(r, w)
 }
 
 func (e *Emulator) control(b byte) {

@@ -76,6 +76,7 @@ func TestSequences(t *testing.T) {
 		{"DECALN", "\x1b#8", "EEE|EEE", 3, 2, 0, 0},
 		{"split UTF-8 and CSI", "\xe6\x97", "", 10, 3, 0, 0},
 		{"invalid UTF-8 dropped", "a\xffb\xc3(c", "ab(c", 10, 3, 4, 0},
+		{"non-printable dropped (tmate 2.4)", "a\u0083b\u0378c\u2028d\uffffe\u00a0", "abcde\u00a0", 10, 3, 6, 0},
 		{"no autowrap", "\x1b[?7labcdefghijkl", "abcdefghil", 10, 3, 9, 0},
 		{"OSC ignored", "\x1b]0;title\x07x\x1b]2;t2\x1b\\y", "xy", 10, 3, 2, 0},
 		{"DCS ignored", "\x1bPq#0;2;0;0;0\x1b\\x", "x", 10, 3, 1, 0},

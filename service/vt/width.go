@@ -1,8 +1,19 @@
 package vt
 
-// runeWidth is wcwidth() as tmux sees it: 0 for combining marks, 2 for wide
-// characters, 1 for everything else (tmux treats wcwidth() == -1 as 1).
+// runeWidth is wcwidth() as tmate 2.4 sees it: 0 for combining marks, 2
+// for wide characters, -1 for characters it drops (wcwidth() == -1: C1
+// controls, unassigned code points; tmux 3.x would print them as width 1),
+// 1 for everything else.
 func runeWidth(r rune) int {
+	if r < 0xa0 {
+		if r >= 0x80 {
+			return -1
+		}
+		return 1
+	}
+	if inTable(nonPrintable[:], r) {
+		return -1
+	}
 	if r < 0x300 {
 		return 1
 	}
