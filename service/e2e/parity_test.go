@@ -105,6 +105,7 @@ func unicodeTestFile() string {
 		"e\u0301 a\u0308 combining; box: ┌─┬─┐ │ │ └─┴─┘\r\n" +
 		"wide at the edge: " + strings.Repeat("x", 61) + "日本\r\n" +
 		"greek αβγδ cyrillic жзий math ∑∫√∞\r\n" +
+		"dropped: C1 <\u0083> unassigned <\u0378> separator <\u2028> nbsp <\u00a0>\r\n" +
 		"unicode-done\r\n"
 }
 
@@ -189,6 +190,20 @@ var parityCases = []parityCase{
 		resize(100, 30),
 		typed("echo after-resize"),
 	}, wait: "after-resize\n"},
+	{name: "three-panes", steps: []step{
+		typed("echo one"),
+		tmateCmd("split-window", "-h"),
+		typed("echo two"),
+		tmateCmd("split-window", "-v"),
+		typed("echo three"),
+		tmateCmd("select-pane", "-L"),
+		typed("echo panes-$((1+1))"),
+	}, wait: "panes-2"},
+	{name: "unicode-window-name", steps: []step{
+		tmateCmd("rename-window", "日本語-é"),
+		tmateCmd("new-window", "-n", "x"),
+		typed("printf '\\033]2;タイトル\\033\\\\'; echo title-done"),
+	}, wait: "title-done\n"},
 	{name: "less", files: map[string]string{"text": lessFile()}, steps: []step{
 		typed("less -R text"), waitFor("line 22 of"),
 		keys("Space"), waitFor("line 44 of"),
