@@ -50,14 +50,18 @@ func (c *conn) host() {
 	defer c.srv.cfg.Registry.Remove(sess)
 	log.Info("session started", "client", hdr.ClientVersion, "sessions", c.srv.cfg.Registry.Len())
 
-	reason := c.readHost(sess, dec)
+	reason, failed := c.readHost(sess, dec)
+	if failed {
+		enc.Notify(reason) // the tmate user sees why the relay hung up
+	}
 	sess.End(reason)
 	log.Info("session ended", "why", reason)
 }
 
 // readHost applies the host's messages until it finishes, fails or the
-// session is ended from outside; it returns the reason guests are shown.
-func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) string {
+// session is ended from outside; it returns the reason guests are shown and
+// whether the host's stream was at fault.
+func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) (reason string, failed bool) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -72,22 +76,22 @@ func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) string {
 		if err != nil {
 			select {
 			case <-sess.Done():
-				return sess.EndReason()
+				return sess.EndReason(), false
 			default:
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return "The host disconnected."
+				return "The host disconnected.", false
 			}
 			c.srv.cfg.Log.Info("host stream failed", "addr", c.addr, "err", err)
-			return "The host's stream could not be read: " + err.Error()
+			return "The host's stream could not be read: " + err.Error(), true
 		}
 		fin, err := sess.Apply(m)
 		if err != nil {
 			c.srv.cfg.Log.Info("host sent an unusable message", "addr", c.addr, "err", err)
-			return "The host sent something the relay cannot show: " + err.Error()
+			return "The host sent something the relay cannot show: " + err.Error(), true
 		}
 		if fin {
-			return "The host closed the session."
+			return "The host closed the session.", false
 		}
 	}
 }
