@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,15 +85,17 @@ type relay struct {
 	dir     string
 	conf    string
 	port    int
+	webPort int
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *lockedBuffer
 	tmateRC string // tmate.conf for hosts of this relay
 }
 
-func startRelay(t testing.TB, extra string) *relay {
+// prepareRelay writes a relay's configuration and keys.
+func prepareRelay(t testing.TB, extra string) *relay {
 	t.Helper()
 	dir := t.TempDir()
-	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), log: &bytes.Buffer{}}
+	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), webPort: freePort(t), log: &lockedBuffer{}}
 	conf := fmt.Sprintf(`[ssh]
 listen = "127.0.0.1:%d"
 advertise_host = "127.0.0.1"
@@ -102,7 +105,7 @@ host_keys_dir = "%s/keys"
 listen = "127.0.0.1:%d"
 [log]
 level = "debug"
-%s`, r.port, r.port, dir, freePort(t), extra)
+%s`, r.port, r.port, dir, r.webPort, extra)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +117,21 @@ level = "debug"
 		t.Fatalf("client-config: %v\n%s", err, out)
 	}
 	r.tmateRC = string(out)
-	r.cmd = exec.Command(relayBin, "serve", "-c", r.conf)
+	return r
+}
+
+func startRelay(t testing.TB, extra string) *relay {
+	t.Helper()
+	r := prepareRelay(t, extra)
+	r.launch(relayBin, "serve", "-c", r.conf)
+	return r
+}
+
+// launch runs the relay with argv and waits until its SSH port answers.
+func (r *relay) launch(argv ...string) {
+	t := r.t
+	t.Helper()
+	r.cmd = exec.Command(argv[0], argv[1:]...)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -128,7 +145,6 @@ level = "debug"
 		c.Close()
 		return true, ""
 	})
-	return r
 }
 
 func (r *relay) stop() {
@@ -147,6 +163,24 @@ func (r *relay) stop() {
 	if r.t.Failed() {
 		r.t.Logf("relay log:\n%s", r.log.String())
 	}
+}
+
+// lockedBuffer collects a process's output while tests read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // host is a real tmate host session, headless.
