@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -186,4 +187,42 @@ func TestGuestPrefixBindingsDriveTheHost(t *testing.T) {
 	if n := h.display("#{session_windows}"); n != "3" {
 		t.Fatalf("the host changed when the guest detached: %s windows", n)
 	}
+}
+
+// TestFrozenGuestSlowsNobody stops one guest's ssh (it reads nothing more)
+// while the host floods output: the host and the other guest carry on.
+func TestFrozenGuestSlowsNobody(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "pgrep")
+	r := startRelay(t, "")
+	h := startHost(t, r, 80, 24, "")
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	// Large terminals make every frame large, so the frozen guest's SSH
+	// window and socket buffers fill within the first frames.
+	frozen := sshGuest(t, r, token, 300, 100)
+	live := sshGuest(t, r, token, 300, 100)
+	frozen.waitFor("$", 10*time.Second)
+	live.waitFor("$", 10*time.Second)
+
+	shell := strings.TrimSpace(frozen.tmux("display", "-p", "#{pane_pid}"))
+	out, err := exec.Command("pgrep", "-P", shell, "-x", "ssh").Output()
+	pid := strings.TrimSpace(string(out))
+	if err != nil || pid == "" {
+		t.Fatalf("no ssh under the frozen guest's shell %s: %v", shell, err)
+	}
+	exec.Command("kill", "-STOP", pid).Run()
+	defer exec.Command("kill", "-CONT", pid).Run()
+
+	// Screens full of changing colours: each frame is hundreds of KB,
+	// far more in all than the frozen guest's buffers hold.
+	flood := `awk 'BEGIN{for(i=0;i<6000;i++){s="";for(j=0;j<290;j++)s=s sprintf("\033[3%dm%c",(i+j)%8,65+(i*7+j)%26);print s "\033[m"}}'`
+	h.run("send-keys", flood+"; echo flood-$((6*7))", "Enter")
+	eventually(t, 60*time.Second, "the host finishes its output", func() (bool, string) {
+		s := h.capture()
+		return strings.Contains(s, "flood-42"), s
+	})
+	live.waitFor("flood-42", 10*time.Second)
+
+	// Thawed, the frozen guest catches up with the latest screen.
+	exec.Command("kill", "-CONT", pid).Run()
+	frozen.waitFor("flood-42", 20*time.Second)
 }
