@@ -575,6 +575,12 @@ func (e *Emulator) cursorDown(n int) {
 func (e *Emulator) eraseDisplay(mode int, bg Color) {
 	switch mode {
 	case 0:
+		if e.cx == 0 && e.cy == 0 && !e.alt {
+			// Clearing the whole screen from its top left scrolls it
+			// into history (screen_write_clearendofscreen), as ED 2.
+			e.clearScreenToHistory(bg)
+			return
+		}
 		if e.cx < e.w {
 			e.clearCells(e.cy, e.cx, e.w-e.cx, bg)
 		}

@@ -241,3 +241,25 @@ func TestResize(t *testing.T) {
 		t.Errorf("cursor %d,%d", x, y)
 	}
 }
+
+// TestClearFromHomeKeepsHistory: clear(1) sends ESC [H ESC [J; from the top
+// left that scrolls the screen into history as ED 2 does (tmate 2.4 and
+// tmux 3.3a both), and only on the main screen.
+func TestClearFromHomeKeepsHistory(t *testing.T) {
+	e := New(10, 3, 100)
+	e.Write([]byte("$ clear\r\n\x1b[H\x1b[J"))
+	if n := e.HistorySize(); n != 1 {
+		t.Fatalf("history %d, want 1", n)
+	}
+	if c := e.HistoryCell(0, 0); c.Rune != '$' {
+		t.Errorf("history line starts with %q", c.Rune)
+	}
+	e.Write([]byte("x\x1b[2;2H\x1b[J"))
+	if n := e.HistorySize(); n != 1 {
+		t.Errorf("ED 0 from mid-screen changed history to %d", n)
+	}
+	e.Write([]byte("\x1b[?1049hALT\x1b[H\x1b[J\x1b[?1049l"))
+	if n := e.HistorySize(); n != 1 {
+		t.Errorf("ED 0 on the alternate screen changed history to %d", n)
+	}
+}
