@@ -1,0 +1,60 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"tmate-relay/service/config"
+	"tmate-relay/service/hostkey"
+)
+
+func TestPages(t *testing.T) {
+	cfg := config.Default()
+	cfg.SSH.HostKeysDir = t.TempDir()
+	cfg.SSH.AdvertiseHost = "relay.example"
+	cfg.Web.PublicURL = "https://relay.example"
+	if _, err := hostkey.Generate(cfg.SSH.HostKeysDir); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(Handler(cfg))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/", 200, []string{"tmate-relay", "https://relay.example/tmate.conf"}},
+		{"/tmate.conf", 200, []string{"set -g tmate-server-host relay.example", "set -g tmate-server-port 10022",
+			"tmate-server-ed25519-fingerprint SHA256:", "tmate-server-rsa-fingerprint SHA256:"}},
+		{"/healthz", 200, []string{"ok"}},
+		{"/nothing", 404, nil},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.path, resp.StatusCode, tc.status)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s lacks %q:\n%s", tc.path, w, body)
+			}
+		}
+	}
+}
+
+func TestTmateConfWithoutKeysIsAnError(t *testing.T) {
+	cfg := config.Default()
+	cfg.SSH.HostKeysDir = t.TempDir()
+	rec := httptest.NewRecorder()
+	Handler(cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/tmate.conf", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d without keys", rec.Code)
+	}
+}
