@@ -99,10 +99,13 @@ func refRender(f *Frame) []byte {
 	for y := 0; y < f.H; y++ {
 		fmt.Fprintf(&b, "\x1b[%d;1H", y+1)
 		for x := 0; x < f.W; x++ {
-			c := f.At(x, y)
-			if c.Width == 0 {
+			if f.At(x, y).Width == 0 {
 				continue
 			}
+			// as a tmate client draws the cell (italics as standout,
+			// RGB as the nearest of 256)
+			drawn := ttyCell(f.At(x, y))
+			c := &drawn
 			b.WriteString("\x1b[0")
 			for _, ac := range attrCodes {
 				if c.Attr&ac.a != 0 {
@@ -116,7 +119,7 @@ func refRender(f *Frame) []byte {
 				b.Write(appendColour([]byte{';'}, c.Bg, true))
 			}
 			b.WriteString("m")
-			b.WriteRune(c.Rune)
+			b.Write(c.AppendText(nil))
 		}
 	}
 	b.WriteString("\x1b[m")

@@ -183,8 +183,10 @@ func (r *Renderer) bridge(dst []byte, next []vt.Cell, y, x int) []byte {
 	cost := 0
 	for i := range gap {
 		c := &gap[i]
-		if c.Width != 0 && (c.Fg != r.pen.Fg || c.Bg != r.pen.Bg || c.Attr != r.pen.Attr) {
-			return dst
+		if c.Width != 0 {
+			if d := ttyCell(c); d.Fg != r.pen.Fg || d.Bg != r.pen.Bg || d.Attr != r.pen.Attr {
+				return dst
+			}
 		}
 		cost += cellTextLen(c)
 	}
@@ -200,10 +202,13 @@ func (r *Renderer) bridge(dst []byte, next []vt.Cell, y, x int) []byte {
 	return dst
 }
 
-// appendCellText appends what draws c.
-// TODO: use c.String() for cluster cells once service/vt provides it.
+// appendCellText appends what draws c: its character, or for a cluster
+// cell the base character and its combining marks.
 func appendCellText(dst []byte, c *vt.Cell) []byte {
 	ch := c.Rune
+	if ch >= vt.ClusterBase {
+		return c.AppendText(dst)
+	}
 	if ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || !utf8.ValidRune(ch) {
 		ch = ' '
 	}
@@ -215,6 +220,9 @@ func appendCellText(dst []byte, c *vt.Cell) []byte {
 
 func cellTextLen(c *vt.Cell) int {
 	ch := c.Rune
+	if ch >= vt.ClusterBase {
+		return len(c.String())
+	}
 	if ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || !utf8.ValidRune(ch) {
 		return 1
 	}
@@ -363,7 +371,9 @@ const underlines = vt.AttrUnderline | vt.AttrDoubleUnderline | vt.AttrCurlyUnder
 // setPen emits the shortest SGR that changes the terminal's attributes
 // and colours to c's: either a reset followed by all of c's, or only the
 // differences.
-func (r *Renderer) setPen(dst []byte, c *vt.Cell) []byte {
+func (r *Renderer) setPen(dst []byte, cell *vt.Cell) []byte {
+	drawn := ttyCell(cell)
+	c := &drawn
 	if r.penKnown && r.pen.Fg == c.Fg && r.pen.Bg == c.Bg && r.pen.Attr == c.Attr {
 		return dst
 	}
@@ -607,4 +617,63 @@ func hashRow(row []vt.Cell) uint64 {
 		h = (h ^ uint64(c.Attr)<<8 ^ uint64(c.Width)) * 1099511628211
 	}
 	return h
+}
+
+// ttyCell is the cell as a tmate 2.4.0 client draws it on a guest's
+// terminal (tty_attributes, tty_check_fg/bg): tmate's default-terminal is
+// "screen", so italics are drawn with standout, which terminals with
+// 256 colours (xterm, tmux, screen-256color) show as reverse video; and a
+// terminal without the Tc flag (none has it by default) gets RGB colours as
+// the nearest of the 256-colour palette.
+func ttyCell(c *vt.Cell) vt.Cell {
+	d := *c
+	if d.Attr&vt.AttrItalic != 0 {
+		d.Attr = d.Attr&^vt.AttrItalic | vt.AttrReverse
+	}
+	if d.Fg.Kind() == vt.KindRGB {
+		d.Fg = vt.Palette(findRGB(d.Fg.RGB()))
+	}
+	if d.Bg.Kind() == vt.KindRGB {
+		d.Bg = vt.Palette(findRGB(d.Bg.RGB()))
+	}
+	return d
+}
+
+// palette256 holds the RGB values of colours 16-255 of the xterm palette:
+// the 6x6x6 cube, then 24 greys.
+var palette256 = func() (p [240][3]int) {
+	i := 0
+	for r := 0; r < 6; r++ {
+		for g := 0; g < 6; g++ {
+			for b := 0; b < 6; b++ {
+				p[i] = [3]int{cubeLevel(r), cubeLevel(g), cubeLevel(b)}
+				i++
+			}
+		}
+	}
+	for g := 0; g < 24; g++ {
+		p[i] = [3]int{8 + g*10, 8 + g*10, 8 + g*10}
+		i++
+	}
+	return p
+}()
+
+func cubeLevel(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return 55 + n*40
+}
+
+// findRGB is tmux 2.4's colour_find_rgb: the first of colours 16-255 at the
+// smallest squared distance.
+func findRGB(r, g, b uint8) uint8 {
+	best, lowest := 16, 1<<30
+	for i, p := range palette256 {
+		dr, dg, db := p[0]-int(r), p[1]-int(g), p[2]-int(b)
+		if d := dr*dr + dg*dg + db*db; d < lowest {
+			best, lowest = 16+i, d
+		}
+	}
+	return uint8(best)
 }

@@ -26,7 +26,7 @@ type WindowView struct {
 	Name   string
 	Active bool // '*'
 	Last   bool // '-'
-	Zoomed bool // 'Z' (only meaningful on the active window)
+	Zoomed bool // 'Z' (any zoomed window, as tmux flags it)
 }
 
 // View is everything the composer needs from the session at one instant.
