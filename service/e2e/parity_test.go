@@ -20,13 +20,7 @@ import (
 // parityKnownDiffs lists workloads that still differ, with why. The test
 // reports them with t.Log and does not fail on them; a listed workload that
 // matches fails, so the list only shrinks.
-var parityKnownDiffs = map[string]string{
-	"colours":    "RGB colours: tmate draws them as the nearest of the 256 (its terminal has no Tc); the relay sends RGB",
-	"attributes": "italics: tmate (default-terminal screen) draws them with smso, reverse on a tmux/xterm terminal",
-	"less":       "less's standout is italics in a screen pane, which tmate draws as reverse",
-	"unicode":    "combining marks: the renderer draws cluster cells as blanks",
-	"late-guest": "less's standout is italics in a screen pane, which tmate draws as reverse",
-}
+var parityKnownDiffs = map[string]string{}
 
 // step is one thing done to the host: a tmate command (argv), or literal
 // text typed into the active pane followed by Enter, or tmux key names sent
