@@ -132,9 +132,22 @@ func (s *Session) SSHCommand(token string) string {
 	return fmt.Sprintf("ssh -p%d %s@%s", s.cfg.AdvertisePort, token, s.cfg.AdvertiseHost)
 }
 
-// Apply changes the session by one host message. It returns done when the
-// host finished the session (FIN).
+// Apply changes the session by one host message and tells the guests. It
+// returns done when the host finished the session (FIN).
 func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
+	changed, done, err := s.ApplyQuiet(m)
+	if changed {
+		s.changed()
+	}
+	return done, err
+}
+
+// ApplyQuiet is Apply without telling the guests: it reports whether what
+// they see may have changed, and the caller calls NotifyGuests once it has
+// applied what it has at hand. A host's reader uses it so that several
+// messages that arrived together make one frame, not a first frame with the
+// rest of the change left waiting for the next one.
+func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err error) {
 	switch m := m.(type) {
 	case *protocol.PtyData:
 		s.mu.Lock()
@@ -157,17 +170,19 @@ func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
 	case *protocol.FailedCmd:
 		s.showFailure(m.ClientID, m.Cause)
 	case *protocol.Ready:
-		return false, s.announce()
+		return false, false, s.announce()
 	case *protocol.Fin:
-		return true, nil
+		return false, true, nil
 	default:
 		// Copy mode, snapshots and the host's uname are not drawn yet;
 		// they change nothing a guest sees today.
-		return false, nil
+		return false, false, nil
 	}
-	s.changed()
-	return false, err
+	return true, false, err
 }
+
+// NotifyGuests tells every guest that the state moved on; it never blocks.
+func (s *Session) NotifyGuests() { s.changed() }
 
 // applyLayout replaces the layout and creates, resizes or drops pane
 // emulators to match it.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"math/big"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -71,8 +72,8 @@ func (c *conn) runGuest(sess *session.Session, g *session.Guest, resizes <-chan 
 		frame    guest.Frame
 		renderer guest.Renderer
 		buf      = append([]byte(nil), guest.Enter()...)
-		last     time.Time
 		pace     = time.NewTimer(0)
+		credit   = pacer{burst: frameBurst, every: c.srv.cfg.FrameInterval}
 	)
 	defer pace.Stop()
 	leave := func(msg string) string {
@@ -97,9 +98,10 @@ func (c *conn) runGuest(sess *session.Session, g *session.Guest, resizes <-chan 
 			c.exit(0)
 			return why
 		}
-		// Leading edge at once (a keystroke's echo must not wait); bursts
-		// are paced so a flood of output becomes a few frames.
-		if wait := c.srv.cfg.FrameInterval - time.Since(last); wait > 0 {
+		// Leading edge at once (a keystroke's echo must not wait, nor
+		// must it after an unrelated frame such as a status line); a
+		// flood of output is paced to one frame per interval.
+		if wait := credit.take(time.Now()); wait > 0 {
 			pace.Reset(wait)
 			select {
 			case <-pace.C:
@@ -109,7 +111,6 @@ func (c *conn) runGuest(sess *session.Session, g *session.Guest, resizes <-chan 
 		}
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
-		last = time.Now()
 		if len(buf) > 0 {
 			if _, err := c.ch.Write(buf); err != nil {
 				return "disconnected"
@@ -119,49 +120,50 @@ func (c *conn) runGuest(sess *session.Session, g *session.Guest, resizes <-chan 
 	}
 }
 
+// frameBurst is how many frames a guest may get at once before pacing
+// starts: enough that a keystroke's echo never waits behind one or two
+// unrelated frames, few enough that a flood still becomes few frames.
+const frameBurst = 3
+
+// pacer is a token bucket of frames: one token comes back every interval,
+// up to burst.
+type pacer struct {
+	burst  int
+	every  time.Duration
+	tokens float64
+	at     time.Time // when tokens was counted
+}
+
+// take spends a token for a frame at now; when none is left it returns how
+// long to wait, and the caller draws after that wait (the token is spent).
+func (p *pacer) take(now time.Time) time.Duration {
+	if p.at.IsZero() {
+		p.tokens = float64(p.burst)
+	} else {
+		p.tokens = min(float64(p.burst), p.tokens+float64(now.Sub(p.at))/float64(p.every))
+	}
+	p.at = now
+	p.tokens--
+	if p.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-p.tokens * float64(p.every))
+}
+
 // readInput turns the guest's bytes into actions until the channel closes
 // or the guest detaches; it reports a detach reason ("" for a disconnect).
+// The bytes are decoded and sent on in this goroutine, as they arrive: a
+// hand-off to another goroutine would cost every keystroke a wake-up. Only
+// an escape sequence left incomplete waits, for EscapeTime, on a timer.
 func (c *conn) readInput(sess *session.Session, g *session.Guest, detach chan<- string) {
-	in := guest.NewInput(sess.KeyTable(), g.ReadOnly)
-	data := make(chan []byte)
-	quit := make(chan struct{})
-	defer close(quit)
-	go func() {
-		defer close(data)
-		for {
-			b := make([]byte, 4096)
-			n, err := c.ch.Read(b)
-			if n > 0 {
-				select {
-				case data <- b[:n]:
-				case <-quit:
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	flush := time.NewTimer(time.Hour)
-	flush.Stop()
-	for {
-		var acts []guest.Action
-		select {
-		case b, ok := <-data:
-			if !ok {
-				detach <- ""
-				return
-			}
-			acts = in.Feed(b)
-			if in.Pending() {
-				flush.Reset(c.srv.cfg.EscapeTime)
-			}
-		case <-flush.C:
-			acts = in.Flush()
-		case <-sess.Done():
-			return
-		}
+	var (
+		mu    sync.Mutex // in, flush and done: the reader and the timer
+		in    = guest.NewInput(sess.KeyTable(), g.ReadOnly)
+		flush *time.Timer
+		done  bool
+	)
+	// run performs acts; it reports whether the guest detached.
+	run := func(acts []guest.Action) bool {
 		for _, a := range acts {
 			switch a.Kind {
 			case guest.ActPaneKey:
@@ -169,9 +171,57 @@ func (c *conn) readInput(sess *session.Session, g *session.Guest, detach chan<- 
 			case guest.ActExec:
 				sess.Exec(g, a.Argv)
 			case guest.ActDetach:
+				done = true
 				detach <- "detached"
+				return true
+			}
+		}
+		return false
+	}
+	defer func() {
+		mu.Lock()
+		if flush != nil {
+			flush.Stop()
+		}
+		if !done {
+			done = true
+			detach <- ""
+		}
+		mu.Unlock()
+	}()
+	b := make([]byte, 4096)
+	for {
+		n, err := c.ch.Read(b)
+		if n > 0 {
+			mu.Lock()
+			if done {
+				mu.Unlock()
 				return
 			}
+			if flush != nil {
+				flush.Stop()
+			}
+			stop := run(in.Feed(b[:n]))
+			if !stop && in.Pending() {
+				if flush == nil {
+					flush = time.AfterFunc(c.srv.cfg.EscapeTime, func() {
+						mu.Lock()
+						defer mu.Unlock()
+						if !done && in.Pending() {
+							run(in.Flush())
+						}
+					})
+				} else {
+					flush.Reset(c.srv.cfg.EscapeTime)
+				}
+			}
+			mu.Unlock()
+			if stop {
+				return
+			}
+		}
+		if err != nil {
+			return
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"time"
@@ -20,7 +21,8 @@ func (c *conn) host() {
 		return
 	}
 	enc := protocol.NewEncoder(c.ch)
-	dec := protocol.NewDecoder(c.ch, c.srv.cfg.Limits)
+	in := bufio.NewReaderSize(c.ch, 32<<10)
+	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
 
 	first, err := dec.Next()
 	if err != nil {
@@ -50,7 +52,7 @@ func (c *conn) host() {
 	defer c.srv.cfg.Registry.Remove(sess)
 	log.Info("session started", "client", hdr.ClientVersion, "sessions", c.srv.cfg.Registry.Len())
 
-	reason, failed := c.readHost(sess, dec)
+	reason, failed := c.readHost(sess, dec, in)
 	if failed {
 		enc.Notify(reason) // the tmate user sees why the relay hung up
 	}
@@ -58,10 +60,22 @@ func (c *conn) host() {
 	log.Info("session ended", "why", reason)
 }
 
+// maxUntold bounds how long guests go untold of a change while the host's
+// stream keeps the read buffer from running dry.
+const maxUntold = 2 * time.Millisecond
+
 // readHost applies the host's messages until it finishes, fails or the
 // session is ended from outside; it returns the reason guests are shown and
-// whether the host's stream was at fault.
-func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) (reason string, failed bool) {
+// whether the host's stream was at fault. Guests are told of changes once
+// the messages read so far (in) are all applied, so that what arrived
+// together is drawn together.
+func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder, in *bufio.Reader) (reason string, failed bool) {
+	var untold time.Time // first change not yet told, zero if none
+	defer func() {
+		if !untold.IsZero() {
+			sess.NotifyGuests()
+		}
+	}()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -85,7 +99,14 @@ func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder) (reason st
 			c.srv.cfg.Log.Info("host stream failed", "addr", c.addr, "err", err)
 			return "The host's stream could not be read: " + err.Error(), true
 		}
-		fin, err := sess.Apply(m)
+		changed, fin, err := sess.ApplyQuiet(m)
+		if changed && untold.IsZero() {
+			untold = time.Now()
+		}
+		if !untold.IsZero() && (in.Buffered() == 0 || time.Since(untold) >= maxUntold) {
+			sess.NotifyGuests()
+			untold = time.Time{}
+		}
 		if err != nil {
 			c.srv.cfg.Log.Info("host sent an unusable message", "addr", c.addr, "err", err)
 			return "The host sent something the relay cannot show: " + err.Error(), true
