@@ -82,6 +82,12 @@ func New(cfg Config) (*Server, error) {
 		NoClientAuth:  true,
 		ServerVersion: cfg.ServerVersion,
 	}
+	// The client's preference decides among the ciphers both sides know,
+	// and OpenSSH and libssh (tmate) both put chacha20-poly1305 first.
+	// Offering AES-GCM (AES-NI, fast in Go and in OpenSSL) as the only
+	// AEAD makes them pick it; CTR stays for clients without GCM.
+	sc.Ciphers = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR}
 	for _, k := range cfg.HostKeys {
 		sc.AddHostKey(k)
 	}
