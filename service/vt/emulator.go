@@ -71,7 +71,8 @@ type Emulator struct {
 	altCY  int
 	altPen pen
 
-	hist   []line // ring
+	hist   []histLine // ring, see history.go
+	hbuf   []byte     // scratch for encoding a history line
 	hstart int
 	hlen   int
 	hlimit int
@@ -201,34 +202,6 @@ func (e *Emulator) CursorStyle() int { return e.cstyle }
 // Title returns the title set by OSC 0/2 (or APC, as tmux).
 func (e *Emulator) Title() string { return e.title }
 
-// HistorySize returns the number of history lines.
-func (e *Emulator) HistorySize() int { return e.hlen }
-
-// HistoryLine returns history line i (0 is the oldest); see Line.
-func (e *Emulator) HistoryLine(i int) []Cell {
-	if i < 0 || i >= e.hlen {
-		return nil
-	}
-	return e.hist[(e.hstart+i)%len(e.hist)].cells
-}
-
-// HistoryWrapped reports whether history line i continues on the next.
-func (e *Emulator) HistoryWrapped(i int) bool {
-	if i < 0 || i >= e.hlen {
-		return false
-	}
-	return e.hist[(e.hstart+i)%len(e.hist)].wrapped
-}
-
-// HistoryCell returns cell x of history line i (0 is the oldest).
-func (e *Emulator) HistoryCell(x, i int) Cell {
-	c := e.HistoryLine(i)
-	if x < 0 || x >= len(c) {
-		return Cell{}
-	}
-	return c[x]
-}
-
 // ---------------------------------------------------------------- storage
 
 func (e *Emulator) newCells() []Cell {
@@ -254,56 +227,6 @@ func trim(c []Cell) []Cell {
 		n--
 	}
 	return c[:n]
-}
-
-// pushHistory moves l into the history, dropping a tenth of the oldest lines
-// when full (grid_collect_history). It returns an emptied cell slice from a
-// dropped line, if any, for the caller to reuse: steady scrolling then
-// allocates nothing.
-func (e *Emulator) pushHistory(l line) []Cell {
-	if e.hlimit == 0 {
-		return l.cells[:0]
-	}
-	if e.hlen >= e.hlimit {
-		k := e.hlimit / 10
-		if k < 1 {
-			k = 1
-		}
-		for i := 0; i < k; i++ {
-			j := (e.hstart + i) % len(e.hist)
-			// Keep the dropped line's cells in its slot for reuse.
-			e.hist[j] = line{cells: e.hist[j].cells[:0]}
-		}
-		e.hstart = (e.hstart + k) % len(e.hist)
-		e.hlen -= k
-	}
-	l.cells = trim(l.cells)
-	if len(l.cells) > 0 && cap(l.cells) > 2*len(l.cells)+16 {
-		// Keep history tight: a line drawn short in a long slice.
-		n := make([]Cell, len(l.cells))
-		copy(n, l.cells)
-		e.free(l.cells)
-		l.cells = n
-	}
-	if len(e.hist) < e.hlimit && e.hstart == 0 && e.hlen == len(e.hist) {
-		e.hist = append(e.hist, l)
-		e.hlen++
-		return nil
-	}
-	j := (e.hstart + e.hlen) % len(e.hist)
-	old := e.hist[j].cells
-	e.hist[j] = l
-	e.hlen++
-	return old[:0]
-}
-
-func (e *Emulator) clearHistory() {
-	for i := 0; i < e.hlen; i++ {
-		j := (e.hstart + i) % len(e.hist)
-		e.hist[j] = line{}
-	}
-	e.hist = nil
-	e.hstart, e.hlen = 0, 0
 }
 
 // cellAt returns a pointer to cell x of line y, extending the line.

@@ -69,9 +69,9 @@ func (e *Emulator) resizeY(h int) {
 		var pulled []line
 		if !e.alt {
 			for needed > 0 && e.hlen > 0 {
-				j := (e.hstart + e.hlen - 1) % len(e.hist)
-				pulled = append(pulled, e.hist[j])
-				e.hist[j] = line{}
+				j := e.slot(e.hlen - 1)
+				pulled = append(pulled, e.histCells(j))
+				e.hist[j] = histLine{}
 				e.hlen--
 				needed--
 			}
@@ -98,7 +98,7 @@ func (e *Emulator) reflow() {
 	nw := e.w
 	all := make([]line, 0, e.hlen+e.h)
 	for i := 0; i < e.hlen; i++ {
-		all = append(all, e.hist[(e.hstart+i)%len(e.hist)])
+		all = append(all, e.histCells(e.slot(i)))
 	}
 	all = append(all, e.lines...)
 	out := make([]line, 0, len(all))
