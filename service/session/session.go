@@ -53,7 +53,8 @@ type window struct {
 type paneGeom struct{ id, x, y, w, h int }
 
 type pane struct {
-	emu *vt.Emulator
+	emu  *vt.Emulator
+	copy copyScreen // copy.mode nil: not in copy mode
 }
 
 // Session is one host and its guests.
@@ -73,6 +74,7 @@ type Session struct {
 	statusRight  string
 	keys         *keys.Table
 	foreground   bool
+	viKeys       bool // mode-keys vi (copy-mode selections end differently)
 	guests       map[*Guest]struct{}
 	nextClientID int
 	sizeMu       sync.Mutex
@@ -159,6 +161,12 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Lock()
 		err = s.applyLayout(m)
 		s.mu.Unlock()
+	case *protocol.SyncCopyMode:
+		s.mu.Lock()
+		if p := s.panes[m.PaneID]; p != nil {
+			p.copy.mode = m.CopyMode
+		}
+		s.mu.Unlock()
 	case *protocol.Status:
 		s.mu.Lock()
 		s.statusLeft, s.statusRight = m.Left, m.Right
@@ -174,7 +182,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 	case *protocol.Fin:
 		return false, true, nil
 	default:
-		// Copy mode, snapshots and the host's uname are not drawn yet;
+		// Snapshots, copy-mode output views and the host's uname are not drawn yet;
 		// they change nothing a guest sees today.
 		return false, false, nil
 	}
@@ -243,6 +251,9 @@ func (s *Session) windowByIdx(idx int) *window {
 func (s *Session) applyCommand(argv []string) error {
 	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
 		name, value := argv[len(argv)-2], argv[len(argv)-1]
+		if name == "mode-keys" {
+			s.viKeys = value == "vi"
+		}
 		if name == "tmate-set" && value == "foreground=true" {
 			s.foreground = true
 			return nil
@@ -310,7 +321,12 @@ func (s *Session) view(v *guest.View, g *Guest) {
 				continue
 			}
 			if pn := s.panes[p.id]; pn != nil {
-				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, X: p.x, Y: p.y, W: p.w, H: p.h, Screen: pn.emu})
+				var scr guest.Screen = pn.emu
+				if pn.copy.mode != nil && pn.copy.mode.Backing {
+					pn.copy.emu, pn.copy.viKeys = pn.emu, s.viKeys
+					scr = &pn.copy
+				}
+				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, X: p.x, Y: p.y, W: p.w, H: p.h, Screen: scr})
 			}
 		}
 	}
