@@ -28,6 +28,7 @@ type Config struct {
 	Web    Web    `toml:"web"`
 	Limits Limits `toml:"limits"`
 	Log    Log    `toml:"log"`
+	Repo   Repo   `toml:"repo"`
 }
 
 // SSH is the [ssh] table: the door hosts and guests come in through.
@@ -74,6 +75,20 @@ type Limits struct {
 	KeepaliveInterval time.Duration `toml:"keepalive_interval"`
 }
 
+// Repo is the [repo] table: the signed apt and yum repositories the relay
+// publishes under /apt/ and /yum/ (the client package, and relay packages).
+type Repo struct {
+	// Enabled serves the repositories; absent means true.
+	Enabled bool `toml:"enabled"`
+	// PackagesDir holds more .deb and .rpm files to publish (tmate-relay
+	// itself); empty means none. A relative path is relative to the file's
+	// directory; after Load it is that joined path.
+	PackagesDir string `toml:"packages_dir"`
+	// ValidFor is how long a signed Release stays valid (apt's
+	// Valid-Until); the relay signs it again well before then.
+	ValidFor time.Duration `toml:"valid_for"`
+}
+
 // Log is the [log] table.
 type Log struct {
 	Level string `toml:"level"` // debug, info, warn or error
@@ -92,6 +107,11 @@ const (
 	DefaultGracePeriod         = 20 * time.Second
 	DefaultKeepaliveInterval   = 30 * time.Second
 	DefaultLogLevel            = "info"
+	DefaultRepoValidFor        = 7 * 24 * time.Hour
+
+	// MinRepoValidFor is the shortest valid_for accepted: the relay signs
+	// again when a third of it is left, and hosts' clocks differ.
+	MinRepoValidFor = time.Hour
 
 	// MaxHistoryLines is the largest history_lines accepted.
 	MaxHistoryLines = 100000
@@ -121,7 +141,8 @@ func Default() *Config {
 			GracePeriod:         DefaultGracePeriod,
 			KeepaliveInterval:   DefaultKeepaliveInterval,
 		},
-		Log: Log{Level: DefaultLogLevel},
+		Log:  Log{Level: DefaultLogLevel},
+		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
 	}
 }
 
@@ -308,8 +329,8 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if m := l.MaxMessageSize; m < 0 || m > 0 && m < MinMessageSize {
 		v.add([]string{"limits", "max_message_size"}, "max_message_size %d must be 0 (protocol default) or at least %d", m, MinMessageSize)
 	}
-	v.duration(md, &l.GracePeriod, d.Limits.GracePeriod, "grace_period")
-	v.duration(md, &l.KeepaliveInterval, d.Limits.KeepaliveInterval, "keepalive_interval")
+	v.duration(md, &l.GracePeriod, d.Limits.GracePeriod, "limits", "grace_period")
+	v.duration(md, &l.KeepaliveInterval, d.Limits.KeepaliveInterval, "limits", "keepalive_interval")
 
 	// [log]
 	if c.Log.Level == "" {
@@ -323,6 +344,19 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		if !ok {
 			v.add([]string{"log", "level"}, "level %q is not one of %s", c.Log.Level, strings.Join(LogLevels, ", "))
 		}
+	}
+
+	// [repo]
+	if !md.IsDefined("repo", "enabled") {
+		c.Repo.Enabled = d.Repo.Enabled
+	}
+	if c.Repo.PackagesDir != "" && !filepath.IsAbs(c.Repo.PackagesDir) {
+		c.Repo.PackagesDir = filepath.Join(dir, c.Repo.PackagesDir)
+	}
+	n := len(v.problems)
+	v.duration(md, &c.Repo.ValidFor, d.Repo.ValidFor, "repo", "valid_for")
+	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
+		v.add([]string{"repo", "valid_for"}, "valid_for %s is shorter than %s", c.Repo.ValidFor, MinRepoValidFor)
 	}
 }
 
@@ -367,8 +401,8 @@ func (v *validator) count(p *int, def int, name string) {
 // duration checks a duration written as a string ("20s") and fills in its
 // default for zero. A bare integer would silently mean nanoseconds, so it is
 // refused.
-func (v *validator) duration(md *toml.MetaData, p *time.Duration, def time.Duration, name string) {
-	key := []string{"limits", name}
+func (v *validator) duration(md *toml.MetaData, p *time.Duration, def time.Duration, table, name string) {
+	key := []string{table, name}
 	if md.IsDefined(key...) && md.Type(key...) != "String" {
 		v.add(key, "%s must be a duration string such as %q (found %s)", name, def.String(), strings.ToLower(md.Type(key...)))
 		return

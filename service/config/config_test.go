@@ -82,6 +82,14 @@ func TestLoadErrors(t *testing.T) {
 		// [log]
 		{"log level", "[log]\nlevel = \"verbose\"\n", 2, `level "verbose" is not one of debug, info, warn, error`},
 
+		// [repo]
+		{"repo enabled not a boolean", "[repo]\nenabled = \"yes\"\n", 2, "repo.enabled has type string, want boolean"},
+		{"repo packages_dir not a string", "[repo]\n\npackages_dir = 3\n", 3, "repo.packages_dir has type integer, want string"},
+		{"repo valid_for as integer", "[repo]\nvalid_for = 7\n", 2, "valid_for must be a duration string"},
+		{"repo valid_for negative", "[repo]\nvalid_for = \"-1h\"\n", 2, "valid_for -1h0m0s must not be negative"},
+		{"repo valid_for too short", "[repo]\nvalid_for = \"10m\"\n", 2, "valid_for 10m0s is shorter than 1h0m0s"},
+		{"repo unknown key", "[repo]\nsuite = \"x\"\n", 2, `unknown key "suite" in [repo]`},
+
 		// Keys found through inline tables and dotted keys.
 		{"inline table", "ssh = { listen = \"nope\" }\n", 1, `listen "nope" is not HOST:PORT`},
 		{"dotted key", "\nlimits.max_panes = -2\n", 2, "max_panes -2 must not be negative"},
@@ -163,6 +171,9 @@ grace_period = "0s"
 keepalive_interval = "0s"
 [log]
 level = ""
+[repo]
+packages_dir = ""
+valid_for = "0s"
 `
 	c, err := Load(writeFile(t, doc))
 	if err != nil {
@@ -195,6 +206,10 @@ grace_period = "1m30s"
 keepalive_interval = "10s"
 [log]
 level = "DEBUG"
+[repo]
+enabled = false
+packages_dir = "dist"
+valid_for = "24h"
 `
 	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -221,7 +236,8 @@ level = "DEBUG"
 			GracePeriod:         90 * time.Second,
 			KeepaliveInterval:   10 * time.Second,
 		},
-		Log: Log{Level: "debug"},
+		Log:  Log{Level: "debug"},
+		Repo: Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
