@@ -20,6 +20,7 @@ var commands = map[string]command{
 	"keygen":        {"create missing host keys; never overwrite", runKeygen},
 	"client-config": {"print the tmate.conf a host needs to use this relay", runClientConfig},
 	"packages":      {"write the client configuration packages for this relay", runPackages},
+	"repo":          {"write the signed apt and yum repositories the relay serves", runRepo},
 	"version":       {"print the version", runVersion},
 }
 
