@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"tmate-relay/packaging"
@@ -62,4 +64,71 @@ func repo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, p)
 	}
 	return nil
+}
+
+// repoCheckInterval is how often a serving relay looks whether its
+// repository needs writing again.
+var repoCheckInterval = time.Minute
+
+// startRepo keeps the repository the relay serves (packaging.LiveRepoDir)
+// current: written at start, from the configuration and host keys this
+// relay runs with (so hosts are never told a fingerprint it does not
+// present; a changed relay.toml or a rotated key takes effect, and is
+// published, on restart), again when the files in [repo] packages_dir
+// change, and signed again when a third of [repo] valid_for is left. It
+// returns a function that stops it.
+func startRepo(cfg *config.Config, log *slog.Logger) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var built time.Time
+		var stamp string
+		t := time.NewTicker(repoCheckInterval)
+		defer t.Stop()
+		for {
+			s := packagesStamp(cfg.Repo.PackagesDir)
+			if built.IsZero() || s != stamp || time.Since(built) > cfg.Repo.ValidFor*2/3 {
+				start := time.Now()
+				res, err := packaging.BuildRepository(cfg, packaging.LiveRepoDir(cfg))
+				if err != nil {
+					log.Error("package repository not written", "err", err)
+				} else {
+					if res.KeyCreated {
+						log.Info("repository signing key created", "path", packaging.SigningKeyPath(cfg), "fingerprint", res.Fingerprint)
+					}
+					log.Info("package repository written", "dir", res.Dir, "packages", len(res.Packages),
+						"valid_until", res.ValidUntil.Format(time.RFC3339), "took", time.Since(start).Round(time.Millisecond))
+					built, stamp = start, s
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// packagesStamp names every package file in dir with its size and time, so
+// that a change shows as a different string.
+func packagesStamp(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, ".deb") || strings.HasSuffix(n, ".rpm") {
+			if fi, err := e.Info(); err == nil {
+				fmt.Fprintf(&b, "%s %d %d\n", n, fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+	}
+	return b.String()
 }

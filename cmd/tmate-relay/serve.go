@@ -85,6 +85,9 @@ func runServe(args []string) error {
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stopWatchdog := watchdog()
 	defer stopWatchdog()
+	if httpSrv != nil && cfg.Repo.Enabled {
+		defer startRepo(cfg, log)() // the signed apt/yum repositories /apt/, /yum/
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

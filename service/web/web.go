@@ -31,5 +31,6 @@ func Handler(cfg *config.Config) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	mountRepo(mux, cfg)
 	return mux
 }
