@@ -377,22 +377,30 @@ func termState(tm *term) string {
 // (the relay draws tmate's grid, as a client that attaches or redraws does).
 func compareScreens(t *testing.T, pc parityCase, hs *host, guest, ref *term) {
 	t.Helper()
+	var redraw func()
 	if pc.redraw != "" {
 		t.Logf("redrawing the reference client first: %s", pc.redraw)
-		hs.run("refresh-client", "-t", strings.TrimSpace(ref.tmux("display", "-p", "#{pane_tty}")))
+		client := strings.TrimSpace(ref.tmux("display", "-p", "#{pane_tty}"))
+		redraw = func() { hs.run("refresh-client", "-t", client) }
 	}
-	settle(t, pc.name, guest, ref, true)
+	settle(t, pc.name, guest, ref, redraw)
 }
 
-// settle polls both screens until equal (true) or until the reference is
-// stable and they still differ; then, when final, it reports the diff.
-func settle(t *testing.T, name string, guest, ref *term, final bool) bool {
+// settle polls both screens until equal, or until the reference is stable
+// and they still differ, then fails with the diff. redraw, when not nil,
+// redraws the reference client before each look (a redraw is queued, not
+// done at once, so one before the first look is not enough).
+func settle(t *testing.T, name string, guest, ref *term, redraw func()) {
 	t.Helper()
 	why, known := parityKnownDiffs[name]
 	var g, r, lastRef string
 	stableSince := time.Now()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		if redraw != nil {
+			redraw()
+			time.Sleep(200 * time.Millisecond)
+		}
 		r = termState(ref)
 		g = termState(guest)
 		if g == r && r == termState(ref) {
@@ -402,7 +410,7 @@ func settle(t *testing.T, name string, guest, ref *term, final bool) bool {
 			if known {
 				t.Errorf("%s matches now: remove it from parityKnownDiffs", name)
 			}
-			return true
+			return
 		}
 		if r != lastRef {
 			lastRef, stableSince = r, time.Now()
@@ -412,19 +420,12 @@ func settle(t *testing.T, name string, guest, ref *term, final bool) bool {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !final {
-		if os.Getenv("PARITY_SHOW") != "" {
-			t.Logf("first difference:\n%s", screenDiff(r, g))
-		}
-		return false
-	}
 	diff := screenDiff(r, g)
 	if known {
 		t.Logf("known difference (%s):\n%s", why, diff)
-		return false
+		return
 	}
 	t.Errorf("guest differs from the reference tmate client (- reference, + guest):\n%s", diff)
-	return false
 }
 
 // visible shows escapes: ESC as \e, other controls as ^X.
