@@ -104,6 +104,7 @@ func BuildRepository(cfg *config.Config, out string) (*RepoResult, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, err
 	}
+	removeStale(out)
 	// Client packages: the old ones from the current tree, so an unchanged
 	// configuration keeps its version, plus a new one if it changed.
 	stage, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".client-")
@@ -145,6 +146,17 @@ func BuildRepository(cfg *config.Config, out string) (*RepoResult, error) {
 	}
 	res.KeyCreated = created
 	return res, nil
+}
+
+// removeStale removes what a build stopped half-way (the relay stopped or
+// killed) left beside out: work directories more than an hour old.
+func removeStale(out string) {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".*-*"))
+	for _, p := range m {
+		if fi, err := os.Lstat(p); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(p)
+		}
+	}
 }
 
 // newestClients returns the client packages in dir of the newest n versions.

@@ -3,6 +3,8 @@ package packaging
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -76,11 +78,10 @@ func LoadOrCreateSigningKey(path string) (k *SigningKey, created bool, err error
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, false, err
 	}
-	e, err := openpgp.NewEntity(SigningKeyName, "", "", pgpConfig(time.Now()))
+	e, err := newSigningEntity(time.Now())
 	if err != nil {
 		return nil, false, fmt.Errorf("generating the signing key: %w", err)
 	}
-	e.Subkeys = nil // signing only: no encryption subkey
 	var b bytes.Buffer
 	w, err := armor.Encode(&b, openpgp.PrivateKeyType, nil)
 	if err != nil {
@@ -119,6 +120,22 @@ func LoadOrCreateSigningKey(path string) (k *SigningKey, created bool, err error
 		return nil, false, err
 	}
 	return &SigningKey{entity: e}, true, nil
+}
+
+// newSigningEntity makes a primary key that certifies and signs, with one
+// user ID and no subkeys (openpgp.NewEntity would add an encryption subkey,
+// a second RSA key to generate for nothing).
+func newSigningEntity(now time.Time) (*openpgp.Entity, error) {
+	raw, err := rsa.GenerateKey(rand.Reader, SigningKeyBits)
+	if err != nil {
+		return nil, err
+	}
+	priv := packet.NewSignerPrivateKey(now, raw)
+	e := &openpgp.Entity{PrimaryKey: &priv.PublicKey, PrivateKey: priv, Identities: map[string]*openpgp.Identity{}}
+	if err := e.AddUserId(SigningKeyName, "", "", pgpConfig(now)); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // LoadSigningKey reads an armored (or binary) OpenPGP private key.

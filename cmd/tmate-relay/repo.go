@@ -79,9 +79,7 @@ var repoCheckInterval = time.Minute
 // returns a function that stops it.
 func startRepo(cfg *config.Config, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
-	finished := make(chan struct{})
 	go func() {
-		defer close(finished)
 		var built time.Time
 		var stamp string
 		t := time.NewTicker(repoCheckInterval)
@@ -109,7 +107,9 @@ func startRepo(cfg *config.Config, log *slog.Logger) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); <-finished }
+	// Stopping does not wait for a build under way: the tree is swapped in
+	// whole or not at all, and the next start writes it again.
+	return func() { close(done) }
 }
 
 // packagesStamp names every package file in dir with its size and time, so
