@@ -1,0 +1,250 @@
+// Package viewer is one guest's loop, whatever carries it: a writer that
+// draws the latest session state for the guest when told it changed (paced
+// by a token bucket), and a reader that turns the guest's bytes into keys
+// and commands for the host. The SSH front door and the browser's
+// WebSocket both hand a guest's terminal to Run, so both kinds of guest see
+// the same frames and obey the same input and read-only rules.
+package viewer
+
+import (
+	"crypto/rand"
+	"io"
+	"math/big"
+	"sync"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/session"
+)
+
+// InvalidTokenMessage is what a guest with an unknown (or expired) token
+// reads, over any transport: it never tells whether the token existed.
+const InvalidTokenMessage = "Invalid or expired session token"
+
+// Size is a guest terminal's size in cells.
+type Size struct{ W, H int }
+
+// Terminal is a guest's terminal as a transport carries it.
+type Terminal interface {
+	// Read returns the guest's keystrokes; an error ends the guest.
+	io.Reader
+	// Write shows bytes (escape sequences) on the guest's terminal.
+	io.Writer
+	// Resizes delivers the terminal's new sizes; it is closed when the
+	// transport ends.
+	Resizes() <-chan Size
+	// End closes the guest's connection after the relay's last words,
+	// when the guest detached or the session ended (why says which).
+	End(why string)
+}
+
+// Config tunes a guest's loop; zero values mean defaults.
+type Config struct {
+	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
+	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+}
+
+func (c Config) withDefaults() Config {
+	if c.FrameInterval <= 0 {
+		c.FrameInterval = 10 * time.Millisecond
+	}
+	if c.EscapeTime <= 0 {
+		c.EscapeTime = 50 * time.Millisecond
+	}
+	return c
+}
+
+// Run draws the session for g on term until the guest detaches,
+// disconnects or the session ends, and returns why. The caller attached g
+// and detaches it afterwards.
+func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) string {
+	cfg = cfg.withDefaults()
+	detach := make(chan string, 1)
+	go readInput(sess, g, term, cfg.EscapeTime, detach)
+	go func() {
+		for t := range term.Resizes() {
+			sess.ResizeGuest(g, t.W, t.H)
+		}
+	}()
+
+	var (
+		frame    guest.Frame
+		renderer guest.Renderer
+		buf      = append([]byte(nil), guest.Enter()...)
+		pace     = time.NewTimer(0)
+		credit   = pacer{burst: frameBurst, every: cfg.FrameInterval}
+	)
+	defer pace.Stop()
+	leave := func(msg string) string {
+		buf = append(buf[:0], guest.Leave()...)
+		buf = append(buf, "["+msg+"]\r\n"...)
+		term.Write(buf)
+		term.End(msg)
+		return msg
+	}
+	for {
+		select {
+		case <-g.Changed():
+		case <-sess.Done():
+			return leave(sess.EndReason())
+		case why := <-detach:
+			if why == "" {
+				return "disconnected"
+			}
+			return leave(why)
+		}
+		// Leading edge at once (a keystroke's echo must not wait, nor
+		// must it after an unrelated frame such as a status line); a
+		// flood of output is paced to one frame per interval.
+		if wait := credit.take(time.Now()); wait > 0 {
+			pace.Reset(wait)
+			select {
+			case <-pace.C:
+			case <-sess.Done():
+				continue
+			}
+		}
+		sess.Compose(g, &frame)
+		buf = renderer.Render(buf, &frame)
+		if len(buf) > 0 {
+			if _, err := term.Write(buf); err != nil {
+				return "disconnected"
+			}
+		}
+		buf = buf[:0]
+	}
+}
+
+// frameBurst is how many frames a guest may get at once before pacing
+// starts: enough that a keystroke's echo never waits behind one or two
+// unrelated frames, few enough that a flood still becomes few frames.
+const frameBurst = 3
+
+// pacer is a token bucket of frames: one token comes back every interval,
+// up to burst.
+type pacer struct {
+	burst  int
+	every  time.Duration
+	tokens float64
+	at     time.Time // when tokens was counted
+}
+
+// take spends a token for a frame at now; when none is left it returns how
+// long to wait, and the caller draws after that wait (the token is spent).
+func (p *pacer) take(now time.Time) time.Duration {
+	if p.at.IsZero() {
+		p.tokens = float64(p.burst)
+	} else {
+		p.tokens = min(float64(p.burst), p.tokens+float64(now.Sub(p.at))/float64(p.every))
+	}
+	p.at = now
+	p.tokens--
+	if p.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-p.tokens * float64(p.every))
+}
+
+// readInput turns the guest's bytes into actions until the terminal closes
+// or the guest detaches; it reports a detach reason ("" for a disconnect).
+// The bytes are decoded and sent on in this goroutine, as they arrive: a
+// hand-off to another goroutine would cost every keystroke a wake-up. Only
+// an escape sequence left incomplete waits, for escapeTime, on a timer.
+func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTime time.Duration, detach chan<- string) {
+	var (
+		mu    sync.Mutex // in, flush and done: the reader and the timer
+		in    = guest.NewInput(sess.KeyTable(), g.ReadOnly)
+		flush *time.Timer
+		done  bool
+	)
+	// run performs acts; it reports whether the guest detached.
+	run := func(acts []guest.Action) bool {
+		for _, a := range acts {
+			switch a.Kind {
+			case guest.ActPaneKey:
+				sess.SendKey(g, a.Key)
+			case guest.ActExec:
+				sess.Exec(g, a.Argv)
+			case guest.ActDetach:
+				done = true
+				detach <- "detached"
+				return true
+			}
+		}
+		return false
+	}
+	defer func() {
+		mu.Lock()
+		if flush != nil {
+			flush.Stop()
+		}
+		if !done {
+			done = true
+			detach <- ""
+		}
+		mu.Unlock()
+	}()
+	b := make([]byte, 4096)
+	for {
+		n, err := term.Read(b)
+		if n > 0 {
+			mu.Lock()
+			if done {
+				mu.Unlock()
+				return
+			}
+			if flush != nil {
+				flush.Stop()
+			}
+			stop := run(in.Feed(b[:n]))
+			if !stop && in.Pending() {
+				if flush == nil {
+					flush = time.AfterFunc(escapeTime, func() {
+						mu.Lock()
+						defer mu.Unlock()
+						if !done && in.Pending() {
+							run(in.Flush())
+						}
+					})
+				} else {
+					flush.Reset(escapeTime)
+				}
+			}
+			mu.Unlock()
+			if stop {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// RefusalDelay is how long to wait before refusing an unknown token: a
+// uniformly random 50 to 200 ms, which keeps token guessing slow and gives
+// no timing hint.
+func RefusalDelay() time.Duration {
+	return RandomDelay(50*time.Millisecond, 200*time.Millisecond)
+}
+
+// RandomDelay returns a uniformly random duration in [lo, hi].
+func RandomDelay(lo, hi time.Duration) time.Duration {
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(hi-lo)+1))
+	if err != nil {
+		return hi
+	}
+	return lo + time.Duration(n.Int64())
+}
+
+// ClampSize keeps a terminal dimension within what the relay is willing to
+// draw; 0 (unknown) becomes def.
+func ClampSize(v, def int) int {
+	switch {
+	case v <= 0:
+		return def
+	case v > 1000:
+		return 1000
+	}
+	return v
+}

@@ -1,0 +1,198 @@
+package viewer
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/session"
+)
+
+// hostLog records what a session sends to its host.
+type hostLog struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (h *hostLog) add(format string, args ...any) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent = append(h.sent, fmt.Sprintf(format, args...))
+	return nil
+}
+func (h *hostLog) Notify(msg string) error            { return h.add("NOTIFY %s", msg) }
+func (h *hostLog) Resize(sx, sy int) error            { return h.add("RESIZE %d %d", sx, sy) }
+func (h *hostLog) SetEnv(name, value string) error    { return h.add("SET_ENV %s=%s", name, value) }
+func (h *hostLog) Ready() error                       { return h.add("READY") }
+func (h *hostLog) PaneKey(pane int, key uint64) error { return h.add("PANE_KEY %d %#x", pane, key) }
+func (h *hostLog) ExecCmd(id int, argv ...string) error {
+	return h.add("EXEC_CMD %d %s", id, strings.Join(argv, " "))
+}
+
+func (h *hostLog) has(prefix string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.sent {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// fakeTerm is a guest terminal in memory: keys go in through a pipe, frames
+// are collected.
+type fakeTerm struct {
+	keys    *io.PipeReader
+	typeIn  *io.PipeWriter
+	resizes chan Size
+
+	mu    sync.Mutex
+	out   strings.Builder
+	ended string
+}
+
+func newFakeTerm() *fakeTerm {
+	r, w := io.Pipe()
+	return &fakeTerm{keys: r, typeIn: w, resizes: make(chan Size, 1)}
+}
+
+func (f *fakeTerm) Read(b []byte) (int, error) { return f.keys.Read(b) }
+func (f *fakeTerm) Write(b []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.out.Write(b)
+}
+func (f *fakeTerm) Resizes() <-chan Size { return f.resizes }
+func (f *fakeTerm) End(why string) {
+	f.mu.Lock()
+	f.ended = why
+	f.mu.Unlock()
+}
+
+func (f *fakeTerm) shown() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.out.String()
+}
+
+func newSession(t *testing.T) (*session.Session, *hostLog) {
+	t.Helper()
+	h := &hostLog{}
+	s := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, h)
+	if err := session.NewRegistry(0).Add(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{
+		{"set-option", "-g", "prefix", "C-b"},
+		{"bind-key", "d", "detach-client"},
+		{"bind-key", "c", "new-window"},
+	} {
+		if _, err := s.Apply(&protocol.ExecCmd{Argv: argv}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, h
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+	}
+}
+
+func TestTypingReachesTheHostAndPrefixBindingsRun(t *testing.T) {
+	s, h := newSession(t)
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	term.typeIn.Write([]byte("a"))
+	waitFor(t, "PANE_KEY a", func() bool { return h.has("PANE_KEY -1 0x61") })
+	term.typeIn.Write([]byte("\x02c"))
+	waitFor(t, "EXEC_CMD new-window", func() bool { return h.has(fmt.Sprintf("EXEC_CMD %d new-window", g.ClientID)) })
+	term.resizes <- Size{W: 100, H: 30}
+	waitFor(t, "RESIZE 100 29", func() bool { return h.has("RESIZE 100 29") })
+	term.typeIn.Write([]byte("\x02d"))
+	if why := <-done; why != "detached" {
+		t.Fatalf("Run returned %q, want detached", why)
+	}
+	if !strings.HasSuffix(term.shown(), "[detached]\r\n") || term.ended != "detached" {
+		t.Fatalf("after a detach the terminal shows %q and was ended with %q", term.shown(), term.ended)
+	}
+}
+
+func TestReadOnlyGuestSendsNothingButDetaches(t *testing.T) {
+	s, h := newSession(t)
+	g, err := s.Attach(true, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	term.typeIn.Write([]byte("echo hi\r\x02c"))
+	term.typeIn.Write([]byte("\x02d"))
+	if why := <-done; why != "detached" {
+		t.Fatalf("Run returned %q, want detached", why)
+	}
+	if h.has("PANE_KEY") || h.has("EXEC_CMD") {
+		t.Fatalf("a read-only guest's keys reached the host: %q", h.sent)
+	}
+}
+
+func TestSessionEndTellsTheGuestWhy(t *testing.T) {
+	s, _ := newSession(t)
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	s.End("the host left")
+	if why := <-done; why != "the host left" || term.ended != "the host left" {
+		t.Fatalf("Run returned %q, terminal ended with %q", why, term.ended)
+	}
+}
+
+func TestDisconnectReturnsWithoutLastWords(t *testing.T) {
+	s, _ := newSession(t)
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	term.typeIn.Close()
+	if why := <-done; why != "disconnected" || term.ended != "" {
+		t.Fatalf("Run returned %q, terminal ended with %q", why, term.ended)
+	}
+}
+
+func TestPacerAllowsABurstThenOneFramePerInterval(t *testing.T) {
+	p := pacer{burst: 3, every: 10 * time.Millisecond}
+	now := time.Unix(0, 0)
+	for i := 0; i < 3; i++ {
+		if w := p.take(now); w != 0 {
+			t.Fatalf("frame %d of the burst waits %v", i, w)
+		}
+	}
+	if w := p.take(now); w != 10*time.Millisecond {
+		t.Fatalf("the frame after the burst waits %v, want 10ms", w)
+	}
+	if w := p.take(now.Add(100 * time.Millisecond)); w != 0 {
+		t.Fatalf("after a quiet while a frame waits %v", w)
+	}
+}
