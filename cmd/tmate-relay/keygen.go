@@ -1,13 +1,10 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
-	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 )
 
@@ -18,25 +15,9 @@ func runKeygen(args []string) error {
 }
 
 func keygen(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conf := fs.String("c", defaultConfig, "config `FILE`")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tmate-relay keygen [-c FILE]\n\nCreate the missing host keys (ed25519, rsa) in [ssh] host_keys_dir; never overwrite one.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	cfg, err := config.Load(*conf)
-	if err != nil {
+	cl := newCommandLine("keygen", "usage: tmate-relay keygen [-c FILE]\n\nCreate the missing host keys (ed25519, rsa) in [ssh] host_keys_dir; never overwrite one.", "", stderr)
+	cfg, err := cl.load(args)
+	if cfg == nil {
 		return err
 	}
 	dir := cfg.SSH.HostKeysDir

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"tmate-relay/packaging"
-	"tmate-relay/service/config"
 )
 
 // runPackages writes the client configuration packages (elephant-shed-tmate
@@ -18,32 +15,13 @@ func runPackages(args []string) error {
 }
 
 func packages(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("packages", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conf := fs.String("c", defaultConfig, "config `FILE`")
-	out := fs.String("out", "", "write the packages into `DIR` (created if missing)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tmate-relay packages [-c FILE] --out DIR\n\nWrite the "+packaging.ClientName+" .deb and .rpm for this relay: /etc/tmate.conf\nwith its address and host key fingerprints, and ~/.tmate.conf for users.\nThe version rises whenever the content changes; an unchanged one is reused.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	cl := newCommandLine("packages", "usage: tmate-relay packages [-c FILE] --out DIR\n\nWrite the "+packaging.ClientName+" .deb and .rpm for this relay: /etc/tmate.conf\nwith its address and host key fingerprints, and ~/.tmate.conf for users.\nThe version rises whenever the content changes; an unchanged one is reused.",
+		"write the packages into `DIR` (created if missing)", stderr)
+	cfg, err := cl.load(args)
+	if cfg == nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *out == "" {
-		fs.Usage()
-		return errors.New("--out DIR is required")
-	}
-	cfg, err := config.Load(*conf)
-	if err != nil {
-		return err
-	}
+	out := cl.out
 	paths, err := packaging.BuildClientPackages(cfg, *out)
 	if err != nil {
 		return err
