@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +32,10 @@ type HostSender interface {
 type Config struct {
 	AdvertiseHost  string
 	AdvertisePort  int
-	HistoryLines   int // per pane
-	MaxPanes       int // per session
-	MaxGuests      int // per session, 0 = no cap
+	WebURL         string // base URL of browser guests' pages; empty: no web lines
+	HistoryLines   int    // per pane
+	MaxPanes       int    // per session
+	MaxGuests      int    // per session, 0 = no cap
 	MessageTimeout time.Duration
 }
 
@@ -132,6 +134,11 @@ func (s *Session) SSHCommand(token string) string {
 		return fmt.Sprintf("ssh %s@%s", token, s.cfg.AdvertiseHost)
 	}
 	return fmt.Sprintf("ssh -p%d %s@%s", s.cfg.AdvertisePort, token, s.cfg.AdvertiseHost)
+}
+
+// WebURL returns the page a browser guest opens for token.
+func (s *Session) WebURL(token string) string {
+	return strings.TrimRight(s.cfg.WebURL, "/") + "/t/" + token
 }
 
 // Apply changes the session by one host message and tells the guests. It
@@ -279,13 +286,27 @@ func (s *Session) announce() error {
 	if !fg {
 		msgs = append(msgs, func() error { return s.host.Notify("Note: clear your terminal before sharing readonly access") })
 	}
-	msgs = append(msgs,
-		func() error { return s.host.Notify("ssh session read only: " + ro) },
-		func() error { return s.host.Notify("ssh session: " + rw) },
-		func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
-		func() error { return s.host.SetEnv("tmate_ssh", rw) },
-		s.host.Ready,
-	)
+	if web := s.cfg.WebURL; web != "" {
+		webRO, webRW := s.WebURL(s.roToken), s.WebURL(s.token)
+		msgs = append(msgs,
+			func() error { return s.host.Notify("web session read only: " + webRO) },
+			func() error { return s.host.Notify("ssh session read only: " + ro) },
+			func() error { return s.host.Notify("web session: " + webRW) },
+			func() error { return s.host.Notify("ssh session: " + rw) },
+			func() error { return s.host.SetEnv("tmate_web_ro", webRO) },
+			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
+			func() error { return s.host.SetEnv("tmate_web", webRW) },
+			func() error { return s.host.SetEnv("tmate_ssh", rw) },
+		)
+	} else {
+		msgs = append(msgs,
+			func() error { return s.host.Notify("ssh session read only: " + ro) },
+			func() error { return s.host.Notify("ssh session: " + rw) },
+			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
+			func() error { return s.host.SetEnv("tmate_ssh", rw) },
+		)
+	}
+	msgs = append(msgs, s.host.Ready)
 	for _, send := range msgs {
 		if err := send(); err != nil {
 			return err

@@ -110,6 +110,31 @@ func TestReadyAnnouncesInTheOriginalOrder(t *testing.T) {
 	}
 }
 
+func TestReadyAnnouncesWebPagesInTheOriginalOrder(t *testing.T) {
+	s, h := newTestSession(t, Config{AdvertiseHost: "relay.example", AdvertisePort: 10022, WebURL: "https://relay.example/"})
+	apply(t, s, &protocol.Ready{})
+	got := h.take()
+	for i := range got {
+		got[i] = strings.NewReplacer(s.ReadOnlyToken(), "RO", s.Token(), "RW").Replace(got[i])
+	}
+	want := []string{
+		"NOTIFY Note: clear your terminal before sharing readonly access",
+		"NOTIFY web session read only: https://relay.example/t/RO",
+		"NOTIFY ssh session read only: ssh -p10022 RO@relay.example",
+		"NOTIFY web session: https://relay.example/t/RW",
+		"NOTIFY ssh session: ssh -p10022 RW@relay.example",
+		"SET_ENV tmate_web_ro=https://relay.example/t/RO",
+		"SET_ENV tmate_ssh_ro=ssh -p10022 RO@relay.example",
+		"SET_ENV tmate_web=https://relay.example/t/RW",
+		"SET_ENV tmate_ssh=ssh -p10022 RW@relay.example",
+		"READY",
+		"RESIZE -1 -1",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("sent\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestResizeFollowsSmallestGuest(t *testing.T) {
 	s, h := newTestSession(t, Config{})
 	a, _ := s.Attach(false, "192.0.2.1", 100, 30)
