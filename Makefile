@@ -7,7 +7,7 @@ DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit e2e fuzz bench packages vet clean
+.PHONY: all build run test deps unit e2e fuzz bench packages vet clean web-assets
 
 all: build
 
@@ -81,3 +81,19 @@ packages:
 # containers (a debootstrapped bookworm root cached in var/packaging-test).
 test-packages: deps
 	$(GO) test -count=1 -v -timeout 15m ./packaging/...
+
+# The browser guest's xterm.js and fit addon, from the versions pinned in
+# service/web/npm (package.json, package-lock.json), copied with their
+# licences into service/web/assets/vendor, which is committed: go build
+# needs no npm. Bump a version there, run this, review and commit.
+WEBNPM    := service/web/npm
+WEBVENDOR := service/web/assets/vendor
+web-assets:
+	cd $(WEBNPM) && npm ci --no-audit --no-fund
+	mkdir -p $(WEBVENDOR)
+	sed '/^\/\/# sourceMappingURL=/d' $(WEBNPM)/node_modules/@xterm/xterm/lib/xterm.js > $(WEBVENDOR)/xterm.js
+	cp $(WEBNPM)/node_modules/@xterm/xterm/css/xterm.css $(WEBVENDOR)/xterm.css
+	cp $(WEBNPM)/node_modules/@xterm/xterm/LICENSE $(WEBVENDOR)/LICENSE.xterm
+	sed '/^\/\/# sourceMappingURL=/d' $(WEBNPM)/node_modules/@xterm/addon-fit/lib/addon-fit.js > $(WEBVENDOR)/addon-fit.js
+	cp $(WEBNPM)/node_modules/@xterm/addon-fit/LICENSE $(WEBVENDOR)/LICENSE.addon-fit
+	cd $(WEBNPM) && node -e 'for (const p of ["@xterm/xterm", "@xterm/addon-fit"]) { const j = require(p + "/package.json"); console.log(j.name + " " + j.version + " (" + j.license + ")"); }' > ../assets/vendor/VERSIONS

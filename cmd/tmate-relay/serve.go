@@ -48,12 +48,18 @@ func runServe(args []string) error {
 		return err
 	}
 
+	registry := session.NewRegistry(cfg.Limits.MaxSessions)
+	webURL := "" // hosts hear of browser pages only when public_url says where they are
+	if httpL != nil && cfg.Web.PublicURL != "" {
+		webURL = cfg.WebURL()
+	}
 	srv, err := sshd.New(sshd.Config{
 		HostKeys: keys,
-		Registry: session.NewRegistry(cfg.Limits.MaxSessions),
+		Registry: registry,
 		Session: session.Config{
 			AdvertiseHost: cfg.AdvertiseHost(),
 			AdvertisePort: cfg.SSH.AdvertisePort,
+			WebURL:        webURL,
 			HistoryLines:  cfg.Limits.HistoryLines,
 			MaxPanes:      cfg.Limits.MaxPanes,
 			MaxGuests:     cfg.Limits.MaxGuestsPerSession,
@@ -71,7 +77,11 @@ func runServe(args []string) error {
 	var httpSrv *http.Server
 	if httpL != nil {
 		httpSrv = &http.Server{
-			Handler:           web.Handler(cfg),
+			Handler: web.New(cfg, web.Options{
+				Registry:     registry,
+				PingInterval: cfg.Limits.KeepaliveInterval,
+				Log:          log,
+			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}

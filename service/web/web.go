@@ -1,23 +1,68 @@
 // Package web is the relay's HTTP side: what the relay is, the tmate.conf
-// hosts need, and a health check for load balancers and monitoring.
+// hosts need, browser guests (a terminal page and its WebSocket), the
+// package repositories, and a health check for load balancers and
+// monitoring.
 package web
 
 import (
 	"fmt"
+	"html/template"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
+	"tmate-relay/service/session"
+	"tmate-relay/service/viewer"
 )
 
-// Handler serves the relay's web pages for cfg.
-func Handler(cfg *config.Config) http.Handler {
+// Options is what the web side needs beyond relay.toml; zero values mean
+// defaults.
+type Options struct {
+	// Registry holds the live sessions browser guests join; nil serves no
+	// terminal pages.
+	Registry *session.Registry
+	// Viewer paces browser guests' frames and input as for SSH guests.
+	Viewer viewer.Config
+	// MaxMessage caps one message from a browser in bytes (64 KiB); the
+	// page sends a paste in smaller pieces.
+	MaxMessage int64
+	// PingInterval is how often a browser's WebSocket is probed (30 s);
+	// an unanswered ping within the next interval ends it.
+	PingInterval time.Duration
+	// WriteTimeout bounds one frame's write to a browser (30 s): a browser
+	// that stopped reading is dropped.
+	WriteTimeout time.Duration
+	Log          *slog.Logger
+}
+
+// Handler serves the relay's pages for cfg, without browser guests.
+func Handler(cfg *config.Config) http.Handler { return New(cfg, Options{}) }
+
+// New serves the relay's pages for cfg, and browser guests of the sessions
+// in opts.Registry.
+func New(cfg *config.Config, opts Options) http.Handler {
+	if opts.MaxMessage <= 0 {
+		opts.MaxMessage = 64 << 10
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 30 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "tmate-relay: a self-hosted relay for tmate.\n\n"+
-			"Point a host at it with the configuration at /tmate.conf:\n"+
-			"  curl -o ~/.tmate.conf %s/tmate.conf && tmate\n", cfg.WebURL())
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		secureHeaders(w)
+		indexPage.Execute(w, struct {
+			URL  string
+			Repo bool
+		}{cfg.WebURL(), cfg.Repo.Enabled})
 	})
 	mux.HandleFunc("GET /tmate.conf", func(w http.ResponseWriter, r *http.Request) {
 		conf, err := clientconf.FromConfig(cfg)
@@ -28,9 +73,59 @@ func Handler(cfg *config.Config) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, conf)
 	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent) // none, and no 404 in every browser console
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetServer()))
+	if opts.Registry != nil {
+		mountGuests(mux, cfg, opts)
+	}
 	mountRepo(mux, cfg)
 	return mux
 }
+
+// secureHeaders keeps a page's address (which holds a session token) out of
+// other sites' logs, and the page out of other sites' frames.
+func secureHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// xterm.js sets styles from script; nothing else is inline.
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tmate-relay</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/assets/page.css"></head>
+<body class="page"><main>
+<h1>tmate-relay</h1>
+<p>A self-hosted relay for <a href="https://tmate.io/">tmate</a>: share a terminal with
+colleagues, who join with a plain <code>ssh</code> command or this web page, without the
+session leaving this relay.</p>
+
+<h2>Point a host at this relay</h2>
+<p>The configuration a host needs is at <a href="/tmate.conf">{{.URL}}/tmate.conf</a>:</p>
+<pre>curl -fsSL {{.URL}}/tmate.conf -o ~/.tmate.conf
+tmate</pre>
+<p><code>tmate show-messages</code> (or <code>tmate display -p '#{tmate_web}'</code>) then
+gives the ssh commands and web addresses to hand to your guests.</p>
+{{if .Repo}}
+<h2>Or install the client package</h2>
+<p>This relay publishes signed package repositories with <code>elephant-shed-tmate</code>, which
+configures every user of a host for this relay. Debian and Ubuntu (as root):</p>
+<pre>curl -fsSL {{.URL}}/tmate-relay.gpg -o /usr/share/keyrings/tmate-relay.gpg
+curl -fsSL {{.URL}}/apt/tmate-relay.sources -o /etc/apt/sources.list.d/tmate-relay.sources
+apt-get update &amp;&amp; apt-get install elephant-shed-tmate</pre>
+<p>RHEL, Fedora and other dnf hosts (as root):</p>
+<pre>curl -fsSL {{.URL}}/yum/tmate-relay.repo -o /etc/yum.repos.d/tmate-relay.repo
+dnf install elephant-shed-tmate</pre>
+<p>The signing key is also at <a href="/tmate-relay.asc">{{.URL}}/tmate-relay.asc</a>.</p>
+{{end}}
+</main></body></html>
+`))

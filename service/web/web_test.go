@@ -58,3 +58,20 @@ func TestTmateConfWithoutKeysIsAnError(t *testing.T) {
 		t.Fatalf("status %d without keys", rec.Code)
 	}
 }
+
+func TestIndexShowsRepositoriesOnlyWhenEnabled(t *testing.T) {
+	for _, enabled := range []bool{true, false} {
+		cfg := config.Default()
+		cfg.Web.PublicURL = "https://relay.example"
+		cfg.Repo.Enabled = enabled
+		rec := httptest.NewRecorder()
+		Handler(cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		body := rec.Body.String()
+		if !strings.Contains(body, "curl -fsSL https://relay.example/tmate.conf -o ~/.tmate.conf") {
+			t.Errorf("/ lacks how to point a host at the relay:\n%s", body)
+		}
+		if got := strings.Contains(body, "https://relay.example/apt/tmate-relay.sources"); got != enabled {
+			t.Errorf("repositories enabled=%v, / shows their instructions: %v", enabled, got)
+		}
+	}
+}
