@@ -7,7 +7,7 @@ DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit e2e fuzz bench packages vet clean web-assets
+.PHONY: all build run test deps unit e2e fuzz bench packages vet clean web-assets browser-deps
 
 all: build
 
@@ -32,7 +32,8 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	systemd-socket-activate:systemd \
 	lintian:lintian rpm:rpm rpmlint:rpmlint dnf:dnf createrepo_c:createrepo-c \
 	debootstrap:debootstrap systemd-nspawn:systemd-container \
-	less:less vi:vim-tiny tput:ncurses-bin
+	less:less vi:vim-tiny tput:ncurses-bin \
+	chromium:chromium
 deps:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
 	if [ -n "$$need" ]; then \
@@ -97,3 +98,11 @@ web-assets:
 	sed '/^\/\/# sourceMappingURL=/d' $(WEBNPM)/node_modules/@xterm/addon-fit/lib/addon-fit.js > $(WEBVENDOR)/addon-fit.js
 	cp $(WEBNPM)/node_modules/@xterm/addon-fit/LICENSE $(WEBVENDOR)/LICENSE.addon-fit
 	cd $(WEBNPM) && node -e 'for (const p of ["@xterm/xterm", "@xterm/addon-fit"]) { const j = require(p + "/package.json"); console.log(j.name + " " + j.version + " (" + j.license + ")"); }' > ../assets/vendor/VERSIONS
+
+# playwright-core for the browser end-to-end test (service/e2e/web_test.go),
+# at the version pinned in its package-lock.json; it drives Debian's
+# chromium, never a browser of its own.
+BROWSERTEST := service/e2e/testdata/browser
+browser-deps:
+	cd $(BROWSERTEST) && npm ci --no-audit --no-fund
+deps: browser-deps
