@@ -55,6 +55,7 @@ var corpusDir, _ = filepath.Abs("../../../shared/corpus/vt")
 type parityCase struct {
 	name  string
 	files map[string]string // written into the host's directory first, for cat
+	conf  string            // more of the host's tmate.conf
 	steps []step
 	wait  string // the reference screen shows this when the workload is done
 	// sizes: the guest and reference terminals (w x h), and an optional
@@ -264,8 +265,48 @@ var parityCases = []parityCase{
 	{name: "top", corpus: true, steps: []step{typed("clear"), corpusStream("w11_topi")}, wait: "w11_topi-done",
 		redraw: "top's header fills its row and the EL after it, sent while the pane's cursor waits to wrap, " +
 			"clears the last column on a live tmate client's terminal but not in tmate's grid (capture-pane and a fresh attach keep it)"},
+	{name: "options-status", conf: optionsConf, steps: []step{
+		tmateCmd("rename-window", "editor"),
+		tmateCmd("split-window", "-h"),
+		tmateCmd("new-window", "-n", "logs"),
+		tmateCmd("new-window"),
+		tmateCmd("select-window", "-t", "1"),
+		tmateCmd("set-window-option", "-t", "2", "window-status-style", "fg=green"),
+		tmateCmd("set", "-ga", "window-status-current-style", "underscore"),
+		typed("echo options-done"),
+	}, wait: "options-done\n"},
+	{name: "options-copy-mode", conf: optionsConf, steps: []step{
+		tmateCmd("split-window", "-v"),
+		typed("seq 1 100"), waitFor("100\n$"),
+		tmateCmd("copy-mode"),
+		tmateCmd("send-keys", "Up", "Up", "C-Space", "Up", "Up", "Left"),
+	}, wait: "[0/"},
+	{name: "options-status-off", conf: "set -g status off\nset -g pane-border-style fg=red\n", steps: []step{
+		tmateCmd("split-window", "-h"),
+		typed("echo status-off-done"),
+	}, wait: "status-off-done\n"},
+	{name: "options-justify-right", conf: "set -g status-justify right\nset -g status-left-length 3\nset -g status-right-length 5\n" +
+		"set -g status-fg colour231\nset -g status-bg '#303060'\nset -g status-attr bright\nset -g window-status-current-fg red\n", steps: []step{
+		tmateCmd("new-window", "-n", "two"),
+		typed("echo justify-done"),
+	}, wait: "justify-done\n"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
+
+// optionsConf sets many of the options that change what a client draws,
+// in the forms a user writes them.
+const optionsConf = `set -g status-style fg=white,bg=blue
+set -g status-left-length 20
+set -g status-justify centre
+setw -g window-status-format '#[fg=yellow]#I#[default]:#W#F'
+setw -g window-status-current-format '[#{window_index}:#{window_name}#{?window_flags,#{window_flags},-}]'
+set -gw window-status-separator ' | '
+set -g window-status-current-style bold,bg=red
+setw -g window-status-last-style underscore
+set -g pane-border-fg magenta
+set -g pane-active-border-style fg=cyan,bg=black
+set -wg mode-style fg=white,bg=magenta
+`
 
 // clockRE is the clock of tmate's default status-right, "%H:%M %d-%b-%y".
 var clockRE = regexp.MustCompile(`\d\d:\d\d \d\d-[A-Z][a-z][a-z]-\d\d`)
@@ -291,7 +332,7 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 			t.Skipf("vt corpus not found at %s", corpusDir)
 		}
 	}
-	hs := startHost(t, r, w, h, "")
+	hs := startHost(t, r, w, h, pc.conf)
 	for name, body := range pc.files {
 		if err := os.WriteFile(filepath.Join(hs.home, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

@@ -372,6 +372,14 @@ func windowText(b []byte, wv *WindowView) []byte {
 	return b
 }
 
+// separatorWidth is the columns of a window's window-status-separator.
+func separatorWidth(wv *WindowView) int {
+	if !wv.Custom {
+		return 1 // " "
+	}
+	return textWidth(wv.Separator)
+}
+
 func lengthOption(n, def int) int {
 	switch {
 	case n == 0:
@@ -405,21 +413,25 @@ func drawStatus(f *Frame, v *View, y int) {
 	avail := w - llen - rlen
 
 	// The window list, drawn whole into scratch cells.
-	sepw := 1 // window-status-separator " "
 	total, curOff, curW := 0, 0, 0
 	if len(f.wtexts) != len(v.Windows) {
 		f.wtexts = make([]string, len(v.Windows))
 	}
 	for i := range v.Windows {
-		f.text = windowText(f.text[:0], &v.Windows[i])
+		wv := &v.Windows[i]
+		if wv.Custom {
+			f.text = expandWindowFormat(f.text[:0], wv.Format, wv, 0)
+		} else {
+			f.text = windowText(f.text[:0], wv)
+		}
 		if string(f.text) != f.wtexts[i] {
 			f.wtexts[i] = string(f.text)
 		}
 		ww := styledWidth(f.wtexts[i])
-		if v.Windows[i].Active {
+		if wv.Active {
 			curOff, curW = total, ww
 		}
-		total += ww + sepw
+		total += ww + separatorWidth(wv)
 	}
 	if cap(f.list) < total {
 		f.list = make([]vt.Cell, total)
@@ -430,8 +442,16 @@ func drawStatus(f *Frame, v *View, y int) {
 	}
 	lw := lineWriter{row: list}
 	for i := range v.Windows {
-		lw.puts(-1, std, f.wtexts[i], true)
-		lw.put(std, ' ', 1)
+		wv := &v.Windows[i]
+		start := lw.x
+		if wv.Custom {
+			lw.puts(-1, windowStatusCell(std, wv), f.wtexts[i], true)
+			lw.x = start + styledWidth(f.wtexts[i])
+			lw.puts(-1, std, wv.Separator, false)
+		} else {
+			lw.puts(-1, std, f.wtexts[i], true)
+			lw.put(std, ' ', 1)
+		}
 	}
 
 	start, width := 0, total

@@ -27,6 +27,14 @@ type WindowView struct {
 	Active bool // '*'
 	Last   bool // '-'
 	Zoomed bool // 'Z' (any zoomed window, as tmux flags it)
+
+	// The window's own status options, resolved by the session (window,
+	// then global, then default); with Custom false tmate 2.4.0's defaults
+	// are used instead.
+	Custom    bool
+	Format    string    // window-status-format, or -current-format for the active window
+	Separator string    // window-status-separator, drawn after the entry in status-style
+	Styles    [3]string // window-status-style, then -current/-last-style as they apply ("" for none)
 }
 
 // View is everything the composer needs from the session at one instant.
@@ -49,4 +57,5 @@ type View struct {
 	StatusJustify         string // status-justify: "left" (default), "centre", "right"
 	StatusLeftLength      int    // status-left-length, default 10 (negative: 0)
 	StatusRightLength     int    // status-right-length, default 40 (negative: 0)
+	StatusTop             bool   // status-position top (drawn by a hook after Compose)
 }

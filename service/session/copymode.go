@@ -14,11 +14,12 @@ import (
 type copyScreen struct {
 	emu    *vt.Emulator
 	mode   *protocol.CopyMode
-	viKeys bool // mode-keys vi (tmate's default is emacs)
+	viKeys bool    // mode-keys vi (tmate's default is emacs)
+	style  vt.Cell // mode-style of the pane's window
 }
 
-// modeStyle is tmate 2.4's default mode-style, "bg=yellow,fg=black".
-var modeStyle = vt.Cell{Fg: vt.ANSI(0), Bg: vt.ANSI(3), Width: 1}
+// modeStyleDefault is tmate 2.4's default mode-style, "bg=yellow,fg=black".
+var modeStyleDefault = vt.Cell{Fg: vt.ANSI(0), Bg: vt.ANSI(3), Width: 1}
 
 func (c *copyScreen) header() string {
 	return "[" + strconv.Itoa(c.mode.OY) + "/" + strconv.Itoa(c.emu.HistorySize()) + "]"
@@ -29,7 +30,7 @@ func (c *copyScreen) Cell(x, y int) vt.Cell {
 	cell := c.raw(x, y)
 	if c.selected(x, y) {
 		// The selection is drawn in mode-style, characters kept.
-		cell.Fg, cell.Bg, cell.Attr = modeStyle.Fg, modeStyle.Bg, modeStyle.Attr
+		cell.Fg, cell.Bg, cell.Attr = c.style.Fg, c.style.Bg, c.style.Attr
 		if cell.Rune == 0 && cell.Width == 0 && (x == 0 || c.raw(x-1, y).Width != 2) {
 			cell.Rune, cell.Width = ' ', 1 // a blank, not a wide character's right half
 		}
@@ -45,7 +46,7 @@ func (c *copyScreen) raw(x, y int) vt.Cell {
 			hdr = hdr[:w]
 		}
 		if i := x - (w - len(hdr)); i >= 0 && i < len(hdr) {
-			cell := modeStyle
+			cell := c.style
 			cell.Rune = rune(hdr[i])
 			return cell
 		}
@@ -54,7 +55,7 @@ func (c *copyScreen) raw(x, y int) vt.Cell {
 		if _, h := c.emu.Size(); y == h-1 {
 			// The prompt covers the start of the last line.
 			if r, ok := promptRune(in.Prompt+": "+in.Str, x, w); ok {
-				cell := modeStyle
+				cell := c.style
 				cell.Rune = r
 				return cell
 			}

@@ -75,8 +75,8 @@ type Session struct {
 	statusLeft   string
 	statusRight  string
 	keys         *keys.Table
+	opts         options // see options.go for precedence
 	foreground   bool
-	viKeys       bool // mode-keys vi (copy-mode selections end differently)
 	guests       map[*Guest]struct{}
 	nextClientID int
 	sizeMu       sync.Mutex
@@ -104,6 +104,7 @@ func New(cfg Config, host HostSender) *Session {
 		lastWindow: -1,
 		panes:      map[int]*pane{},
 		keys:       keys.NewTable(),
+		opts:       newOptions(),
 		guests:     map[*Guest]struct{}{},
 		done:       make(chan struct{}),
 		sentSize:   [2]int{-2, -2},
@@ -258,14 +259,12 @@ func (s *Session) windowByIdx(idx int) *window {
 func (s *Session) applyCommand(argv []string) error {
 	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
 		name, value := argv[len(argv)-2], argv[len(argv)-1]
-		if name == "mode-keys" {
-			s.viKeys = value == "vi"
-		}
 		if name == "tmate-set" && value == "foreground=true" {
 			s.foreground = true
 			return nil
 		}
 	}
+	s.opts.apply(argv, s.activeWindow)
 	_, err := s.keys.Apply(argv)
 	if err != nil {
 		// A binding we cannot parse must not end the session: the host's
@@ -331,7 +330,7 @@ func (s *Session) view(v *guest.View, g *Guest) {
 	v.Panes = v.Panes[:0]
 	v.Windows = v.Windows[:0]
 	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
-	v.StatusOn = true
+	s.optionsView(v)
 	v.Message = g.currentMessage()
 	v.ActivePane = -1
 	if w := s.windowByIdx(s.activeWindow); w != nil {
@@ -344,7 +343,9 @@ func (s *Session) view(v *guest.View, g *Guest) {
 			if pn := s.panes[p.id]; pn != nil {
 				var scr guest.Screen = pn.emu
 				if pn.copy.mode != nil && pn.copy.mode.Backing {
-					pn.copy.emu, pn.copy.viKeys = pn.emu, s.viKeys
+					pn.copy.emu = pn.emu
+					pn.copy.viKeys = s.opts.windowOpt(w.idx, "mode-keys") == "vi"
+					pn.copy.style = s.modeStyle(w.idx)
 					scr = &pn.copy
 				}
 				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, X: p.x, Y: p.y, W: p.w, H: p.h, Screen: scr})
@@ -354,10 +355,12 @@ func (s *Session) view(v *guest.View, g *Guest) {
 	for i := range s.windows {
 		w := &s.windows[i]
 		active := w.idx == s.activeWindow
-		v.Windows = append(v.Windows, guest.WindowView{
+		wv := guest.WindowView{
 			Index: w.idx, Name: w.name, Active: active, Last: w.idx == s.lastWindow,
 			Zoomed: isZoomed(w, s.sx, s.sy), // tmux flags any zoomed window, not only the active one
-		})
+		}
+		s.windowOptionsView(&wv)
+		v.Windows = append(v.Windows, wv)
 	}
 }
 

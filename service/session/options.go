@@ -1,0 +1,393 @@
+package session
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/keys"
+	"tmate-relay/service/vt"
+)
+
+// The options the host replicates (EXEC_CMD set-option / set-window-option)
+// that change what guests see.
+//
+// Precedence, as in tmux 2.x: a session option is read from the session's
+// own options (set-option without -g), then the global session options
+// (-g), then tmate 2.4.0's default; a window option from the window's own
+// options (set-window-option without -g, for the window -t names or the
+// one active when the host ran the command), then the global window
+// options (-g), then the default. Which scope an option lives in follows
+// from its name, as tmux decides it, not from -w. -u removes a local value
+// (or puts a global one back to its default), -a appends to a string or
+// applies a style over the value already in that scope, -o keeps a value
+// already set. The -fg / -bg / -attr forms change their -style option in
+// the same scope, as tmux 2.x's style_update_new does. prefix, prefix2 and
+// repeat-time are kept by the key table (keys.Table), which reads them the
+// same way.
+
+type optKind int
+
+const (
+	optString optKind = iota
+	optStyle
+	optNumber
+	optFlag
+	optChoice
+	optColour // an old -fg / -bg form of a style
+	optAttr   // an old -attr form of a style
+)
+
+type optDef struct {
+	kind    optKind
+	window  bool   // window option (else session)
+	def     string // default value
+	style   string // optColour / optAttr: the -style option it changes
+	choices []string
+	min     int
+}
+
+var optTable = map[string]optDef{}
+
+func init() {
+	styles := map[string][2]string{ // name: default, scope ("w" for window)
+		"status-style":                 {"bg=green,fg=black", ""},
+		"message-style":                {"bg=yellow,fg=black", ""},
+		"message-command-style":        {"bg=black,fg=yellow", ""},
+		"mode-style":                   {"bg=yellow,fg=black", "w"},
+		"pane-border-style":            {"default", "w"},
+		"pane-active-border-style":     {"fg=green", "w"},
+		"window-status-style":          {"default", "w"},
+		"window-status-current-style":  {"default", "w"},
+		"window-status-last-style":     {"default", "w"},
+		"window-status-activity-style": {"reverse", "w"},
+		"window-status-bell-style":     {"reverse", "w"},
+	}
+	for name, d := range styles {
+		win := d[1] == "w"
+		optTable[name] = optDef{kind: optStyle, window: win, def: d[0]}
+		base := strings.TrimSuffix(name, "-style")
+		optTable[base+"-fg"] = optDef{kind: optColour, window: win, style: name}
+		optTable[base+"-bg"] = optDef{kind: optColour, window: win, style: name}
+		optTable[base+"-attr"] = optDef{kind: optAttr, window: win, style: name}
+	}
+	for name, def := range map[string]string{
+		"window-status-format":         "#I:#W#{?window_flags,#{window_flags}, }",
+		"window-status-current-format": "#I:#W#{?window_flags,#{window_flags}, }",
+		"window-status-separator":      " ",
+	} {
+		optTable[name] = optDef{kind: optString, window: true, def: def}
+	}
+	optTable["status"] = optDef{kind: optFlag, def: "on"}
+	optTable["status-position"] = optDef{kind: optChoice, def: "bottom", choices: []string{"top", "bottom"}}
+	optTable["status-justify"] = optDef{kind: optChoice, def: "left", choices: []string{"left", "centre", "right"}}
+	optTable["mode-keys"] = optDef{kind: optChoice, window: true, def: "emacs", choices: []string{"emacs", "vi"}}
+	optTable["status-keys"] = optDef{kind: optChoice, def: "emacs", choices: []string{"emacs", "vi"}}
+	optTable["status-left-length"] = optDef{kind: optNumber, def: "10"}
+	optTable["status-right-length"] = optDef{kind: optNumber, def: "40"}
+	optTable["display-time"] = optDef{kind: optNumber, def: "750"}
+	optTable["display-panes-time"] = optDef{kind: optNumber, def: "1000", min: 1}
+	optTable["display-panes-colour"] = optDef{kind: optColour, def: "blue"}
+	optTable["display-panes-active-colour"] = optDef{kind: optColour, def: "red"}
+}
+
+// options is the store of the options above: global, session and
+// per-window (by window index) values.
+type options struct {
+	global  map[string]string
+	session map[string]string
+	windows map[int]map[string]string
+}
+
+func newOptions() options {
+	return options{global: map[string]string{}, session: map[string]string{}, windows: map[int]map[string]string{}}
+}
+
+// apply takes one set-option / set-window-option argv; current is the
+// window a command without -t or -g means. It ignores what it does not
+// know or what tmux would reject.
+func (o *options) apply(argv []string, current int) {
+	if len(argv) == 0 {
+		return
+	}
+	switch keys.CommandName(argv[0]) {
+	case "set-option", "set-window-option":
+	default:
+		return
+	}
+	flags, args := getopt(argv, "agoqst:uw")
+	if len(args) == 0 || len(args) > 2 {
+		return
+	}
+	name := args[0]
+	def, ok := optTable[name]
+	if !ok {
+		return
+	}
+	var scope map[string]string
+	switch {
+	case flags['g'] != nil:
+		scope = o.global
+	case def.window:
+		idx := current
+		if t := flags['t']; t != nil {
+			if n, ok := windowTarget(*t); ok {
+				idx = n
+			}
+		}
+		if o.windows[idx] == nil {
+			o.windows[idx] = map[string]string{}
+		}
+		scope = o.windows[idx]
+	default:
+		scope = o.session
+	}
+	if flags['u'] != nil {
+		if len(args) != 1 {
+			return
+		}
+		delete(scope, name) // a global value returns to the default
+		return
+	}
+	if flags['o'] != nil {
+		if _, set := scope[name]; set {
+			return
+		}
+	}
+	value, hasValue := "", len(args) == 2
+	if hasValue {
+		value = args[1]
+	}
+	appendFlag := flags['a'] != nil
+	switch def.kind {
+	case optString:
+		if !hasValue {
+			return
+		}
+		if appendFlag {
+			value = scope[name] + value
+		}
+		scope[name] = value
+	case optStyle:
+		if !hasValue || !guest.ValidStyle(value) {
+			return
+		}
+		if cur, set := scope[name]; appendFlag && set {
+			value = cur + "," + value
+		}
+		scope[name] = value
+	case optNumber:
+		n, err := strconv.Atoi(value)
+		if !hasValue || err != nil || n < def.min {
+			return
+		}
+		scope[name] = value
+	case optFlag:
+		cur := o.lookup(name, scope)
+		switch strings.ToLower(value) {
+		case "":
+			if cur == "on" {
+				value = "off"
+			} else {
+				value = "on"
+			}
+		case "on", "yes", "1":
+			value = "on"
+		case "off", "no", "0":
+			value = "off"
+		default:
+			return
+		}
+		scope[name] = value
+	case optChoice:
+		if !hasValue {
+			// tmux 2.x toggles a two-choice option given no value.
+			if len(def.choices) != 2 {
+				return
+			}
+			value = def.choices[0]
+			if o.lookup(name, scope) == value {
+				value = def.choices[1]
+			}
+		}
+		found := ""
+		for _, c := range def.choices {
+			if strings.HasPrefix(c, value) && value != "" {
+				if found != "" {
+					return // ambiguous
+				}
+				found = c
+			}
+		}
+		if found == "" {
+			return
+		}
+		scope[name] = found
+	case optColour:
+		if !hasValue || !guest.ValidColour(value) {
+			return
+		}
+		if def.style == "" {
+			scope[name] = value
+			return
+		}
+		part := "fg="
+		if strings.HasSuffix(name, "-bg") {
+			part = "bg="
+		}
+		o.styleUpdate(scope, def.style, part+value)
+	case optAttr:
+		if !hasValue || !guest.ValidAttributes(value) {
+			return
+		}
+		o.styleUpdate(scope, def.style, "none,"+value)
+	}
+}
+
+// styleUpdate is style_update_new: the -style option of the same scope
+// (created as "default" when missing there) gets one more setting.
+func (o *options) styleUpdate(scope map[string]string, style, setting string) {
+	cur, ok := scope[style]
+	if !ok {
+		cur = "default"
+	}
+	scope[style] = cur + "," + setting
+}
+
+// lookup reads name as it applies in scope (a session or window scope,
+// or the global one).
+func (o *options) lookup(name string, scope map[string]string) string {
+	if v, ok := scope[name]; ok {
+		return v
+	}
+	if v, ok := o.global[name]; ok {
+		return v
+	}
+	return optTable[name].def
+}
+
+// sessionOpt is a session option's value.
+func (o *options) sessionOpt(name string) string { return o.lookup(name, o.session) }
+
+// windowOpt is window idx's value of a window option.
+func (o *options) windowOpt(idx int, name string) string {
+	return o.lookup(name, o.windows[idx])
+}
+
+func (o *options) number(v string) int {
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// forgetWindows drops the local options of windows that no longer exist.
+func (o *options) forgetWindows(exists func(idx int) bool) {
+	for idx := range o.windows {
+		if !exists(idx) {
+			delete(o.windows, idx)
+		}
+	}
+}
+
+// windowTarget reads a window index out of a -t target ("2", ":2",
+// "session:2", "=2"); other forms (names, @ids) are not known here.
+func windowTarget(t string) (int, bool) {
+	if i := strings.LastIndexByte(t, ':'); i >= 0 {
+		t = t[i+1:]
+	}
+	t = strings.TrimPrefix(t, "=")
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	n, err := strconv.Atoi(t)
+	return n, err == nil && n >= 0
+}
+
+// getopt parses tmux-style flags (spec like "agt:": ':' takes a value) as
+// the host sends them: one per argument (tmate's replication) or
+// clustered as a user writes them. Unknown flags are ignored.
+func getopt(argv []string, spec string) (map[byte]*string, []string) {
+	flags := map[byte]*string{}
+	i := 1
+	for ; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		for j := 1; j < len(a); j++ {
+			p := strings.IndexByte(spec, a[j])
+			if p >= 0 && p+1 < len(spec) && spec[p+1] == ':' {
+				v := a[j+1:]
+				if v == "" && i+1 < len(argv) {
+					i++
+					v = argv[i]
+				}
+				flags[a[j]] = &v
+				break
+			}
+			empty := ""
+			flags[a[j]] = &empty
+		}
+	}
+	return flags, argv[i:]
+}
+
+// modeStyle is window idx's mode-style as a cell.
+func (s *Session) modeStyle(idx int) vt.Cell {
+	return guest.Style(s.opts.windowOpt(idx, "mode-style"), modeStyleDefault)
+}
+
+// optionsView fills the View's option fields. The caller holds s.mu.
+func (s *Session) optionsView(v *guest.View) {
+	o := &s.opts
+	v.StatusOn = o.sessionOpt("status") == "on"
+	v.StatusTop = o.sessionOpt("status-position") == "top"
+	v.StatusStyle = o.sessionOpt("status-style")
+	v.MessageStyle = o.sessionOpt("message-style")
+	v.StatusJustify = o.sessionOpt("status-justify")
+	v.StatusLeftLength = lengthView(o.number(o.sessionOpt("status-left-length")))
+	v.StatusRightLength = lengthView(o.number(o.sessionOpt("status-right-length")))
+	v.PaneBorderStyle = o.windowOpt(s.activeWindow, "pane-border-style")
+	v.PaneActiveBorderStyle = o.windowOpt(s.activeWindow, "pane-active-border-style")
+}
+
+// lengthView maps a length option to View's convention (0: default,
+// negative: none).
+func lengthView(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// windowOptionsView fills a window's status options (status_print).
+func (s *Session) windowOptionsView(wv *guest.WindowView) {
+	o := &s.opts
+	wv.Custom = true
+	wv.Styles[0] = o.windowOpt(wv.Index, "window-status-style")
+	wv.Format = o.windowOpt(wv.Index, "window-status-format")
+	if wv.Active {
+		wv.Styles[1] = o.windowOpt(wv.Index, "window-status-current-style")
+		wv.Format = o.windowOpt(wv.Index, "window-status-current-format")
+	}
+	if wv.Last {
+		wv.Styles[2] = o.windowOpt(wv.Index, "window-status-last-style")
+	}
+	wv.Separator = o.windowOpt(wv.Index, "window-status-separator")
+	if wv.Format == optTable["window-status-format"].def && wv.Separator == " " &&
+		plainStyle(wv.Styles[0]) && plainStyle(wv.Styles[1]) && plainStyle(wv.Styles[2]) {
+		// tmate's defaults: the guest draws them without expanding.
+		wv.Custom, wv.Format, wv.Separator, wv.Styles = false, "", "", [3]string{}
+	}
+}
+
+func plainStyle(s string) bool { return s == "" || s == "default" }
+
+// displayTime is how long a status-line message stays (display-time).
+func (s *Session) displayTime() time.Duration {
+	return time.Duration(s.opts.number(s.opts.sessionOpt("display-time"))) * time.Millisecond
+}
