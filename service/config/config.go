@@ -55,6 +55,11 @@ type Web struct {
 	// PublicURL is how browsers reach the web side, http:// or https://.
 	// Empty means http://ADVERTISE_HOST:PORT-OF-LISTEN: use Config.WebURL.
 	PublicURL string `toml:"public_url"`
+	// TLSCert and TLSKey are PEM files; when both are set the web side
+	// speaks HTTPS (browser guests then use wss://). Relative paths are
+	// relative to the file's directory.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // Limits is the [limits] table. Zero (or absent) means the default.
@@ -313,6 +318,25 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		}
 	}
 
+	switch cert, key := c.Web.TLSCert, c.Web.TLSKey; {
+	case cert != "" && key == "":
+		v.add([]string{"web", "tls_cert"}, "tls_cert is set but tls_key is not: HTTPS needs both")
+	case cert == "" && key != "":
+		v.add([]string{"web", "tls_key"}, "tls_key is set but tls_cert is not: HTTPS needs both")
+	case c.Web.TLSCert != "":
+		for _, f := range []struct {
+			key  string
+			path *string
+		}{{"tls_cert", &c.Web.TLSCert}, {"tls_key", &c.Web.TLSKey}} {
+			if !filepath.IsAbs(*f.path) {
+				*f.path = filepath.Join(dir, *f.path)
+			}
+			if _, err := os.Stat(*f.path); err != nil {
+				v.add([]string{"web", f.key}, "%s %s: %v", f.key, *f.path, errors.Unwrap(err))
+			}
+		}
+	}
+
 	// [limits]
 	l := &c.Limits
 	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
@@ -445,8 +469,8 @@ func (c *Config) AdvertiseHost() string {
 }
 
 // WebURL is the base URL of the web side, without a trailing slash:
-// [web] public_url, or else http://ADVERTISE_HOST:PORT with the port of
-// [web] listen (omitted when it is 80).
+// [web] public_url, or else http(s)://ADVERTISE_HOST:PORT with the port of
+// [web] listen (omitted when it is the scheme's own), https with TLS set.
 func (c *Config) WebURL() string {
 	if c.Web.PublicURL != "" {
 		return strings.TrimRight(c.Web.PublicURL, "/")
@@ -456,10 +480,14 @@ func (c *Config) WebURL() string {
 	if err != nil || port == "" {
 		port = "10080"
 	}
-	if port == "80" {
-		return "http://" + hostForURL(host)
+	scheme, defaultPort := "http", "80"
+	if c.Web.TLSCert != "" {
+		scheme, defaultPort = "https", "443"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	if port == defaultPort {
+		return scheme + "://" + hostForURL(host)
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func hostForURL(h string) string {

@@ -65,6 +65,9 @@ func TestLoadErrors(t *testing.T) {
 		{"public_url no host", "[web]\npublic_url = \"http://\"\n", 2, "has no host"},
 		{"public_url unparsable", "[web]\npublic_url = \"http://[::1\"\n", 2, "is not a URL"},
 		{"public_url with query", "[web]\npublic_url = \"https://relay/?a=b\"\n", 2, "must not have a user, query or fragment"},
+		{"tls_cert without key", "[web]\n\ntls_cert = \"/etc/ssl/x.pem\"\n", 3, "tls_cert is set but tls_key is not"},
+		{"tls_key without cert", "[web]\ntls_key = \"/etc/ssl/x.key\"\n", 2, "tls_key is set but tls_cert is not"},
+		{"tls files missing", "[web]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/etc/hostname\"\n", 2, "tls_cert /nonexistent/c.pem: no such file or directory"},
 
 		// [limits]
 		{"negative max_sessions", "[limits]\nmax_sessions = -1\n", 2, "max_sessions -1 must not be negative"},
