@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -84,6 +85,14 @@ func runServe(args []string) error {
 			}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		if cfg.Web.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
+			if err != nil {
+				return fmt.Errorf("[web] tls_cert/tls_key: %w", err)
+			}
+			httpSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			httpL = tls.NewListener(httpL, httpSrv.TLSConfig)
 		}
 		go func() {
 			if err := httpSrv.Serve(httpL); !errors.Is(err, http.ErrServerClosed) {
