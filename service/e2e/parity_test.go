@@ -33,6 +33,9 @@ type step struct {
 	keys   []string
 	wait   string
 	resize [2]int // both terminals to w x h (not with a late guest)
+	// refKeys are tmux key names typed into the reference client's
+	// terminal: what a user attached to the host types.
+	refKeys []string
 }
 
 func typed(text string) step       { return step{text: text} }
@@ -42,6 +45,7 @@ func lit(text string) step         { return step{lit: text} }
 func cat(file string) step         { return typed("cat " + file) }
 func waitFor(text string) step     { return step{wait: text} }
 func resize(w, h int) step         { return step{resize: [2]int{w, h}} }
+func refKeys(names ...string) step { return step{refKeys: names} }
 
 // corpusStream cats a stream of the vt corpus with output processing off,
 // so the pane reads the recorded bytes unchanged.
@@ -64,6 +68,7 @@ type parityCase struct {
 	smallW, smallH int
 	late           bool // the guest joins after the workload ran
 	corpus         bool // needs the vt corpus
+	tips           bool // the host keeps its start-up tips up: nothing is typed first
 	// redraw, when set, says why the reference client is redrawn
 	// (refresh-client) before comparing: its incremental drawing is known
 	// to leave its terminal unlike its grid for this workload.
@@ -290,6 +295,13 @@ var parityCases = []parityCase{
 		tmateCmd("new-window", "-n", "two"),
 		typed("echo justify-done"),
 	}, wait: "justify-done\n"},
+	// The start-up tips tmate shows in a copy-mode output view until q:
+	// the harness sends q, which this host's config leaves unbound.
+	{name: "tips", tips: true, conf: "unbind-key -t emacs-copy q\n", wait: "[0/"},
+	{name: "show-messages", steps: []step{
+		typed("echo before-messages"), waitFor("before-messages\n"),
+		refKeys("C-b", ":"), refKeys("-l", "show-messages"), refKeys("Enter"),
+	}, wait: "A mate has joined"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 
@@ -338,8 +350,10 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 			t.Fatal(err)
 		}
 	}
-	hs.run("send-keys", "-l", "cd "+hs.home+" && clear")
-	hs.run("send-keys", "Enter")
+	if !pc.tips {
+		hs.run("send-keys", "-l", "cd "+hs.home+" && clear")
+		hs.run("send-keys", "Enter")
+	}
 	token := tokenOf(t, hs.display("#{tmate_ssh}"))
 	ref := startTerm(t, w, h, []string{"TERM=screen-256color", "HOME=" + hs.home},
 		"env", "-u", "TMUX", "tmate", "-u", "-S", hs.sock, "attach")
@@ -355,7 +369,11 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 			s := hs.display("#{window_width}x#{window_height} #{session_attached}")
 			return s == wantSize+" 1", s
 		})
-		guest.waitFor("$", 10*time.Second)
+		if pc.tips {
+			guest.waitFor("Tip", 10*time.Second)
+		} else {
+			guest.waitFor("$", 10*time.Second)
+		}
 	}
 	if !pc.late {
 		join()
@@ -391,6 +409,9 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 		for _, k := range st.keys {
 			hs.run("send-keys", k)
+		}
+		if st.refKeys != nil {
+			ref.key(st.refKeys...)
 		}
 		if st.wait != "" {
 			waitRef(st.wait)

@@ -158,3 +158,24 @@ func (c *copyScreen) selected(x, y int) bool {
 	}
 	return true
 }
+
+// writeOutput is window_copy_add of tmux 2.x for an output view: each text
+// starts on a new line (but the first), is written as plain characters
+// that wrap at the pane's width, and earlier lines scroll into history.
+func (p *pane) writeOutput(text string, historyLines int) {
+	if p.out == nil {
+		w, h := p.emu.Size()
+		p.out, p.outWritten = vt.New(w, h, historyLines), false
+	}
+	b := make([]byte, 0, len(text)+2)
+	if p.outWritten {
+		b = append(b, '\r', '\n')
+	}
+	p.outWritten = true
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c >= 0x20 && c != 0x7f {
+			b = append(b, c)
+		}
+	}
+	p.out.Write(b)
+}

@@ -57,6 +57,11 @@ type paneGeom struct{ id, x, y, w, h int }
 type pane struct {
 	emu  *vt.Emulator
 	copy copyScreen // copy.mode nil: not in copy mode
+	// out is the copy-mode output view WRITE_COPY_MODE fills (tmate's
+	// start-up tips, show-messages): a screen of the pane's size whose
+	// lines scroll into history; nil when the pane shows none.
+	out        *vt.Emulator
+	outWritten bool
 }
 
 // Session is one host and its guests.
@@ -173,6 +178,15 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
 			p.copy.mode = m.CopyMode
+			if m.CopyMode == nil || m.CopyMode.Backing {
+				p.out, p.outWritten = nil, false
+			}
+		}
+		s.mu.Unlock()
+	case *protocol.WriteCopyMode:
+		s.mu.Lock()
+		if p := s.panes[m.PaneID]; p != nil {
+			p.writeOutput(m.Text, s.cfg.HistoryLines)
 		}
 		s.mu.Unlock()
 	case *protocol.Status:
@@ -222,6 +236,9 @@ func (s *Session) applyLayout(m *protocol.SyncLayout) error {
 				s.panes[p.ID] = &pane{emu: vt.New(p.SX, p.SY, s.cfg.HistoryLines)}
 			} else if cw, ch := cur.emu.Size(); cw != p.SX || ch != p.SY {
 				cur.emu.Resize(p.SX, p.SY)
+				if cur.out != nil {
+					cur.out.Resize(p.SX, p.SY)
+				}
 			}
 		}
 		windows = append(windows, win)
@@ -342,8 +359,11 @@ func (s *Session) view(v *guest.View, g *Guest) {
 			}
 			if pn := s.panes[p.id]; pn != nil {
 				var scr guest.Screen = pn.emu
-				if pn.copy.mode != nil && pn.copy.mode.Backing {
+				if m := pn.copy.mode; m != nil && (m.Backing || pn.out != nil) {
 					pn.copy.emu = pn.emu
+					if !m.Backing {
+						pn.copy.emu = pn.out
+					}
 					pn.copy.viKeys = s.opts.windowOpt(w.idx, "mode-keys") == "vi"
 					pn.copy.style = s.modeStyle(w.idx)
 					scr = &pn.copy
