@@ -88,6 +88,7 @@ type Emulator struct {
 	scY    int
 	title  string
 	cstyle int
+	gen    uint64 // change counter, see Gen
 
 	// parser
 	state    uint8

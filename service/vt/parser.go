@@ -4,6 +4,7 @@ package vt
 // calls. It always consumes everything; queries (DA, DSR) are not answered:
 // the host's tmate answers them, the relay only mirrors.
 func (e *Emulator) Write(p []byte) (int, error) {
+	e.gen++
 	i := 0
 	n := len(p)
 	for i < n {

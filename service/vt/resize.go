@@ -14,6 +14,7 @@ package vt
 // The main screen saved under the alternate one is left alone and fitted to
 // the current size when the alternate screen is left.
 func (e *Emulator) Resize(w, h int) {
+	e.gen++
 	w, h = max(w, 1), max(h, 1)
 	if w == e.w && h == e.h {
 		return
