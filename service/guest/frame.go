@@ -1,10 +1,21 @@
 package guest
 
-import "tmate-relay/service/vt"
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"reflect"
+
+	"tmate-relay/service/vt"
+)
 
 // Frame is one guest terminal's full contents: W x H cells, row by row, and
 // where its cursor is. A wide character occupies its cell (Width 2) and the
 // next one (Width 0, drawn by its left neighbour).
+//
+// Compose reuses a frame: it redraws only the panes whose screens changed
+// (and the status line when its inputs did), so between Composes nothing
+// else may write Cells.
 type Frame struct {
 	W, H          int
 	Cells         []vt.Cell
@@ -12,11 +23,47 @@ type Frame struct {
 	CursorY       int
 	CursorVisible bool
 
+	// seq counts Composes into this frame; dirty[y] is false only when
+	// Compose left row y exactly as the previous Compose did, which lets a
+	// Renderer that drew that previous frame skip the row.
+	seq   uint64
+	dirty []bool
+
+	// What the previous Compose drew from: a hash of its view without the
+	// panes' contents (see viewKey), the visible panes' screens and their
+	// change counters, and whether visible panes overlap (then a change
+	// redraws them all).
+	composed bool
+	key      uint64
+	hash     maphash.Hash
+	drawn    []paneDrawn
+	overlap  bool
+
 	// scratch memory Compose reuses between calls
 	text   []byte
 	list   []vt.Cell
+	line   []vt.Cell
 	wtexts []string
 	panes  []*PaneView
+}
+
+// paneDrawn is what one visible pane's cells were drawn from.
+type paneDrawn struct {
+	scr    Screen
+	gen    uint64
+	hasGen bool
+}
+
+// lineScreen is a Screen that hands out a whole row at once (vt.Emulator
+// does): the cells of row y, trimmed after its last stored cell, only read.
+type lineScreen interface {
+	Line(y int) []vt.Cell
+}
+
+// genScreen is a Screen with a change counter (vt.Emulator's Gen): while
+// it stays the same, so do the screen's cells.
+type genScreen interface {
+	Gen() uint64
 }
 
 // At returns the cell at x, y (which must be inside the frame).
@@ -57,7 +104,10 @@ type composer struct {
 // Compose fills f with what a tmux 2.x client of w x h attached to the
 // host shows for v: the window's panes at their offsets, the borders
 // between them, tmux's filler outside a smaller window, and the status line
-// (or v.Message) on the bottom row. It reuses f's memory.
+// (or v.Message) on the bottom row. It reuses f's memory, and when f holds
+// the previous Compose of the same layout it redraws only what changed:
+// the panes whose screens changed (all of them for screens without a
+// change counter) and the status line when its inputs changed.
 func Compose(v *View, w, h int, f *Frame) {
 	if w < 0 {
 		w = 0
@@ -65,16 +115,16 @@ func Compose(v *View, w, h int, f *Frame) {
 	if h < 0 {
 		h = 0
 	}
-	f.W, f.H = w, h
-	if cap(f.Cells) < w*h {
-		f.Cells = make([]vt.Cell, w*h)
-	}
-	f.Cells = f.Cells[:w*h]
-	for i := range f.Cells {
-		f.Cells[i] = blank
-	}
+	f.seq++
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
+	if cap(f.dirty) < h {
+		f.dirty = make([]bool, h)
+	}
+	f.dirty = f.dirty[:h]
 	if w == 0 || h == 0 {
+		f.W, f.H = w, h
+		f.Cells = f.Cells[:0]
+		f.composed = false
 		return
 	}
 
@@ -91,16 +141,35 @@ func Compose(v *View, w, h int, f *Frame) {
 		rows = 0
 	}
 
-	c.drawBorders(f, rows, status)
-	for _, p := range c.panes {
-		drawPane(f, p, rows)
-	}
-	if status == 1 {
-		if v.Message != "" {
-			drawMessage(f, v, h-1)
-		} else {
-			drawStatus(f, v, h-1)
+	key, keyOK := f.viewKey(v, w, h)
+	if f.composed && keyOK && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
+		len(f.drawn) == len(c.panes) {
+		// Only the panes' screens can have changed.
+		clear(f.dirty)
+		c.redrawPanes(f, rows)
+	} else {
+		f.W, f.H = w, h
+		if cap(f.Cells) < w*h {
+			f.Cells = make([]vt.Cell, w*h)
 		}
+		f.Cells = f.Cells[:w*h]
+		for i := range f.Cells {
+			f.Cells[i] = blank
+		}
+		for i := range f.dirty {
+			f.dirty[i] = true
+		}
+		c.drawBorders(f, rows, status)
+		f.drawn = f.drawn[:0]
+		for _, p := range c.panes {
+			f.drawn = append(f.drawn, drawPane(f, p, rows, false))
+		}
+		f.overlap = overlapping(c.panes, w, rows)
+		if status == 1 {
+			drawStatusLine(f, v, h-1)
+		}
+		f.composed = keyOK
+		f.key = key
 	}
 
 	// The cursor: the active pane's, at its offset (tmux's
@@ -116,6 +185,126 @@ func Compose(v *View, w, h int, f *Frame) {
 			f.CursorX, f.CursorY, f.CursorVisible = x, y, true
 		}
 	}
+}
+
+// drawStatusLine draws the bottom row: v.Message when there is one, else
+// the status line.
+func drawStatusLine(f *Frame, v *View, y int) {
+	if v.Message != "" {
+		drawMessage(f, v, y)
+	} else {
+		drawStatus(f, v, y)
+	}
+}
+
+// redrawPanes redraws the visible panes whose screens may have changed
+// since the previous Compose (all of them when panes overlap and one did),
+// marking the rows that changed.
+func (c *composer) redrawPanes(f *Frame, rows int) {
+	any := false
+	for i, p := range c.panes {
+		if !f.drawn[i].same(p.Screen) {
+			if f.overlap {
+				any = true
+				break
+			}
+			f.drawn[i] = drawPane(f, p, rows, true)
+		}
+	}
+	if any {
+		for i, p := range c.panes {
+			f.drawn[i] = drawPane(f, p, rows, true)
+		}
+	}
+}
+
+// same reports whether scr shows what it showed when d was recorded.
+func (d *paneDrawn) same(scr Screen) bool {
+	if scr == nil {
+		return d.scr == nil
+	}
+	g, ok := scr.(genScreen)
+	return ok && d.hasGen && d.scr == scr && d.gen == g.Gen()
+}
+
+// viewKey hashes everything in v that Compose draws from apart from what
+// the panes' screens hold, and the guest's size. It walks the View with
+// reflect so that a field added later is part of the key without anyone
+// having to remember it here; ok is false when v holds something it cannot
+// hash (a pointer, a map, an interface other than a pane's Screen), and
+// then Compose draws everything.
+func (f *Frame) viewKey(v *View, w, h int) (key uint64, ok bool) {
+	f.hash.Reset()
+	writeUint(&f.hash, uint64(w))
+	writeUint(&f.hash, uint64(h))
+	if !hashValue(&f.hash, reflect.ValueOf(v).Elem()) {
+		return 0, false
+	}
+	return f.hash.Sum64(), true
+}
+
+var screenType = reflect.TypeFor[Screen]()
+
+func writeUint(h *maphash.Hash, n uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], n)
+	h.Write(b[:])
+}
+
+func hashValue(h *maphash.Hash, v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Bool:
+		if v.Bool() {
+			h.WriteByte(1)
+		} else {
+			h.WriteByte(0)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		writeUint(h, uint64(v.Int()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		writeUint(h, v.Uint())
+	case reflect.Float32, reflect.Float64:
+		writeUint(h, math.Float64bits(v.Float()))
+	case reflect.String:
+		s := v.String()
+		writeUint(h, uint64(len(s)))
+		h.WriteString(s)
+	case reflect.Slice, reflect.Array:
+		n := v.Len()
+		writeUint(h, uint64(n))
+		for i := 0; i < n; i++ {
+			if !hashValue(h, v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).Type == screenType {
+				continue // compared by paneDrawn.same
+			}
+			if !hashValue(h, v.Field(i)) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// overlapping reports whether any two panes' drawn areas overlap.
+func overlapping(panes []*PaneView, w, rows int) bool {
+	for i, p := range panes {
+		for _, q := range panes[i+1:] {
+			x0, x1 := max(p.X, q.X), min(p.X+p.W, q.X+q.W, w)
+			y0, y1 := max(p.Y, q.Y), min(p.Y+p.H, q.Y+q.H, rows)
+			if x0 < x1 && y0 < y1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *composer) init(v *View, panes []*PaneView) {
@@ -384,42 +573,98 @@ func appendInt(b []byte, n int) []byte {
 // drawPane copies a pane's visible cells to its offset, clipped to the
 // window rows and the guest's width. Never-written cells become blanks; a
 // wide character cut by the pane's or the guest's right edge, or a
-// continuation cell without its left half, becomes a blank.
-func drawPane(f *Frame, p *PaneView, rows int) {
-	if p.Screen == nil {
-		return
+// continuation cell without its left half, becomes a blank. A pane without
+// a screen is blank. With mark, it marks the rows whose cells changed. It
+// returns what the cells were drawn from.
+func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
+	d := paneDrawn{scr: p.Screen}
+	if g, ok := p.Screen.(genScreen); ok {
+		d.gen, d.hasGen = g.Gen(), true
 	}
 	w := f.W
+	xend := min(p.X+p.W, w)
+	if xend <= p.X {
+		return d
+	}
+	ls, _ := p.Screen.(lineScreen)
 	for py := 0; py < p.H; py++ {
 		y := p.Y + py
 		if y >= rows {
-			return
+			break
 		}
-		row := f.Cells[y*w : (y+1)*w]
-		xend := p.X + p.W
-		if xend > w {
-			xend = w
-		}
-		prevWide := false
-		for x := p.X; x < xend; x++ {
-			cell := p.Screen.Cell(x-p.X, py)
-			switch {
-			case cell.Width == 0 && prevWide:
-				// the right half of the wide character just drawn
-				cell.Rune = 0
-				prevWide = false
-			case cell.Width == 2 && x+1 < xend && p.Screen.Cell(x+1-p.X, py).Width == 0:
-				prevWide = true
-			default:
-				// a narrow cell, or a wide one cut by the edge or
-				// without its right half: one column
-				prevWide = false
-				cell.Width = 1
-				if cell.Rune == 0 || runeWidth(cell.Rune) == 2 {
-					cell.Rune = ' '
-				}
+		var line []vt.Cell
+		switch {
+		case p.Screen == nil:
+		case ls != nil:
+			line = ls.Line(py)
+		default:
+			line = f.line[:0]
+			for x := 0; x < xend-p.X; x++ {
+				line = append(line, p.Screen.Cell(x, py))
 			}
-			row[x] = cell
+			f.line = line
+		}
+		if drawPaneRow(f.Cells[y*w+p.X:y*w+xend], line) && mark {
+			f.dirty[y] = true
 		}
 	}
+	return d
+}
+
+// drawPaneRow draws a pane's row of cells src (cells past its end are
+// never written) into dst and reports whether dst changed.
+func drawPaneRow(dst, src []vt.Cell) bool {
+	changed := false
+	n := len(dst)
+	prevWide := false
+	x := 0
+	for ; x < n && x < len(src); x++ {
+		if c := &src[x]; c.Width == 1 && c.Rune > 0 && c.Rune < 0x1100 {
+			// the common case: a narrow character drawn as it is
+			if dst[x] != *c {
+				dst[x] = *c
+				changed = true
+			}
+			prevWide = false
+			continue
+		}
+		cell := src[x]
+		switch {
+		case cell.Width == 0 && prevWide:
+			// the right half of the wide character just drawn
+			cell.Rune = 0
+			prevWide = false
+		case cell.Width == 2 && x+1 < n && (x+1 >= len(src) || src[x+1].Width == 0):
+			// (past src's end, cells are zero: Width 0)
+			prevWide = true
+		default:
+			// a narrow cell, or a wide one cut by the edge or
+			// without its right half: one column
+			prevWide = false
+			cell.Width = 1
+			if cell.Rune == 0 || (cell.Rune >= 0x1100 && runeWidth(cell.Rune) == 2) {
+				cell.Rune = ' ' // no rune below U+1100 is wide
+			}
+		}
+		if dst[x] != cell {
+			dst[x] = cell
+			changed = true
+		}
+	}
+	// Never-written cells: the right half of a wide character that ends
+	// src, then blanks.
+	if x < n && prevWide {
+		if dst[x] != (vt.Cell{}) {
+			dst[x] = vt.Cell{}
+			changed = true
+		}
+		x++
+	}
+	for ; x < n; x++ {
+		if dst[x] != blank {
+			dst[x] = blank
+			changed = true
+		}
+	}
+	return changed
 }

@@ -26,6 +26,13 @@ type Renderer struct {
 	prevHash  []uint64
 	nextHash  []uint64
 	scrollOff bool // disables scroll detection (tests)
+
+	// The frame last rendered and its Compose count: when the next frame
+	// is the same one composed once since, only its dirty rows can differ
+	// from what the terminal holds.
+	last    *Frame
+	lastSeq uint64
+	check   []bool // rows to compare in this Render
 }
 
 // Reset makes the next Render clear the terminal and draw everything
@@ -56,6 +63,22 @@ func Leave() []byte {
 // rendered frame to f and returns the extended slice.
 func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 	w, h := f.W, f.H
+	// Rows Compose left as they were need no comparing: the terminal
+	// already shows them.
+	partial := r.valid && r.last == f && f.seq == r.lastSeq+1 && len(f.dirty) == h &&
+		r.w == w && r.h == h && len(r.prev) == w*h
+	r.last, r.lastSeq = f, f.seq
+	if cap(r.check) < h {
+		r.check = make([]bool, h)
+	}
+	r.check = r.check[:h]
+	if partial {
+		copy(r.check, f.dirty)
+	} else {
+		for y := range r.check {
+			r.check[y] = true
+		}
+	}
 	if !r.valid || r.w != w || r.h != h || len(r.prev) != w*h {
 		if cap(r.prev) < w*h {
 			r.prev = make([]vt.Cell, w*h)
@@ -80,11 +103,15 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 	}
 
 	if !r.scrollOff {
-		dst = r.scroll(dst, f)
+		dst = r.scroll(dst, f, partial)
+	} else {
+		r.prevHash = r.prevHash[:0] // no longer maintained
 	}
 
 	for y := 0; y < h; y++ {
-		dst = r.row(dst, f, y)
+		if r.check[y] {
+			dst = r.row(dst, f, y)
+		}
 	}
 
 	// Final cursor state.
@@ -500,15 +527,36 @@ func appendColour(b []byte, c vt.Color, bg bool) []byte {
 
 // scroll looks for a band of full-width rows that moved up since the last
 // frame and, when one is worth it, scrolls it with a scroll region and SU
-// so that only the rows it uncovers need drawing.
-func (r *Renderer) scroll(dst []byte, f *Frame) []byte {
+// so that only the rows it uncovers need drawing. With partial, rows not in
+// r.check hold what the terminal holds, and so hash as they did.
+func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 	w, h := f.W, f.H
 	if cap(r.nextHash) < h {
 		r.nextHash = make([]uint64, h)
 	}
 	r.nextHash = r.nextHash[:h]
-	for y := 0; y < h; y++ {
-		r.nextHash[y] = hashRow(f.Cells[y*w : (y+1)*w])
+	if partial && len(r.prevHash) == h {
+		// Only rows whose hash changed count towards a scroll's gain, so
+		// fewer than two changed rows never scroll.
+		changed := 0
+		for y := 0; y < h; y++ {
+			if r.check[y] {
+				r.nextHash[y] = hashRow(f.Cells[y*w : (y+1)*w])
+				if r.nextHash[y] != r.prevHash[y] {
+					changed++
+				}
+			} else {
+				r.nextHash[y] = r.prevHash[y]
+			}
+		}
+		if changed < 2 {
+			r.prevHash, r.nextHash = r.nextHash, r.prevHash
+			return dst
+		}
+	} else {
+		for y := 0; y < h; y++ {
+			r.nextHash[y] = hashRow(f.Cells[y*w : (y+1)*w])
+		}
 	}
 	if len(r.prevHash) != h {
 		// Hashes of what the terminal holds; compute once after a reset.
@@ -588,6 +636,9 @@ func (r *Renderer) scroll(dst []byte, f *Frame) []byte {
 	copy(r.prev[top*w:(bottom+1-n)*w], r.prev[(top+n)*w:(bottom+1)*w])
 	for i := (bottom + 1 - n) * w; i < (bottom+1)*w; i++ {
 		r.prev[i] = blank
+	}
+	for y := top; y <= bottom; y++ {
+		r.check[y] = true // the terminal's rows moved
 	}
 	r.prevHash, r.nextHash = r.nextHash, r.prevHash
 	return dst

@@ -1,7 +1,9 @@
 package guest
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"tmate-relay/service/vt"
@@ -116,4 +118,57 @@ func TestSeqOutputBytes(t *testing.T) {
 		}
 		t.Logf("frame every %4d lines: guest %8d bytes, tmux client %d bytes: %.1f%%", k, total, tmuxBytes, 100*float64(total)/float64(tmuxBytes))
 	}
+}
+
+// echoView is an 80x24 guest of panes full of coloured text, each a real
+// emulator, the active one at a shell prompt.
+func echoView(layout []PaneView) (*View, *vt.Emulator) {
+	v := &View{W: 80, H: 23, StatusOn: true, StatusLeft: "[0] ", StatusRight: "\"host\" 12:00 01-Jan-26",
+		Windows: []WindowView{{Name: "bash", Active: true}}}
+	var active *vt.Emulator
+	for _, p := range layout {
+		e := vt.New(p.W, p.H, 2000)
+		for i := 0; i < p.H-1; i++ {
+			fmt.Fprintf(e, "\x1b[3%dmline %d %s\x1b[m\r\n", i%8, i, strings.Repeat("x", p.W/2))
+		}
+		e.Write([]byte("$ "))
+		p.Screen = e
+		v.Panes = append(v.Panes, p)
+		v.ActivePane, active = p.ID, e
+	}
+	return v, active
+}
+
+// benchEcho composes and renders one typed character's echo each time.
+func benchEcho(b *testing.B, layout []PaneView) {
+	v, e := echoView(layout)
+	var f Frame
+	var r Renderer
+	Compose(v, 80, 24, &f)
+	buf := r.Render(nil, &f)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		if i%40 == 39 {
+			e.Write([]byte("\r\x1b[K$ "))
+		} else {
+			e.Write([]byte{byte('a' + i%26)})
+		}
+		Compose(v, 80, 24, &f)
+		buf = r.Render(buf[:0], &f)
+		n += len(buf)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+}
+
+// BenchmarkEchoOnePane is a keystroke's echo in a full-window pane: one
+// cell changes.
+func BenchmarkEchoOnePane(b *testing.B) {
+	benchEcho(b, []PaneView{{ID: 1, W: 80, H: 23}})
+}
+
+// BenchmarkEchoThreePanes is a keystroke's echo in one of three panes.
+func BenchmarkEchoThreePanes(b *testing.B) {
+	benchEcho(b, []PaneView{{ID: 0, W: 40, H: 23}, {ID: 1, X: 41, W: 39, H: 11}, {ID: 2, X: 41, Y: 12, W: 39, H: 11}})
 }
