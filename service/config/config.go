@@ -24,11 +24,36 @@ import (
 
 // Config is the whole of relay.toml.
 type Config struct {
-	SSH    SSH    `toml:"ssh"`
-	Web    Web    `toml:"web"`
-	Limits Limits `toml:"limits"`
-	Log    Log    `toml:"log"`
-	Repo   Repo   `toml:"repo"`
+	SSH      SSH      `toml:"ssh"`
+	Web      Web      `toml:"web"`
+	Hosts    Hosts    `toml:"hosts"`
+	Guests   Guests   `toml:"guests"`
+	Sessions Sessions `toml:"sessions"`
+	Limits   Limits   `toml:"limits"`
+	Log      Log      `toml:"log"`
+	Repo     Repo     `toml:"repo"`
+}
+
+// Hosts is the [hosts] table: who may host a session on the relay.
+type Hosts struct {
+	// AuthorizedKeys is an OpenSSH authorized_keys file; when set, a tmate
+	// host must authenticate with one of its keys. Empty: anyone may host.
+	// Relative to the file's directory; re-read when it changes.
+	AuthorizedKeys string `toml:"authorized_keys"`
+}
+
+// Guests is the [guests] table: who may join.
+type Guests struct {
+	// RequireAuthorizedKeys refuses hosts that do not restrict their
+	// guests to listed keys (tmate-authorized-keys).
+	RequireAuthorizedKeys bool `toml:"require_authorized_keys"`
+}
+
+// Sessions is the [sessions] table: named sessions.
+type Sessions struct {
+	// APIKeys, when not empty, restrict tmate-session-name and
+	// tmate-session-name-ro to hosts whose tmate-api-key is listed.
+	APIKeys []string `toml:"api_keys"`
 }
 
 // SSH is the [ssh] table: the door hosts and guests come in through.
@@ -60,6 +85,10 @@ type Web struct {
 	// relative to the file's directory.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// AllowRestrictedSessions lets browser guests join sessions whose host
+	// restricts guests to SSH keys (tmate-authorized-keys); a browser
+	// presents no key, so by default they are refused.
+	AllowRestrictedSessions bool `toml:"allow_restricted_sessions"`
 }
 
 // Limits is the [limits] table. Zero (or absent) means the default.
@@ -78,6 +107,14 @@ type Limits struct {
 	GracePeriod time.Duration `toml:"grace_period"`
 	// KeepaliveInterval is how often idle connections are probed.
 	KeepaliveInterval time.Duration `toml:"keepalive_interval"`
+	// TokenFailures is how many unknown tokens (or refused keys) one
+	// address may present within TokenFailureWindow before each further
+	// attempt from it is delayed, twice as long each time.
+	TokenFailures      int           `toml:"token_failures"`
+	TokenFailureWindow time.Duration `toml:"token_failure_window"`
+	// UnauthenticatedPerAddress caps the connections one address may hold
+	// open before they reach a session (or, for hosts, pass authentication).
+	UnauthenticatedPerAddress int `toml:"unauthenticated_per_address"`
 }
 
 // Repo is the [repo] table: the signed apt and yum repositories the relay
@@ -111,6 +148,9 @@ const (
 	DefaultGuestInputRate      = 64 * 1024
 	DefaultGracePeriod         = 20 * time.Second
 	DefaultKeepaliveInterval   = 30 * time.Second
+	DefaultTokenFailures       = 10
+	DefaultTokenFailureWindow  = time.Minute
+	DefaultUnauthPerAddress    = 10
 	DefaultLogLevel            = "info"
 	DefaultRepoValidFor        = 7 * 24 * time.Hour
 
@@ -145,6 +185,10 @@ func Default() *Config {
 			GuestInputRate:      DefaultGuestInputRate,
 			GracePeriod:         DefaultGracePeriod,
 			KeepaliveInterval:   DefaultKeepaliveInterval,
+
+			TokenFailures:             DefaultTokenFailures,
+			TokenFailureWindow:        DefaultTokenFailureWindow,
+			UnauthenticatedPerAddress: DefaultUnauthPerAddress,
 		},
 		Log:  Log{Level: DefaultLogLevel},
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
@@ -337,12 +381,35 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		}
 	}
 
+	// [hosts]
+	if f := c.Hosts.AuthorizedKeys; f != "" {
+		if !filepath.IsAbs(f) {
+			c.Hosts.AuthorizedKeys = filepath.Join(dir, f)
+		}
+		if _, err := os.Stat(c.Hosts.AuthorizedKeys); err != nil {
+			v.add([]string{"hosts", "authorized_keys"}, "authorized_keys %s: %v", c.Hosts.AuthorizedKeys, errors.Unwrap(err))
+		}
+	}
+
+	// [sessions]
+	for i, k := range c.Sessions.APIKeys {
+		if strings.TrimSpace(k) == "" || strings.ContainsAny(k, " \t\r\n") {
+			v.add([]string{"sessions", "api_keys"}, "api_keys[%d] must be a non-empty string without spaces", i)
+		}
+	}
+	if len(c.Sessions.APIKeys) == 0 {
+		c.Sessions.APIKeys = nil
+	}
+
 	// [limits]
 	l := &c.Limits
 	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
 	v.count(&l.MaxGuestsPerSession, d.Limits.MaxGuestsPerSession, "max_guests_per_session")
 	v.count(&l.MaxPanes, d.Limits.MaxPanes, "max_panes")
 	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
+	v.count(&l.TokenFailures, d.Limits.TokenFailures, "token_failures")
+	v.count(&l.UnauthenticatedPerAddress, d.Limits.UnauthenticatedPerAddress, "unauthenticated_per_address")
+	v.duration(md, &l.TokenFailureWindow, d.Limits.TokenFailureWindow, "limits", "token_failure_window")
 	hl := []string{"limits", "history_lines"}
 	switch {
 	case md.IsDefined(hl...) && (l.HistoryLines < 1 || l.HistoryLines > MaxHistoryLines):

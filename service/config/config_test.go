@@ -77,6 +77,13 @@ func TestLoadErrors(t *testing.T) {
 		{"history_lines zero", "[limits]\nhistory_lines = 0\n", 2, "history_lines 0 is out of range 1..100000"},
 		{"history_lines too many", "[limits]\nhistory_lines = 100001\n", 2, "history_lines 100001 is out of range"},
 		{"history_lines negative", "[limits]\nhistory_lines = -3\n", 2, "history_lines -3 is out of range"},
+		{"negative token_failures", "[limits]\ntoken_failures = -1\n", 2, "token_failures -1 must not be negative"},
+		{"token_failure_window integer", "[limits]\ntoken_failure_window = 60\n", 2, "token_failure_window must be a duration string"},
+		{"negative unauthenticated_per_address", "[limits]\n\nunauthenticated_per_address = -2\n", 3, "unauthenticated_per_address -2 must not be negative"},
+		{"hosts authorized_keys missing", "[hosts]\nauthorized_keys = \"/nonexistent/keys\"\n", 2, "authorized_keys /nonexistent/keys: no such file or directory"},
+		{"empty api key", "[sessions]\napi_keys = [\"ok\", \"\"]\n", 2, "api_keys[1] must be a non-empty string"},
+		{"api key with space", "[sessions]\napi_keys = [\"a b\"]\n", 2, "api_keys[0] must be a non-empty string without spaces"},
+		{"require_authorized_keys string", "[guests]\nrequire_authorized_keys = \"yes\"\n", 2, "require_authorized_keys"},
 		{"max_message_size negative", "[limits]\nmax_message_size = -1\n", 2, "max_message_size -1 must be 0"},
 		{"max_message_size tiny", "[limits]\nmax_message_size = 100\n", 2, "at least 17408"},
 		{"negative grace_period", "[limits]\ngrace_period = \"-1s\"\n", 2, "grace_period -1s must not be negative"},
@@ -207,6 +214,15 @@ max_message_size = 1048576
 guest_input_rate = 1000
 grace_period = "1m30s"
 keepalive_interval = "10s"
+token_failures = 3
+token_failure_window = "10s"
+unauthenticated_per_address = 4
+[hosts]
+authorized_keys = "hosts_keys"
+[guests]
+require_authorized_keys = true
+[sessions]
+api_keys = ["k1", "k2"]
 [log]
 level = "DEBUG"
 [repo]
@@ -215,6 +231,9 @@ packages_dir = "dist"
 valid_for = "24h"
 `
 	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts_keys"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(p)
@@ -238,9 +257,16 @@ valid_for = "24h"
 			GuestInputRate:      1000,
 			GracePeriod:         90 * time.Second,
 			KeepaliveInterval:   10 * time.Second,
+
+			TokenFailures:             3,
+			TokenFailureWindow:        10 * time.Second,
+			UnauthenticatedPerAddress: 4,
 		},
-		Log:  Log{Level: "debug"},
-		Repo: Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
+		Hosts:    Hosts{AuthorizedKeys: filepath.Join(dir, "hosts_keys")},
+		Guests:   Guests{RequireAuthorizedKeys: true},
+		Sessions: Sessions{APIKeys: []string{"k1", "k2"}},
+		Log:      Log{Level: "debug"},
+		Repo:     Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
