@@ -36,6 +36,8 @@ type step struct {
 	// refKeys are tmux key names typed into the reference client's
 	// terminal: what a user attached to the host types.
 	refKeys []string
+	// guestKeys are tmux key names typed into the guest's terminal.
+	guestKeys []string
 }
 
 func typed(text string) step       { return step{text: text} }
@@ -46,6 +48,10 @@ func cat(file string) step         { return typed("cat " + file) }
 func waitFor(text string) step     { return step{wait: text} }
 func resize(w, h int) step         { return step{resize: [2]int{w, h}} }
 func refKeys(names ...string) step { return step{refKeys: names} }
+
+// bothKeys types the same keys into the guest's and the reference's
+// terminals.
+func bothKeys(names ...string) step { return step{refKeys: names, guestKeys: names} }
 
 // corpusStream cats a stream of the vt corpus with output processing off,
 // so the pane reads the recorded bytes unchanged.
@@ -302,6 +308,13 @@ var parityCases = []parityCase{
 		typed("echo before-messages"), waitFor("before-messages\n"),
 		refKeys("C-b", ":"), refKeys("-l", "show-messages"), refKeys("Enter"),
 	}, wait: "A mate has joined"},
+	// A bound command that fails on the host: its cause on the status
+	// line of the client that ran it, in message-style, for display-time.
+	{name: "failed-command", conf: "set -g display-time 8000\nset -g message-style fg=white,bg=red,bright\nbind-key F select-window -t 9\n",
+		steps: []step{
+			typed("echo before-failure"), waitFor("before-failure\n"),
+			bothKeys("C-b", "F"),
+		}, wait: "window 9"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 
@@ -409,6 +422,9 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 		for _, k := range st.keys {
 			hs.run("send-keys", k)
+		}
+		if st.guestKeys != nil {
+			guest.key(st.guestKeys...)
 		}
 		if st.refKeys != nil {
 			ref.key(st.refKeys...)

@@ -185,6 +185,7 @@ func Compose(v *View, w, h int, f *Frame) {
 			f.CursorX, f.CursorY, f.CursorVisible = x, y, true
 		}
 	}
+	finishOverlays(f, v) // the guest's own messages and prompts (overlay.go)
 }
 
 // drawStatusLine draws the bottom row: v.Message when there is one, else

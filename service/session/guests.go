@@ -165,9 +165,18 @@ func (s *Session) showFailure(clientID int, cause string) {
 	defer s.mu.RUnlock()
 	for g := range s.guests {
 		if g.ClientID == clientID {
-			g.ShowMessage(cause, s.cfg.MessageTimeout)
+			g.ShowMessage(capitalize(cause), s.messageTime())
 		}
 	}
+}
+
+// capitalize is what tmux's cmdq_error does to a cause before a client's
+// status line shows it.
+func capitalize(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // KeyTable gives guests' input read access to the replicated key table.

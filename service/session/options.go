@@ -387,7 +387,20 @@ func (s *Session) windowOptionsView(wv *guest.WindowView) {
 
 func plainStyle(s string) bool { return s == "" || s == "default" }
 
-// displayTime is how long a status-line message stays (display-time).
-func (s *Session) displayTime() time.Duration {
-	return time.Duration(s.opts.number(s.opts.sessionOpt("display-time"))) * time.Millisecond
+// messageTime is how long a status-line message stays: the host's
+// display-time when it set one (0 stays, as in tmux, until the next key;
+// here for a minute), else the relay's configured message timeout.
+func (s *Session) messageTime() time.Duration {
+	o := &s.opts
+	v, set := o.session["display-time"]
+	if !set {
+		v, set = o.global["display-time"]
+	}
+	if !set {
+		return s.cfg.MessageTimeout
+	}
+	if n := o.number(v); n > 0 {
+		return time.Duration(n) * time.Millisecond
+	}
+	return time.Minute
 }

@@ -237,7 +237,7 @@ func TestFailedCommandShowsToItsGuestOnly(t *testing.T) {
 	a, _ := s.Attach(false, "192.0.2.1", 80, 24)
 	b, _ := s.Attach(false, "192.0.2.2", 80, 24)
 	apply(t, s, &protocol.FailedCmd{ClientID: b.ClientID, Cause: "unknown command: frob"})
-	if m := b.currentMessage(); m != "unknown command: frob" {
+	if m := b.currentMessage(); m != "Unknown command: frob" {
 		t.Fatalf("guest b shows %q", m)
 	}
 	if m := a.currentMessage(); m != "" {
