@@ -13,9 +13,9 @@ import (
 // where its cursor is. A wide character occupies its cell (Width 2) and the
 // next one (Width 0, drawn by its left neighbour).
 //
-// Compose reuses a frame: it redraws only the panes whose screens changed
-// (and the status line when its inputs did), so between Composes nothing
-// else may write Cells.
+// Compose reuses a frame: when nothing in the View but the panes' screens
+// changed it redraws only the panes whose screens changed, so between
+// Composes nothing else may write Cells.
 type Frame struct {
 	W, H          int
 	Cells         []vt.Cell
@@ -185,7 +185,11 @@ func Compose(v *View, w, h int, f *Frame) {
 			f.CursorX, f.CursorY, f.CursorVisible = x, y, true
 		}
 	}
-	finishOverlays(f, v) // the guest's own messages and prompts (overlay.go)
+	// The guest's own messages and prompts (overlay.go). Cells it writes
+	// must follow from v and the size alone, and a row it changes from
+	// what the previous Compose left must be marked in f.dirty: Compose
+	// and the Renderer skip rows whose inputs did not change.
+	finishOverlays(f, v)
 }
 
 // drawStatusLine draws the bottom row: v.Message when there is one, else
@@ -279,12 +283,12 @@ func hashValue(h *maphash.Hash, v reflect.Value) bool {
 			}
 		}
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).Type == screenType {
+		for i := 0; i < v.NumField(); i++ {
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Interface && fv.Type() == screenType {
 				continue // compared by paneDrawn.same
 			}
-			if !hashValue(h, v.Field(i)) {
+			if !hashValue(h, fv) {
 				return false
 			}
 		}
