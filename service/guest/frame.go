@@ -104,10 +104,11 @@ type composer struct {
 // Compose fills f with what a tmux 2.x client of w x h attached to the
 // host shows for v: the window's panes at their offsets, the borders
 // between them, tmux's filler outside a smaller window, and the status line
-// (or v.Message) on the bottom row. It reuses f's memory, and when f holds
-// the previous Compose of the same layout it redraws only what changed:
-// the panes whose screens changed (all of them for screens without a
-// change counter) and the status line when its inputs changed.
+// (or v.Message) on the bottom row. It reuses f's memory, and when only
+// the panes' screens changed since the previous Compose into f (same size,
+// same view otherwise: see viewKey) it redraws only the panes whose screens
+// changed (always those without a change counter) and marks in f.dirty
+// the rows whose cells changed; otherwise it draws everything anew.
 func Compose(v *View, w, h int, f *Frame) {
 	if w < 0 {
 		w = 0
@@ -206,17 +207,17 @@ func drawStatusLine(f *Frame, v *View, y int) {
 // since the previous Compose (all of them when panes overlap and one did),
 // marking the rows that changed.
 func (c *composer) redrawPanes(f *Frame, rows int) {
-	any := false
+	all := false
 	for i, p := range c.panes {
 		if !f.drawn[i].same(p.Screen) {
 			if f.overlap {
-				any = true
+				all = true
 				break
 			}
 			f.drawn[i] = drawPane(f, p, rows, true)
 		}
 	}
-	if any {
+	if all {
 		for i, p := range c.panes {
 			f.drawn[i] = drawPane(f, p, rows, true)
 		}
@@ -235,7 +236,9 @@ func (d *paneDrawn) same(scr Screen) bool {
 // viewKey hashes everything in v that Compose draws from apart from what
 // the panes' screens hold, and the guest's size. It walks the View with
 // reflect so that a field added later is part of the key without anyone
-// having to remember it here; ok is false when v holds something it cannot
+// having to remember it here. The hash is 64 bits with a per-frame random
+// seed, so two different views sharing a key is not a practical concern.
+// ok is false when v holds something it cannot
 // hash (a pointer, a map, an interface other than a pane's Screen), and
 // then Compose draws everything.
 func (f *Frame) viewKey(v *View, w, h int) (key uint64, ok bool) {

@@ -225,3 +225,37 @@ func TestIncrementalRenderRandom(t *testing.T) {
 		checkIncremental(t, ops)
 	}
 }
+
+// TestComposeSkipsUnchanged checks that the incremental path is taken:
+// a view that holds something viewKey cannot hash would silently make
+// every Compose a full one.
+func TestComposeSkipsUnchanged(t *testing.T) {
+	s := newIncState()
+	s.layout = 2
+	s.v.Message = ""
+	s.v.Windows = append(s.v.Windows, WindowView{Index: 1, Name: "vim", Last: true})
+	s.build()
+	var f Frame
+	Compose(&s.v, 80, 24, &f)
+	Compose(&s.v, 80, 24, &f)
+	for y, d := range f.dirty {
+		if d {
+			t.Fatalf("row %d dirty after composing an unchanged view", y)
+		}
+	}
+	s.emus[1].Write([]byte("\x1b[3;2Hz"))
+	Compose(&s.v, 80, 24, &f)
+	for y, d := range f.dirty {
+		if d != (y == 2) {
+			t.Fatalf("row %d dirty=%v after one cell of row 2 changed", y, d)
+		}
+	}
+	var r Renderer
+	r.Render(nil, &f)
+	s.emus[0].Write([]byte("\x1b[5;1Hq"))
+	Compose(&s.v, 80, 24, &f)
+	// One cell, a cursor move or two: a few bytes, never a repaint.
+	if got := r.Render(nil, &f); len(got) > 24 || !bytes.Contains(got, []byte("q")) {
+		t.Fatalf("render after one cell changed: %q", got)
+	}
+}
