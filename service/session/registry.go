@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -14,6 +15,7 @@ type Registry struct {
 	byToken  map[string]*Session
 	sessions map[*Session]struct{}
 	max      int
+	policy   Policy
 }
 
 // NewRegistry returns an empty registry holding at most max sessions (0: no cap).
@@ -21,10 +23,26 @@ func NewRegistry(max int) *Registry {
 	return &Registry{byToken: map[string]*Session{}, sessions: map[*Session]struct{}{}, max: max}
 }
 
+// SetPolicy sets what the relay requires of hosts' sessions (before any
+// host connects).
+func (r *Registry) SetPolicy(p Policy) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.policy = p
+}
+
+// Policy is what the relay requires of hosts' sessions.
+func (r *Registry) Policy() Policy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.policy
+}
+
 // Add gives s fresh tokens and makes it reachable by them.
 func (r *Registry) Add(s *Session) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	s.registry = r
 	if r.max > 0 && len(r.sessions) >= r.max {
 		return ErrTooManySessions
 	}
@@ -38,6 +56,32 @@ func (r *Registry) Add(s *Session) error {
 		r.sessions[s] = struct{}{}
 		return nil
 	}
+}
+
+// claim replaces s's tokens by the names its host chose (an empty name
+// keeps that token); a name another live session holds is refused.
+func (r *Registry) claim(s *Session, name, roName string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, live := r.sessions[s]; !live {
+		return ErrEnded
+	}
+	for _, n := range []string{name, roName} {
+		if o := r.byToken[n]; n != "" && o != nil && o != s {
+			return fmt.Errorf("the session name %q is in use by another live session: choose another tmate-session-name (or -ro), or end that session first", n)
+		}
+	}
+	if name != "" && name != s.token {
+		delete(r.byToken, s.token)
+		s.token = name
+		r.byToken[name] = s
+	}
+	if roName != "" && roName != s.roToken {
+		delete(r.byToken, s.roToken)
+		s.roToken = roName
+		r.byToken[roName] = s
+	}
+	return nil
 }
 
 // Remove makes s unreachable.

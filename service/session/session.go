@@ -69,7 +69,9 @@ type Session struct {
 	cfg  Config
 	host HostSender
 
-	token, roToken string // set by Registry.Add, constant afterwards
+	token, roToken string    // set by Registry.Add, renamed by its claim before READY, constant afterwards
+	registry       *Registry // set by Registry.Add
+	access         access    // who may join, names (access.go); under mu
 
 	mu           sync.RWMutex
 	sx, sy       int
@@ -280,6 +282,9 @@ func (s *Session) applyCommand(argv []string) error {
 			s.foreground = true
 			return nil
 		}
+		if s.access.apply(name, value) {
+			return nil
+		}
 	}
 	s.opts.apply(argv, s.activeWindow)
 	_, err := s.keys.Apply(argv)
@@ -294,6 +299,9 @@ func (s *Session) applyCommand(argv []string) error {
 // announce sends what the host shows and scripts read once it is ready,
 // in the order the original server uses.
 func (s *Session) announce() error {
+	if err := s.admit(); err != nil {
+		return err
+	}
 	ro, rw := s.SSHCommand(s.roToken), s.SSHCommand(s.token)
 	s.mu.RLock()
 	fg := s.foreground

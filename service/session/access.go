@@ -1,0 +1,169 @@
+package session
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// access is what a host said, before READY, about who may join its session
+// and under which names: tmate-set authorized_keys=..., tmate-session-name,
+// tmate-session-name-ro and tmate-api-key. The host's reader writes it under
+// Session.mu; guests' lookups read it under the read lock.
+type access struct {
+	guestKeys map[string]bool // ssh.PublicKey.Marshal() of keys allowed to join; empty: anyone with a token
+	badKeys   []string        // authorized_keys lines that could not be parsed
+	name      string          // tmate-session-name
+	roName    string          // tmate-session-name-ro
+	apiKey    string          // tmate-api-key
+}
+
+// RefusedError ends a host's session with a message the host reads (a
+// NOTIFY) before the relay hangs up.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+// applyAccess takes the set-option names the relay interprets for access;
+// it reports whether name was one of them.
+func (a *access) apply(name, value string) bool {
+	switch name {
+	case "tmate-set":
+		line, ok := strings.CutPrefix(value, "authorized_keys=")
+		if !ok {
+			return false
+		}
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			a.badKeys = append(a.badKeys, line)
+			return true
+		}
+		if a.guestKeys == nil {
+			a.guestKeys = map[string]bool{}
+		}
+		a.guestKeys[string(k.Marshal())] = true
+		return true
+	case "tmate-session-name":
+		a.name = value
+	case "tmate-session-name-ro":
+		a.roName = value
+	case "tmate-api-key":
+		a.apiKey = value
+	default:
+		return false
+	}
+	return true
+}
+
+// Policy is what the relay requires of its hosts' sessions.
+type Policy struct {
+	// RequireGuestKeys refuses hosts that do not restrict their guests to
+	// listed keys (tmate-authorized-keys).
+	RequireGuestKeys bool
+	// APIKeys, when not empty, are the tmate-api-key values that allow a
+	// host to name its session.
+	APIKeys []string
+}
+
+// RestrictsGuests reports whether only guests with listed SSH keys may
+// join (the host set tmate-authorized-keys).
+func (s *Session) RestrictsGuests() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.access.guestKeys) > 0
+}
+
+// AllowsGuestKey reports whether a guest presenting key may join: any key
+// when the session is not restricted, else only a listed one.
+func (s *Session) AllowsGuestKey(key ssh.PublicKey) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.access.guestKeys) == 0 || s.access.guestKeys[string(key.Marshal())]
+}
+
+// maxNameLen is the longest session name accepted.
+const maxNameLen = 50
+
+// ValidSessionName reports whether name may be a session name: 1 to 50
+// letters, digits and single dashes, starting and ending with a letter or
+// digit.
+func ValidSessionName(name string) bool {
+	if name == "" || len(name) > maxNameLen || name[0] == '-' || name[len(name)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-' && name[i-1] != '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// admit checks what the host asked for against the relay's policy and
+// claims the session's names; it runs when the host is READY, before the
+// join commands are announced. A RefusedError tells the host why not.
+func (s *Session) admit() error {
+	s.mu.RLock()
+	a := s.access
+	s.mu.RUnlock()
+	reg := s.registry
+	var pol Policy
+	if reg != nil {
+		pol = reg.Policy()
+	}
+	if len(a.badKeys) > 0 && len(a.guestKeys) == 0 {
+		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key); no guest could join.", truncate(a.badKeys[0], 40))}
+	}
+	if pol.RequireGuestKeys && len(a.guestKeys) == 0 {
+		return &RefusedError{"Relay: this relay requires sessions restricted to known guests. " +
+			"Add `set tmate-authorized-keys \"~/.ssh/authorized_keys\"` (a file of the SSH public keys that may join) to ~/.tmate.conf and start tmate again."}
+	}
+	if a.name == "" && a.roName == "" {
+		return nil
+	}
+	for _, n := range []struct{ opt, v string }{{"tmate-session-name", a.name}, {"tmate-session-name-ro", a.roName}} {
+		if n.v != "" && !ValidSessionName(n.v) {
+			return &RefusedError{fmt.Sprintf("Relay: %s %q is not valid: use 1 to %d letters, digits and single dashes.", n.opt, truncate(n.v, 60), maxNameLen)}
+		}
+	}
+	if a.name != "" && a.name == a.roName {
+		return &RefusedError{"Relay: tmate-session-name-ro must differ from tmate-session-name."}
+	}
+	if len(pol.APIKeys) > 0 && !listed(pol.APIKeys, a.apiKey) {
+		if a.apiKey == "" {
+			return &RefusedError{"Relay: named sessions need an API key: set tmate-api-key to a key the relay's administrator gave you."}
+		}
+		return &RefusedError{"Relay: tmate-api-key is not valid on this relay, so the session cannot be named."}
+	}
+	if reg == nil {
+		return nil
+	}
+	if err := reg.claim(s, a.name, a.roName); err != nil {
+		return &RefusedError{"Relay: " + err.Error()}
+	}
+	return nil
+}
+
+func listed(keys []string, k string) bool {
+	if k == "" {
+		return false
+	}
+	found := false
+	for _, x := range keys {
+		found = subtle.ConstantTimeCompare([]byte(x), []byte(k)) == 1 || found
+	}
+	return found
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
