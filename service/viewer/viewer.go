@@ -42,6 +42,10 @@ type Terminal interface {
 type Config struct {
 	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
 	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+	// InputRate caps the guest's input in bytes per second (0: no cap). Input
+	// beyond it is not dropped: the guest's bytes are read more slowly, so
+	// its transport's flow control holds the rest back.
+	InputRate int
 }
 
 func (c Config) withDefaults() Config {
@@ -60,7 +64,11 @@ func (c Config) withDefaults() Config {
 func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) string {
 	cfg = cfg.withDefaults()
 	detach := make(chan string, 1)
-	go readInput(sess, g, term, cfg.EscapeTime, detach)
+	var in io.Reader = term
+	if cfg.InputRate > 0 {
+		in = &rateReader{r: term, rate: cfg.InputRate}
+	}
+	go readInput(sess, g, in, cfg.EscapeTime, detach)
 	go func() {
 		for t := range term.Resizes() {
 			sess.ResizeGuest(g, t.W, t.H)
@@ -219,6 +227,44 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 			return
 		}
 	}
+}
+
+// rateReader reads from r at most rate bytes per second on average, with
+// bursts of up to a second's worth (at least inputBurstMin bytes): a token
+// bucket that waits for tokens before reading, so nothing is dropped.
+type rateReader struct {
+	r      io.Reader
+	rate   int
+	tokens float64
+	at     time.Time
+}
+
+// inputBurstMin is the smallest burst: a pasted line or an escape
+// sequence goes through at once even at a very low rate.
+const inputBurstMin = 64
+
+func (rr *rateReader) burst() float64 { return float64(max(rr.rate, inputBurstMin)) }
+
+func (rr *rateReader) Read(b []byte) (int, error) {
+	now := time.Now()
+	if rr.at.IsZero() {
+		rr.tokens = rr.burst()
+	} else {
+		rr.tokens = min(rr.burst(), rr.tokens+now.Sub(rr.at).Seconds()*float64(rr.rate))
+	}
+	rr.at = now
+	if rr.tokens < 1 {
+		wait := time.Duration((1 - rr.tokens) / float64(rr.rate) * float64(time.Second))
+		time.Sleep(wait)
+		rr.tokens += wait.Seconds() * float64(rr.rate)
+		rr.at = rr.at.Add(wait)
+	}
+	if n := int(rr.tokens); n < len(b) {
+		b = b[:n]
+	}
+	n, err := rr.r.Read(b)
+	rr.tokens -= float64(n)
+	return n, err
 }
 
 // RefusalDelay is how long to wait before refusing an unknown token: a
