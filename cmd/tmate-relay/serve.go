@@ -22,6 +22,7 @@ import (
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
+	"tmate-relay/service/viewer"
 	"tmate-relay/service/web"
 )
 
@@ -50,6 +51,7 @@ func runServe(args []string) error {
 	}
 
 	registry := session.NewRegistry(cfg.Limits.MaxSessions)
+	registry.SetPolicy(session.Policy{RequireGuestKeys: cfg.Guests.RequireAuthorizedKeys, APIKeys: cfg.Sessions.APIKeys})
 	webURL := "" // hosts hear of browser pages only when public_url says where they are
 	if httpL != nil && cfg.Web.PublicURL != "" {
 		webURL = cfg.WebURL()
@@ -65,10 +67,15 @@ func runServe(args []string) error {
 			MaxPanes:      cfg.Limits.MaxPanes,
 			MaxGuests:     cfg.Limits.MaxGuestsPerSession,
 		},
-		Limits:      protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
-		GracePeriod: cfg.Limits.GracePeriod,
-		KeepAlive:   cfg.Limits.KeepaliveInterval,
-		Log:         log,
+		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
+		GracePeriod:         cfg.Limits.GracePeriod,
+		KeepAlive:           cfg.Limits.KeepaliveInterval,
+		Log:                 log,
+		HostAuthorizedKeys:  cfg.Hosts.AuthorizedKeys,
+		InputRate:           cfg.Limits.GuestInputRate,
+		TokenFailures:       cfg.Limits.TokenFailures,
+		FailureWindow:       cfg.Limits.TokenFailureWindow,
+		UnauthenticatedConn: cfg.Limits.UnauthenticatedPerAddress,
 	})
 	if err != nil {
 		return err
@@ -80,6 +87,7 @@ func runServe(args []string) error {
 		httpSrv = &http.Server{
 			Handler: web.New(cfg, web.Options{
 				Registry:     registry,
+				Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
 				PingInterval: cfg.Limits.KeepaliveInterval,
 				Log:          log,
 			}),

@@ -34,8 +34,9 @@ func (c *conn) guest() {
 		return
 	}
 	if !found {
-		// The delay keeps token guessing slow and gives no timing hint.
-		time.Sleep(viewer.RefusalDelay())
+		// The delay keeps token guessing slow and gives no timing hint;
+		// it grows for an address that keeps guessing (limits.go).
+		time.Sleep(c.srv.limits.fail(c.addr))
 		c.ch.Write([]byte(InvalidTokenMessage + "\r\n"))
 		c.exit(1)
 		log.Info("guest refused: invalid or expired token")
@@ -43,15 +44,17 @@ func (c *conn) guest() {
 	}
 	g, err := sess.Attach(readOnly, c.addr, term.w, term.h)
 	if err != nil {
-		c.ch.Write([]byte(err.Error() + "\r\n"))
+		c.ch.Write([]byte("Relay: " + err.Error() + "\r\n"))
 		c.exit(1)
 		log.Info("guest refused", "err", err)
 		return
 	}
+	c.admitted()
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	why := viewer.Run(sess, g, sshTerminal{c, resizes}, viewer.Config{
 		FrameInterval: c.srv.cfg.FrameInterval,
 		EscapeTime:    c.srv.cfg.EscapeTime,
+		InputRate:     c.srv.cfg.InputRate,
 	})
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)

@@ -60,6 +60,24 @@ func (c *conn) host() {
 	log.Info("session ended", "why", reason)
 }
 
+// refuseHost tells a host whose keys are not listed in [hosts]
+// authorized_keys why it may not host, in a NOTIFY its user reads.
+func (c *conn) refuseHost(fingerprint string) {
+	if !c.waitSubsystem() {
+		return
+	}
+	enc := protocol.NewEncoder(c.ch)
+	dec := protocol.NewDecoder(bufio.NewReader(c.ch), c.srv.cfg.Limits)
+	if m, err := dec.Next(); err == nil {
+		if hdr, ok := m.(*protocol.Header); ok {
+			enc.SetClientProtocol(hdr.ProtocolVersion)
+		}
+	}
+	enc.Notify("Relay: " + HostKeyRefusal + " Your key " + fingerprint + " is not listed.")
+	c.srv.cfg.Log.Info("host told why it was refused", "addr", c.addr, "key", fingerprint)
+	c.lingerThenClose()
+}
+
 // maxUntold bounds how long guests go untold of a change while the host's
 // stream keeps the read buffer from running dry.
 const maxUntold = 2 * time.Millisecond
@@ -100,6 +118,11 @@ func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder, in *bufio.
 			return "The host's stream could not be read: " + err.Error(), true
 		}
 		changed, fin, err := sess.ApplyQuiet(m)
+		var refused *session.RefusedError
+		if errors.As(err, &refused) {
+			c.srv.cfg.Log.Info("host refused", "addr", c.addr, "why", refused.Msg)
+			return refused.Msg, true
+		}
 		if changed && untold.IsZero() {
 			untold = time.Now()
 		}

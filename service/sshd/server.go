@@ -33,12 +33,28 @@ type Config struct {
 	Log            *slog.Logger
 	ServerVersion  string
 	ShutdownNotice string // NOTIFY to hosts when the relay stops
+	// HostAuthorizedKeys is an OpenSSH authorized_keys file: when set, a
+	// host must authenticate with one of its keys. Empty: anyone may host.
+	HostAuthorizedKeys string
+	// InputRate caps each guest's input in bytes per second (0: no cap).
+	InputRate int
+	// Per source address: failed token attempts allowed within
+	// FailureWindow before each further one waits longer (10, 1 min), and
+	// connections not yet in a session (10).
+	TokenFailures       int
+	FailureWindow       time.Duration
+	UnauthenticatedConn int
 }
 
 // Server accepts SSH connections for hosts and guests.
 type Server struct {
-	cfg Config
-	ssh *ssh.ServerConfig
+	cfg      Config
+	ssh      *ssh.ServerConfig
+	hostKeys *authorizedKeys // nil: anyone may host
+	limits   *addrLimits
+	auth     sync.Map // remote address string -> *authNote, during the handshake
+	// hostRefusals lets a refused host back in once to read why (auth.go).
+	hostRefusals hostRefusals
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -76,11 +92,29 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownNotice == "" {
 		cfg.ShutdownNotice = "The relay is shutting down: this session has ended."
 	}
+	if cfg.TokenFailures <= 0 {
+		cfg.TokenFailures = 10
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = time.Minute
+	}
+	if cfg.UnauthenticatedConn <= 0 {
+		cfg.UnauthenticatedConn = 10
+	}
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}
+	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.UnauthenticatedConn)
+	if cfg.HostAuthorizedKeys != "" {
+		s.hostKeys = newAuthorizedKeys(cfg.HostAuthorizedKeys)
+	}
 	sc := &ssh.ServerConfig{
 		// tmate hosts and guests both try "none" first; tokens, not
-		// passwords, decide who may join.
-		NoClientAuth:  true,
-		ServerVersion: cfg.ServerVersion,
+		// passwords, decide who may join, unless the relay restricts its
+		// hosts or a host its guests to listed keys (auth.go).
+		NoClientAuth:         true,
+		NoClientAuthCallback: s.noneAuth,
+		PublicKeyCallback:    s.publicKeyAuth,
+		PreAuthConnCallback:  s.preAuth,
+		ServerVersion:        cfg.ServerVersion,
 	}
 	// The client's preference decides among the ciphers both sides know,
 	// and OpenSSH and libssh (tmate) both put chacha20-poly1305 first.
@@ -91,7 +125,8 @@ func New(cfg Config) (*Server, error) {
 	for _, k := range cfg.HostKeys {
 		sc.AddHostKey(k)
 	}
-	return &Server{cfg: cfg, ssh: sc, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}, nil
+	s.ssh = sc
+	return s, nil
 }
 
 // Registry returns the live sessions.
@@ -167,15 +202,43 @@ func (s *Server) handleConn(nc net.Conn) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true) // keystrokes and small frames must not wait for Nagle
 	}
+	// Until it reaches a session (or, for a host, passes authentication)
+	// a connection counts against its address's cap.
+	if !s.limits.open(addr) {
+		s.cfg.Log.Info("connection refused: too many unauthenticated connections from this address", "addr", addr)
+		return
+	}
+	release := sync.OnceFunc(func() { s.limits.done(addr) })
+	defer release()
 	// The grace period covers the handshake and authentication; the
 	// handlers extend it until a channel is open.
 	nc.SetDeadline(time.Now().Add(s.cfg.GracePeriod))
+	note := &authNote{}
+	s.auth.Store(nc.RemoteAddr().String(), note)
 	sc, chans, reqs, err := ssh.NewServerConn(nc, s.ssh)
+	s.auth.Delete(nc.RemoteAddr().String())
 	if err != nil {
-		s.cfg.Log.Debug("ssh handshake failed", "addr", addr, "err", err)
+		if refusal := note.refusal(); refusal != "" {
+			if note.guest {
+				s.limits.fail(addr)
+			}
+			if note.lastKey != nil {
+				s.hostRefusals.remember(nc.RemoteAddr(), note.lastKey)
+			}
+			s.cfg.Log.Info(refusal, "addr", addr)
+		} else {
+			s.cfg.Log.Debug("ssh handshake failed", "addr", addr, "err", err)
+		}
 		return
 	}
 	defer sc.Close()
+	refusedKey := ""
+	if sc.Permissions != nil {
+		refusedKey = sc.Permissions.Extensions[refusedHost]
+	}
+	if sc.User() == HostUser && refusedKey == "" {
+		release()
+	}
 	nc.SetDeadline(time.Time{})
 	s.mu.Lock()
 	if s.closing {
@@ -196,8 +259,10 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr}
-	if sc.User() == HostUser {
+	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release}
+	if sc.User() == HostUser && refusedKey != "" {
+		c.refuseHost(refusedKey)
+	} else if sc.User() == HostUser {
 		c.host()
 	} else {
 		c.guest()
@@ -296,4 +361,7 @@ type conn struct {
 	ch   ssh.Channel
 	reqs <-chan *ssh.Request
 	addr string
+	// admitted tells the address's limits that the connection reached a
+	// session; it may be called more than once.
+	admitted func()
 }

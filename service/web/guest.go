@@ -34,7 +34,7 @@ const (
 // A token is a secret: it is never logged, and the page's headers keep it
 // out of Referer headers.
 func mountGuests(mux *http.ServeMux, cfg *config.Config, opts Options) {
-	g := &guests{opts: opts, origin: publicOrigin(cfg)}
+	g := &guests{opts: opts, origin: publicOrigin(cfg), allowRestricted: cfg.Web.AllowRestrictedSessions}
 	mux.HandleFunc("GET /t/{token}", g.page)
 	mux.HandleFunc("GET /t/{token}/ws", g.websocket)
 }
@@ -42,6 +42,21 @@ func mountGuests(mux *http.ServeMux, cfg *config.Config, opts Options) {
 type guests struct {
 	opts   Options
 	origin string // scheme://host[:port] of public_url, "" when not set
+	// allowRestricted lets browsers join sessions restricted to guests'
+	// SSH keys ([web] allow_restricted_sessions).
+	allowRestricted bool
+}
+
+// RestrictedMessage is what a browser guest of a session restricted to SSH
+// keys reads when [web] allow_restricted_sessions is off.
+const RestrictedMessage = "This session only accepts guests with SSH keys its host listed (tmate-authorized-keys): join it with ssh, not a browser."
+
+// refused reports why a browser may not join sess ("" if it may).
+func (gs *guests) refused(sess *session.Session) string {
+	if !gs.allowRestricted && sess.RestrictsGuests() {
+		return RestrictedMessage
+	}
+	return ""
 }
 
 // lookup finds the session of a token; unknown tokens wait a random moment,
@@ -61,10 +76,16 @@ func (gs *guests) lookup(token string) (sess *session.Session, readOnly, ok bool
 func (gs *guests) page(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, readOnly, ok := gs.lookup(r.PathValue("token"))
+	sess, readOnly, ok := gs.lookup(r.PathValue("token"))
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
 		noSessionPage.Execute(w, viewer.InvalidTokenMessage)
+		return
+	}
+	if why := gs.refused(sess); why != "" {
+		w.WriteHeader(http.StatusForbidden)
+		restrictedPage.Execute(w, why)
+		gs.opts.Log.Info("web guest refused: session restricted to SSH keys", "addr", remoteIP(r.RemoteAddr))
 		return
 	}
 	termPage.Execute(w, readOnly)
@@ -97,6 +118,11 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		c.Close(closeRefused, viewer.InvalidTokenMessage)
 		log.Info("guest refused: invalid or expired token")
+		return
+	}
+	if why := gs.refused(sess); why != "" {
+		c.Close(closeRefused, why)
+		log.Info("guest refused: session restricted to SSH keys")
 		return
 	}
 	cols := viewer.ClampSize(atoi(r.URL.Query().Get("cols")), 80)
@@ -283,6 +309,18 @@ var termPage = template.Must(template.New("term").Parse(`<!doctype html>
 <script src="/assets/vendor/addon-fit.js"></script>
 <script src="/assets/term.js"></script>
 </body></html>
+`))
+
+var restrictedPage = template.Must(template.New("restricted").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tmate: SSH guests only</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/assets/page.css"></head>
+<body class="page" data-state="restricted"><main>
+<h1>{{.}}</h1>
+<p>Ask the person sharing their terminal for the ssh command, and to add your
+public key to their tmate-authorized-keys file.</p>
+<p><a href="/">About this relay</a></p>
+</main></body></html>
 `))
 
 var noSessionPage = template.Must(template.New("nosession").Parse(`<!doctype html>

@@ -1,0 +1,70 @@
+package sshd
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// authorizedKeys is an OpenSSH authorized_keys file, read again whenever
+// its modification time or size changes, so that an administrator's edit
+// takes effect for the next host without a restart.
+type authorizedKeys struct {
+	path string
+
+	mu    sync.Mutex
+	mtime time.Time
+	size  int64
+	keys  map[string]bool // ssh.PublicKey.Marshal()
+	err   error           // why the last read failed: no key is allowed then
+}
+
+func newAuthorizedKeys(path string) *authorizedKeys {
+	return &authorizedKeys{path: path}
+}
+
+// allows reports whether key is listed; a file that cannot be read allows
+// nobody, and the error says why.
+func (a *authorizedKeys) allows(key ssh.PublicKey) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, err := os.Stat(a.path)
+	if err != nil {
+		a.keys, a.err, a.mtime, a.size = nil, err, time.Time{}, -1
+		return false, err
+	}
+	if a.keys == nil && a.err == nil || !st.ModTime().Equal(a.mtime) || st.Size() != a.size {
+		a.mtime, a.size = st.ModTime(), st.Size()
+		a.keys, a.err = readAuthorizedKeys(a.path)
+	}
+	if a.err != nil {
+		return false, a.err
+	}
+	return a.keys[string(key.Marshal())], nil
+}
+
+// readAuthorizedKeys parses an authorized_keys file; blank lines and
+// comments are skipped, a line that is not a key is an error.
+func readAuthorizedKeys(path string) (map[string]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for n, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		k, _, _, _, err := ssh.ParseAuthorizedKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, n+1, err)
+		}
+		keys[string(k.Marshal())] = true
+	}
+	return keys, nil
+}
