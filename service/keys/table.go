@@ -185,9 +185,10 @@ func cmdErr(argv []string, format string, a ...any) error {
 	return fmt.Errorf("%s: %w: %s", argv[0], ErrCommand, fmt.Sprintf(format, a...))
 }
 
-// getopt parses tmux-style flags: spec like "cnrt:T:" (':' = takes a value).
-// Flags stop at the first non-flag argument or "--".
-func getopt(argv []string, spec string) (flags map[byte]string, args []string, err error) {
+// Getopt parses tmux-style flags: spec like "cnrt:T:" (':' = takes a
+// value), clustered as a user writes them or one per argument as tmate
+// replicates them. Flags stop at the first non-flag argument or "--".
+func Getopt(argv []string, spec string) (flags map[byte]string, args []string, err error) {
 	flags = map[byte]string{}
 	i := 1
 	for ; i < len(argv); i++ {
@@ -248,7 +249,7 @@ func keyTable(flags map[byte]string) string {
 }
 
 func (t *Table) bind(argv []string) error {
-	flags, args, err := getopt(argv, "cnrt:T:")
+	flags, args, err := Getopt(argv, "cnrt:T:")
 	if err != nil {
 		return err
 	}
@@ -276,7 +277,7 @@ func (t *Table) bind(argv []string) error {
 }
 
 func (t *Table) unbind(argv []string) error {
-	flags, args, err := getopt(argv, "acnt:T:")
+	flags, args, err := Getopt(argv, "acnt:T:")
 	if err != nil {
 		return err
 	}
@@ -330,7 +331,7 @@ func deleteKey(m map[string]map[Key]Binding, name string, k Key) {
 }
 
 func (t *Table) setOption(argv []string) (bool, error) {
-	flags, args, err := getopt(argv, "agoqst:uw")
+	flags, args, err := Getopt(argv, "agoqst:uw")
 	if err != nil || len(args) == 0 {
 		return false, nil // not ours to judge
 	}

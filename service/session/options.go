@@ -116,10 +116,11 @@ func (o *options) apply(argv []string, current int) {
 	default:
 		return
 	}
-	flags, args := getopt(argv, "agoqst:uw")
-	if len(args) == 0 || len(args) > 2 {
-		return
+	flags, args, err := keys.Getopt(argv, "agoqst:uw")
+	if err != nil || len(args) == 0 || len(args) > 2 {
+		return // tmux refused it too
 	}
+	has := func(f byte) bool { _, ok := flags[f]; return ok }
 	name := args[0]
 	def, ok := optTable[name]
 	if !ok {
@@ -127,12 +128,12 @@ func (o *options) apply(argv []string, current int) {
 	}
 	var scope map[string]string
 	switch {
-	case flags['g'] != nil:
+	case has('g'):
 		scope = o.global
 	case def.window:
 		idx := current
-		if t := flags['t']; t != nil {
-			if n, ok := windowTarget(*t); ok {
+		if t, ok := flags['t']; ok {
+			if n, ok := windowTarget(t); ok {
 				idx = n
 			}
 		}
@@ -143,14 +144,14 @@ func (o *options) apply(argv []string, current int) {
 	default:
 		scope = o.session
 	}
-	if flags['u'] != nil {
+	if has('u') {
 		if len(args) != 1 {
 			return
 		}
 		delete(scope, name) // a global value returns to the default
 		return
 	}
-	if flags['o'] != nil {
+	if has('o') {
 		if _, set := scope[name]; set {
 			return
 		}
@@ -159,7 +160,7 @@ func (o *options) apply(argv []string, current int) {
 	if hasValue {
 		value = args[1]
 	}
-	appendFlag := flags['a'] != nil
+	appendFlag := has('a')
 	switch def.kind {
 	case optString:
 		if !hasValue {
@@ -301,39 +302,6 @@ func windowTarget(t string) (int, bool) {
 	}
 	n, err := strconv.Atoi(t)
 	return n, err == nil && n >= 0
-}
-
-// getopt parses tmux-style flags (spec like "agt:": ':' takes a value) as
-// the host sends them: one per argument (tmate's replication) or
-// clustered as a user writes them. Unknown flags are ignored.
-func getopt(argv []string, spec string) (map[byte]*string, []string) {
-	flags := map[byte]*string{}
-	i := 1
-	for ; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			p := strings.IndexByte(spec, a[j])
-			if p >= 0 && p+1 < len(spec) && spec[p+1] == ':' {
-				v := a[j+1:]
-				if v == "" && i+1 < len(argv) {
-					i++
-					v = argv[i]
-				}
-				flags[a[j]] = &v
-				break
-			}
-			empty := ""
-			flags[a[j]] = &empty
-		}
-	}
-	return flags, argv[i:]
 }
 
 // modeStyle is window idx's mode-style as a cell.
