@@ -197,7 +197,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Unlock()
 	case *protocol.ExecCmd:
 		s.mu.Lock()
-		err = s.applyCommand(m.Argv)
+		s.applyCommand(m.Argv)
 		s.mu.Unlock()
 	case *protocol.FailedCmd:
 		s.showFailure(m.ClientID, m.Cause)
@@ -206,8 +206,8 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 	case *protocol.Fin:
 		return false, true, nil
 	default:
-		// Snapshots, copy-mode output views and the host's uname are not drawn yet;
-		// they change nothing a guest sees today.
+		// Snapshots (only sent on reconnection, which the relay does not
+		// offer yet) and the host's uname change nothing a guest sees.
 		return false, false, nil
 	}
 	return true, false, err
@@ -274,26 +274,22 @@ func (s *Session) windowByIdx(idx int) *window {
 }
 
 // applyCommand takes one command the host replicates: key bindings, the
-// prefix, and the tmate-set options the relay interprets.
-func (s *Session) applyCommand(argv []string) error {
+// prefix, options, and the tmate-set options the relay interprets. It never
+// fails: the host's own tmux accepted the command, and one the relay cannot
+// use only means guests do without it.
+func (s *Session) applyCommand(argv []string) {
 	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
 		name, value := argv[len(argv)-2], argv[len(argv)-1]
 		if name == "tmate-set" && value == "foreground=true" {
 			s.foreground = true
-			return nil
+			return
 		}
 		if s.access.apply(name, value) {
-			return nil
+			return
 		}
 	}
 	s.opts.apply(argv, s.activeWindow)
-	_, err := s.keys.Apply(argv)
-	if err != nil {
-		// A binding we cannot parse must not end the session: the host's
-		// own tmux accepted it, we just cannot offer it to guests.
-		return nil
-	}
-	return nil
+	s.keys.Apply(argv)
 }
 
 // announce sends what the host shows and scripts read once it is ready,
