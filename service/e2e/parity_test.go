@@ -354,6 +354,9 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 	}
 	if pc.corpus {
 		if _, err := os.Stat(corpusDir); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("vt corpus not found at %s (shared/ lies beside the repository)", corpusDir)
+			}
 			t.Skipf("vt corpus not found at %s", corpusDir)
 		}
 	}
