@@ -76,6 +76,7 @@ func runServe(args []string) error {
 		TokenFailures:       cfg.Limits.TokenFailures,
 		FailureWindow:       cfg.Limits.TokenFailureWindow,
 		UnauthenticatedConn: cfg.Limits.UnauthenticatedPerAddress,
+		ProxyProtocol:       cfg.SSH.ProxyProtocol,
 	})
 	if err != nil {
 		return err

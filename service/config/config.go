@@ -71,6 +71,11 @@ type SSH struct {
 	// relative path in the file is relative to the file's directory; after
 	// Load it is that joined path.
 	HostKeysDir string `toml:"host_keys_dir"`
+	// ProxyProtocol: the relay sits behind a load balancer that opens every
+	// connection with a PROXY protocol header (v1 or v2) naming the client;
+	// logs and per-address limits use that address. False: a connection
+	// that sends such a header is refused.
+	ProxyProtocol bool `toml:"proxy_protocol"`
 }
 
 // Web is the [web] table: browser guests, client configuration, repositories.

@@ -49,6 +49,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown quoted key", "[limits]\n\"max panes\" = 3\n", 2, `unknown key "max panes" in [limits]`},
 
 		// [ssh]
+		{"proxy_protocol as string", "[ssh]\nproxy_protocol = \"yes\"\n", 2, "ssh.proxy_protocol has type string, want boolean"},
 		{"advertise_port too big", "[ssh]\nadvertise_port = 65536\n", 2, "advertise_port 65536 is out of range 1..65535"},
 		{"advertise_port negative", "[ssh]\n\nadvertise_port = -1\n", 3, "advertise_port -1 is out of range"},
 		{"listen without port", "[ssh]\nlisten = \"0.0.0.0\"\n", 2, `listen "0.0.0.0" is not HOST:PORT: missing port in address`},
@@ -202,6 +203,7 @@ func TestValues(t *testing.T) {
 listen = "127.0.0.1:2222"
 advertise_host = "relay.example.com"
 host_keys_dir = "keys"
+proxy_protocol = true
 [web]
 listen = "[::1]:8080"
 public_url = "https://relay.example.com/"
@@ -246,6 +248,7 @@ valid_for = "24h"
 			AdvertiseHost: "relay.example.com",
 			AdvertisePort: 2222, // from listen
 			HostKeysDir:   filepath.Join(dir, "keys"),
+			ProxyProtocol: true,
 		},
 		Web: Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com"},
 		Limits: Limits{

@@ -4,6 +4,7 @@
 package sshd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/protocol"
@@ -44,6 +46,10 @@ type Config struct {
 	TokenFailures       int
 	FailureWindow       time.Duration
 	UnauthenticatedConn int
+	// ProxyProtocol: every connection opens with a PROXY protocol header
+	// (v1 or v2, from a load balancer) whose client address the relay
+	// uses; false refuses connections that send one (proxy.go).
+	ProxyProtocol bool
 }
 
 // Server accepts SSH connections for hosts and guests.
@@ -139,6 +145,9 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
+	if s.cfg.ProxyProtocol {
+		l = proxyListener(l, s.cfg.GracePeriod)
+	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
 	var tempDelay time.Duration
@@ -198,9 +207,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) handleConn(nc net.Conn) {
 	defer nc.Close()
-	addr := remoteIP(nc.RemoteAddr())
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := rawTCP(nc); ok {
 		tc.SetNoDelay(true) // keystrokes and small frames must not wait for Nagle
+	}
+	if pc, ok := nc.(*proxyproto.Conn); ok && pc.ProxyHeader() == nil {
+		// Reading the header (RemoteAddr would too) failed or timed out.
+		s.cfg.Log.Info("connection refused: no valid PROXY protocol header ([ssh] proxy_protocol is true)", "addr", remoteIP(nc.RemoteAddr()))
+		return
+	}
+	addr := remoteIP(nc.RemoteAddr()) // with PROXY protocol, the client's
+	if !s.cfg.ProxyProtocol {
+		nc = &refuseProxyHeader{Conn: nc, r: bufio.NewReader(nc)}
 	}
 	// Until it reaches a session (or, for a host, passes authentication)
 	// a connection counts against its address's cap.
@@ -226,6 +243,8 @@ func (s *Server) handleConn(nc net.Conn) {
 				s.hostRefusals.remember(nc.RemoteAddr(), note.lastKey)
 			}
 			s.cfg.Log.Info(refusal, "addr", addr)
+		} else if errors.Is(err, errProxyHeader) {
+			s.cfg.Log.Info(errProxyHeader.Error(), "addr", addr)
 		} else {
 			s.cfg.Log.Debug("ssh handshake failed", "addr", addr, "err", err)
 		}
