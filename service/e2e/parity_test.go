@@ -315,6 +315,11 @@ var parityCases = []parityCase{
 			typed("echo before-failure"), waitFor("before-failure\n"),
 			bothKeys("C-b", "F"),
 		}, wait: "window 9"},
+	{name: "status-top", conf: "set -g status-position top\n", steps: []step{
+		typed("echo top-left"),
+		tmateCmd("split-window", "-v"),
+		typed("seq 1 30; echo status-top-done"),
+	}, wait: "status-top-done\n"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 

@@ -29,6 +29,10 @@ type Frame struct {
 	seq   uint64
 	dirty []bool
 
+	// off is the first row of the window: 1 with status-position top
+	// (the status line takes row 0), else 0.
+	off int
+
 	// What the previous Compose drew from: a hash of its view without the
 	// panes' contents (see viewKey), the visible panes' screens and their
 	// change counters, and whether visible panes overlap (then a change
@@ -141,6 +145,13 @@ func Compose(v *View, w, h int, f *Frame) {
 	if rows < 0 {
 		rows = 0
 	}
+	statusY := h - 1
+	f.off = 0
+	if v.StatusTop && status == 1 {
+		// status-position top: the status line on the first row, the
+		// window below it (tmux's status_at_line 0).
+		statusY, f.off = 0, 1
+	}
 
 	key, keyOK := f.viewKey(v, w, h)
 	if f.composed && keyOK && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
@@ -167,7 +178,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		}
 		f.overlap = overlapping(c.panes, w, rows)
 		if status == 1 {
-			drawStatusLine(f, v, h-1)
+			drawStatusLine(f, v, statusY)
 		}
 		f.composed = keyOK
 		f.key = key
@@ -183,7 +194,7 @@ func Compose(v *View, w, h int, f *Frame) {
 			x = w - 1
 		}
 		if vis && cy >= 0 && cy < a.H && y < rows && x >= 0 {
-			f.CursorX, f.CursorY, f.CursorVisible = x, y, true
+			f.CursorX, f.CursorY, f.CursorVisible = x, y+f.off, true
 		}
 	}
 	// The guest's own messages and prompts (overlay.go). Cells it writes
@@ -512,7 +523,7 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 
 	// Most cells lie inside a pane: skip them cheaply first.
 	for y := 0; y < rows; y++ {
-		row := f.Cells[y*w : (y+1)*w]
+		row := f.Cells[(y+f.off)*w : (y+f.off+1)*w]
 		for x := 0; x < w; x++ {
 			if y < v.H && x < v.W {
 				if p := c.paneAt(x, y); p != nil {
@@ -536,7 +547,7 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 		}
 	}
 	if small {
-		row := f.Cells[msgy*w : (msgy+1)*w]
+		row := f.Cells[(msgy+f.off)*w : (msgy+f.off+1)*w]
 		for i := 0; i < len(msg) && msgx+i < w; i++ {
 			row[msgx+i] = vt.Cell{Rune: rune(msg[i]), Width: 1}
 		}
@@ -612,8 +623,9 @@ func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
 			}
 			f.line = line
 		}
-		if drawPaneRow(f.Cells[y*w+p.X:y*w+xend], line) && mark {
-			f.dirty[y] = true
+		fy := y + f.off
+		if drawPaneRow(f.Cells[fy*w+p.X:fy*w+xend], line) && mark {
+			f.dirty[fy] = true
 		}
 	}
 	return d

@@ -57,5 +57,5 @@ type View struct {
 	StatusJustify         string // status-justify: "left" (default), "centre", "right"
 	StatusLeftLength      int    // status-left-length, default 10 (negative: 0)
 	StatusRightLength     int    // status-right-length, default 40 (negative: 0)
-	StatusTop             bool   // status-position top (drawn by a hook after Compose)
+	StatusTop             bool   // status-position top: the status line on the first row
 }
