@@ -410,3 +410,47 @@ func TestGuestInputRate(t *testing.T) {
 		t.Errorf("input arrived after %v, faster than the rate allows", d)
 	}
 }
+
+// Point 6: [limits] max_guests_per_session refuses one guest too many with
+// a message it reads, and the guests already in keep working.
+func TestMaxGuestsPerSession(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "[limits]\nmax_guests_per_session = 1\n")
+	h := startHost(t, r, 80, 24, "")
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	first := sshGuest(t, r, token, 80, 25)
+	h.run("send-keys", "echo first-$((6*7))", "Enter")
+	first.waitFor("first-42", 10*time.Second)
+
+	second := sshGuest(t, r, token, 80, 25)
+	second.waitFor(sshExited, 10*time.Second)
+	if s := second.screen(); !strings.Contains(s, "guest limit") {
+		t.Fatalf("the refused guest read:\n%s", s)
+	}
+	if log := r.log.String(); !strings.Contains(log, "guest refused") || !strings.Contains(log, "guest limit") {
+		t.Errorf("the refusal is not logged:\n%s", log)
+	}
+	first.send("echo still-$((7*7))")
+	first.key("Enter")
+	first.waitFor("still-49", 10*time.Second)
+}
+
+// Point 6: [limits] max_sessions refuses one host too many with a NOTIFY
+// its user reads, and the session already open keeps working.
+func TestMaxSessions(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "[limits]\nmax_sessions = 1\n")
+	h := startHost(t, r, 80, 24, "")
+	g := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh}")), 80, 25)
+
+	over := spawnHost(t, r, "")
+	over.waitMessage("session limit", 20*time.Second)
+	if s := over.display("#{tmate_ssh}"); s != "" {
+		t.Fatalf("a host over the cap got a session: %q", s)
+	}
+	if log := r.log.String(); !strings.Contains(log, "host refused") || !strings.Contains(log, "session limit") {
+		t.Errorf("the refusal is not logged:\n%s", log)
+	}
+	h.run("send-keys", "echo first-$((6*7))", "Enter")
+	g.waitFor("first-42", 10*time.Second)
+}
