@@ -320,6 +320,22 @@ var parityCases = []parityCase{
 		tmateCmd("split-window", "-v"),
 		typed("seq 1 30; echo status-top-done"),
 	}, wait: "status-top-done\n"},
+	// prefix x: confirm-before's prompt, drawn by the guest itself.
+	{name: "confirm-before", steps: []step{
+		typed("echo left"),
+		tmateCmd("split-window", "-h"),
+		typed("echo right"), waitFor("right\n"),
+		bothKeys("C-b", "x"),
+	}, wait: "kill-pane 1? (y/n)"},
+	// y at the guest's prompt runs kill-pane on the host: the left pane
+	// takes the whole window again and its long line unwraps.
+	{name: "confirm-before-yes", steps: []step{
+		typed("echo " + strings.Repeat("A", 50) + "-END"), waitFor("-END\n"),
+		tmateCmd("split-window", "-h"),
+		typed("echo right"), waitFor("right\n"),
+		step{guestKeys: []string{"C-b", "x"}},
+		step{guestKeys: []string{"y"}},
+	}, wait: strings.Repeat("A", 50) + "-END"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 

@@ -138,7 +138,7 @@ func Compose(v *View, w, h int, f *Frame) {
 	defer func() { f.panes = c.panes[:0] }()
 
 	status := 0
-	if v.StatusOn || v.Message != "" {
+	if v.StatusOn || v.Message != "" || v.Prompt.Text != "" {
 		status = 1
 	}
 	rows := h - status // rows available to the window
@@ -204,12 +204,15 @@ func Compose(v *View, w, h int, f *Frame) {
 	finishOverlays(f, v)
 }
 
-// drawStatusLine draws the bottom row: v.Message when there is one, else
-// the status line.
+// drawStatusLine draws the status row: v.Message when there is one, else
+// v.Prompt, else the status line.
 func drawStatusLine(f *Frame, v *View, y int) {
-	if v.Message != "" {
+	switch {
+	case v.Message != "":
 		drawMessage(f, v, y)
-	} else {
+	case v.Prompt.Text != "":
+		drawPrompt(f, v, y)
+	default:
 		drawStatus(f, v, y)
 	}
 }

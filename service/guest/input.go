@@ -30,6 +30,11 @@ const (
 	// suspend-client, bind-key, unbind-key, set-option, set-window-option,
 	// attach-session.
 	ActLocal
+	// ActPrompt: this guest's status-line prompt changed to Prompt (Text
+	// "" when it closed). Confirm-before and command-prompt run on the
+	// guest, as on a tmux client; only the command they end in goes to
+	// the host.
+	ActPrompt
 )
 
 // Action is one thing a guest's keys ask for.
@@ -37,6 +42,8 @@ type Action struct {
 	Kind ActionKind
 	Key  keys.Key // ActPaneKey
 	Argv []string // ActExec, ActLocal
+	// Prompt is the open prompt (ActPrompt).
+	Prompt Prompt
 }
 
 // localCommands are handled by the relay, never sent to the host: those the
@@ -74,6 +81,7 @@ type Input struct {
 	repeating   bool
 	repeatUntil time.Time
 	detached    bool
+	prompt      *prompt // the open status-line prompt, if any
 
 	out []Action
 }
@@ -153,6 +161,10 @@ func (in *Input) key(k keys.Key) {
 	if in.detached || k == keys.FocusIn || k == keys.FocusOut || k.IsMouse() {
 		return
 	}
+	if in.prompt != nil {
+		in.promptKey(k) // pasted text too
+		return
+	}
 	if in.r.InPaste() {
 		// Pasted text goes to the pane as it is, never to bindings.
 		in.emit(Action{Kind: ActPaneKey, Key: k})
@@ -195,9 +207,64 @@ func (in *Input) key(k keys.Key) {
 
 // run dispatches a binding's commands.
 func (in *Input) run(bd keys.Binding) {
-	for _, argv := range bd.Commands() {
+	in.runCommands(bd.Commands())
+}
+
+// promptKey gives k to the open prompt; when it finishes, the prompt
+// closes and its command runs.
+func (in *Input) promptKey(k keys.Key) {
+	done, cmd := in.prompt.key(k)
+	if !done {
+		in.emit(Action{Kind: ActPrompt, Prompt: in.prompt.view()})
+		return
+	}
+	in.prompt = nil
+	in.emit(Action{Kind: ActPrompt})
+	if cmd != "" {
+		in.runCommands(keys.SplitCommands(splitCommand(cmd)))
+	}
+}
+
+// openPrompt starts a status-line prompt (not for a read-only guest,
+// whose prompt could run nothing).
+func (in *Input) openPrompt(p *prompt) {
+	if in.readOnly {
+		return
+	}
+	in.prompt = p
+	in.emit(Action{Kind: ActPrompt, Prompt: p.view()})
+}
+
+// runCommands dispatches commands: to the guest itself, or to the host.
+func (in *Input) runCommands(cmds [][]string) {
+	for _, argv := range cmds {
 		name := keys.CommandName(argv[0])
 		switch {
+		case name == "confirm-before":
+			// tmux 2.4: -p's prompt and a space, else "Confirm 'CMD'? (y/n) ".
+			flags, args, err := keys.Getopt(argv, "p:t:")
+			if err != nil || len(args) == 0 {
+				break
+			}
+			text, ok := flags['p']
+			if ok {
+				text += " "
+			} else {
+				text = "Confirm '" + strings.Fields(args[0] + " x")[0] + "'? (y/n) "
+			}
+			in.openPrompt(&prompt{text: text, single: true, confirm: true, template: args[0]})
+		case name == "command-prompt" && !hasFlag(argv, 'I', "I:p:t:") && !hasFlag(argv, 'p', "I:p:t:"):
+			// Without -I/-p: ":" for no template, else "(first word) ".
+			_, args, err := keys.Getopt(argv, "1iI:p:t:")
+			if err != nil {
+				break
+			}
+			p := &prompt{text: ":", single: hasFlag(argv, '1', "I:p:t:")}
+			if len(args) > 0 {
+				p.template = args[0]
+				p.text = "(" + strings.Fields(args[0] + " x")[0] + ") "
+			}
+			in.openPrompt(p)
 		case name == "detach-client":
 			in.emit(Action{Kind: ActDetach})
 		case name == "send-prefix":

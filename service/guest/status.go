@@ -517,3 +517,66 @@ func drawStatus(f *Frame, v *View, y int) {
 		row[off+i] = c
 	}
 }
+
+// drawPrompt is tmux 2.4's status_prompt_redraw: the prompt string in
+// message-style, then what was typed, scrolled to keep the cursor in view,
+// with the cell under the cursor in reverse.
+func drawPrompt(f *Frame, v *View, y int) {
+	w := f.W
+	gc := styleCell(v.MessageStyle, messageStyleDefault)
+	cursorgc := gc
+	cursorgc.Attr ^= vt.AttrReverse
+	row := f.Cells[y*w : (y+1)*w]
+	start := min(textWidth(v.Prompt.Text), w)
+	lw := lineWriter{row: row}
+	lw.puts(start, gc, v.Prompt.Text, false)
+	for lw.x < w {
+		lw.put(gc, ' ', 1)
+	}
+	left := w - start
+	if left <= 0 {
+		return
+	}
+	buf := []rune(v.Prompt.Buffer)
+	idx := min(max(v.Prompt.Cursor, 0), len(buf))
+	pcursor := runesWidth(buf[:idx])
+	pwidth := runesWidth(buf)
+	offset := 0
+	if pcursor >= left {
+		offset = pcursor - left + 1
+		pwidth = left
+	}
+	pwidth = min(pwidth, left)
+	lw.x = start
+	width, i := 0, 0
+	for ; i < len(buf); i++ {
+		rw := max(runeWidth(buf[i]), 1)
+		if width < offset {
+			width += rw
+			continue
+		}
+		if width >= offset+pwidth {
+			break
+		}
+		width += rw
+		if width > offset+pwidth {
+			break
+		}
+		if i != idx {
+			lw.put(gc, buf[i], rw)
+		} else {
+			lw.put(cursorgc, buf[i], rw)
+		}
+	}
+	if lw.x < w && idx >= i {
+		lw.put(cursorgc, ' ', 1)
+	}
+}
+
+func runesWidth(rs []rune) int {
+	n := 0
+	for _, r := range rs {
+		n += max(runeWidth(r), 1)
+	}
+	return n
+}

@@ -47,6 +47,7 @@ type View struct {
 	StatusRight string
 	StatusOn    bool
 	Message     string // a status-line message for this guest ("" for none)
+	Prompt      Prompt // this guest's status-line prompt (Text "" for none), under Message
 
 	// Options the host may have changed with set-option; the zero value
 	// means tmate 2.4.0's default.

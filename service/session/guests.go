@@ -23,6 +23,22 @@ type Guest struct {
 	msgMu    sync.Mutex
 	message  string
 	msgUntil time.Time
+	prompt   guest.Prompt // the guest's open status-line prompt
+}
+
+// SetPrompt shows p, the guest's own status-line prompt (Text "" closes
+// it); its #P is the active pane's index when drawn.
+func (g *Guest) SetPrompt(p guest.Prompt) {
+	g.msgMu.Lock()
+	g.prompt = p
+	g.msgMu.Unlock()
+	g.poke()
+}
+
+func (g *Guest) currentPrompt() guest.Prompt {
+	g.msgMu.Lock()
+	defer g.msgMu.Unlock()
+	return g.prompt
 }
 
 // Changed delivers a signal whenever the session changed since the guest

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -353,9 +354,17 @@ func (s *Session) view(v *guest.View, g *Guest) {
 	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
 	s.optionsView(v)
 	v.Message = g.currentMessage()
+	v.Prompt = g.currentPrompt()
 	v.ActivePane = -1
 	if w := s.windowByIdx(s.activeWindow); w != nil {
 		v.ActivePane = w.activePane
+		if v.Prompt.Text != "" {
+			for i, p := range w.panes {
+				if p.id == w.activePane {
+					v.Prompt.Text = expandPrompt(v.Prompt.Text, i, w)
+				}
+			}
+		}
 		zoomed := isZoomed(w, s.sx, s.sy)
 		for _, p := range w.panes {
 			if zoomed && p.id != w.activePane {
@@ -386,6 +395,41 @@ func (s *Session) view(v *guest.View, g *Guest) {
 		s.windowOptionsView(&wv)
 		v.Windows = append(v.Windows, wv)
 	}
+}
+
+// expandPrompt expands the formats a prompt string may use for the active
+// pane and window (#P, #I, #W and their long forms), as tmux does when it
+// opens the prompt; others are left as they are.
+func expandPrompt(s string, idx int, w *window) string {
+	if !strings.Contains(s, "#") {
+		return s
+	}
+	vars := []struct{ short, long, val string }{
+		{"#P", "#{pane_index}", strconv.Itoa(idx)},
+		{"#I", "#{window_index}", strconv.Itoa(w.idx)},
+		{"#W", "#{window_name}", w.name},
+	}
+	var b strings.Builder
+next:
+	for i := 0; i < len(s); i++ {
+		for _, v := range vars {
+			for _, name := range []string{v.short, v.long} {
+				if strings.HasPrefix(s[i:], name) {
+					b.WriteString(v.val)
+					i += len(name) - 1
+					continue next
+				}
+			}
+		}
+		switch {
+		case strings.HasPrefix(s[i:], "##"):
+			b.WriteByte('#')
+			i++
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // isZoomed tells whether a window shows one pane over the others: tmate

@@ -173,6 +173,8 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 				sess.SendKey(g, a.Key)
 			case guest.ActExec:
 				sess.Exec(g, a.Argv)
+			case guest.ActPrompt:
+				g.SetPrompt(a.Prompt)
 			case guest.ActDetach:
 				done = true
 				detach <- "detached"

@@ -1,0 +1,77 @@
+package guest
+
+import (
+	"reflect"
+	"testing"
+)
+
+// feedAll types each string in turn and collects the actions.
+func feedAll(in *Input, parts ...string) []Action {
+	var out []Action
+	for _, p := range parts {
+		out = append(out, in.Feed([]byte(p))...)
+		if in.Pending() {
+			out = append(out, in.Flush()...)
+		}
+	}
+	return out
+}
+
+func TestConfirmBeforeRunsLocally(t *testing.T) {
+	tab := defaultTable(t)
+	open := Action{Kind: ActPrompt, Prompt: Prompt{Text: "kill-pane #P? (y/n) "}}
+	closed := Action{Kind: ActPrompt}
+	for _, tc := range []struct {
+		keys string
+		want []Action
+	}{
+		{"\x02xy", []Action{open, closed, {Kind: ActExec, Argv: []string{"kill-pane"}}}},
+		{"\x02xn", []Action{open, closed}},
+		{"\x02x\r", []Action{open, closed}},
+		{"\x02x\x1b", []Action{open, closed}},
+		{"\x02xyy", []Action{open, closed, {Kind: ActExec, Argv: []string{"kill-pane"}}, pane('y')[0]}},
+	} {
+		got := feedAll(NewInput(tab, false), tc.keys)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: got %+v, want %+v", tc.keys, got, tc.want)
+		}
+	}
+	if got := feedAll(NewInput(tab, true), "\x02xy"); len(got) != 0 {
+		t.Errorf("read-only guest: got %+v, want nothing", got)
+	}
+}
+
+func TestCommandPrompt(t *testing.T) {
+	tab := defaultTable(t)
+	in := NewInput(tab, false)
+	var last []Action
+	for _, p := range []string{"\x02:", "new-windoX", "\x7f", "w -n 'a b'", "\r"} {
+		last = feedAll(in, p)
+	}
+	want := []Action{{Kind: ActPrompt}, {Kind: ActExec, Argv: []string{"new-window", "-n", "a b"}}}
+	if !reflect.DeepEqual(last, want) {
+		t.Errorf("got %+v, want %+v", last, want)
+	}
+	got := feedAll(NewInput(tab, false), "\x02:", "detach-client", "\r")
+	if got[len(got)-1].Kind != ActDetach {
+		t.Errorf("detach-client from the prompt: got %+v", got)
+	}
+	got = feedAll(NewInput(tab, false), "\x02:", "kill-server", "\x03", "x")
+	if k := got[len(got)-1]; k.Kind != ActPaneKey || k.Key != 'x' {
+		t.Errorf("C-c cancels: got %+v", got)
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		`a b  c`:                   {"a", "b", "c"},
+		`set -g status-left "x y"`: {"set", "-g", "status-left", "x y"},
+		`send-keys 'a\b' \;`:       {"send-keys", `a\b`, `\;`},
+		`neww ; splitw`:            {"neww", ";", "splitw"},
+		`a # comment`:              {"a"},
+	} {
+		if got := splitCommand(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
