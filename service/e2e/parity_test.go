@@ -336,6 +336,24 @@ var parityCases = []parityCase{
 		step{guestKeys: []string{"C-b", "x"}},
 		step{guestKeys: []string{"y"}},
 	}, wait: strings.Repeat("A", 50) + "-END"},
+	// prefix : on the guest: the command prompt with typed text, a
+	// deleted character and the cursor moved back into the text.
+	{name: "command-prompt", steps: []step{
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", ":"), bothKeys("-l", "display-messagX"), bothKeys("BSpace"),
+		bothKeys("-l", "e hi"), bothKeys("Left", "Left"),
+	}, wait: ":display-message hi"},
+	{name: "status-top-prompt", conf: "set -g status-position top\n", steps: []step{
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", ":"), bothKeys("-l", "list-keys"),
+	}, wait: ":list-keys"},
+	// Enter at the guest's prompt runs the command on the host.
+	{name: "command-prompt-run", steps: []step{
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		step{guestKeys: []string{"C-b", ":"}},
+		step{guestKeys: []string{"-l", `rename-window "by guest"`}},
+		step{guestKeys: []string{"Enter"}},
+	}, wait: "0:by guest*"},
 	{name: "guest-bigger", smallW: 60, smallH: 18, steps: []step{typed("seq 1 40; echo bigger-done")}, wait: "bigger-done"},
 }
 
