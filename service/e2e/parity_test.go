@@ -347,6 +347,15 @@ var parityCases = []parityCase{
 		typed("echo before-prompt"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "list-keys"),
 	}, wait: ":list-keys"},
+	// prefix ' (command-prompt -p index ...): a -p prompt, then its
+	// template run on the host with the answer.
+	{name: "command-prompt-index", steps: []step{
+		tmateCmd("new-window", "-n", "second"),
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", "'"), bothKeys("0"), waitFor("index 0"),
+		step{guestKeys: []string{"Enter"}},
+		refKeys("Escape"),
+	}, wait: "* 1:second-"},
 	// Enter at the guest's prompt runs the command on the host.
 	{name: "command-prompt-run", steps: []step{
 		typed("echo before-prompt"), waitFor("before-prompt\n"),

@@ -253,17 +253,20 @@ func (in *Input) runCommands(cmds [][]string) {
 				text = "Confirm '" + strings.Fields(args[0] + " x")[0] + "'? (y/n) "
 			}
 			in.openPrompt(&prompt{text: text, single: true, confirm: true, template: args[0]})
-		case name == "command-prompt" && !hasFlag(argv, 'I', "I:p:t:") && !hasFlag(argv, 'p', "I:p:t:"):
-			// Without -I/-p: ":" for no template, else "(first word) ".
-			_, args, err := keys.Getopt(argv, "1iI:p:t:")
-			if err != nil {
-				break
-			}
+		case name == "command-prompt" && localPrompt(argv):
+			// tmux 2.4: -p's prompt and a space, else "(first word) " of
+			// the template, else ":"; -I is the text to start from.
+			flags, args, _ := keys.Getopt(argv, "1iI:p:t:")
 			p := &prompt{text: ":", single: hasFlag(argv, '1', "I:p:t:")}
 			if len(args) > 0 {
 				p.template = args[0]
 				p.text = "(" + strings.Fields(args[0] + " x")[0] + ") "
 			}
+			if text, ok := flags['p']; ok {
+				p.text = text + " "
+			}
+			p.buf = []rune(flags['I'])
+			p.idx = len(p.buf)
 			in.openPrompt(p)
 		case name == "detach-client":
 			in.emit(Action{Kind: ActDetach})
@@ -289,6 +292,18 @@ func (in *Input) runCommands(cmds [][]string) {
 			return
 		}
 	}
+}
+
+// localPrompt reports whether the guest can run a command-prompt itself:
+// one prompt (-p without a comma), an -I without formats to expand, and
+// no -i (incremental prompts run on every key). Others go to the host.
+func localPrompt(argv []string) bool {
+	flags, args, err := keys.Getopt(argv, "1iI:p:t:")
+	if err != nil || len(args) > 1 {
+		return false
+	}
+	_, inc := flags['i']
+	return !inc && !strings.Contains(flags['p'], ",") && !strings.Contains(flags['I'], "#")
 }
 
 // hasFlag reports whether tmux-style flags in argv[1:] include f. spec lists

@@ -105,7 +105,7 @@ func (p *prompt) finish() (bool, string) {
 		return true, ""
 	}
 	if p.template != "" {
-		return true, strings.ReplaceAll(p.template, "%1", s)
+		return true, templateReplace(p.template, s)
 	}
 	return true, s
 }
@@ -165,4 +165,40 @@ func splitCommand(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// templateReplace is tmux 2.4's cmd_template_replace for the first
+// answer: %1 and the first %% become s; %%% inserts s with ", \ and $
+// escaped for a double-quoted string.
+func templateReplace(template, s string) string {
+	var b strings.Builder
+	replaced := false
+	for i := 0; i < len(template); i++ {
+		c := template[i]
+		if c != '%' || i+1 >= len(template) {
+			b.WriteByte(c)
+			continue
+		}
+		n := template[i+1]
+		if n != '1' && (n != '%' || replaced) {
+			b.WriteByte(c)
+			continue
+		}
+		if n == '%' {
+			replaced = true
+		}
+		i++
+		if i+1 < len(template) && template[i+1] == '%' {
+			i++
+			for j := 0; j < len(s); j++ {
+				if strings.IndexByte("\"\\$", s[j]) >= 0 {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(s[j])
+			}
+			continue
+		}
+		b.WriteString(s)
+	}
+	return b.String()
 }

@@ -75,3 +75,36 @@ func TestSplitCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandPromptTemplates(t *testing.T) {
+	tab := defaultTable(t, []string{"bind-key", "y", "command-prompt", "-I", "abc", "rename-window '%%'"})
+	got := feedAll(NewInput(tab, false), "\x02'", "2\r")
+	want := []Action{
+		{Kind: ActPrompt, Prompt: Prompt{Text: "index "}},
+		{Kind: ActPrompt, Prompt: Prompt{Text: "index ", Buffer: "2", Cursor: 1}},
+		{Kind: ActPrompt},
+		{Kind: ActExec, Argv: []string{"select-window", "-t", ":2"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("prefix ': got %+v, want %+v", got, want)
+	}
+	got = feedAll(NewInput(tab, false), "\x02y", "\x7fX\r")
+	if last := got[len(got)-1]; !reflect.DeepEqual(last.Argv, []string{"rename-window", "abX"}) ||
+		got[0].Prompt != (Prompt{Text: "(rename-window) ", Buffer: "abc", Cursor: 3}) {
+		t.Errorf("-I: got %+v", got)
+	}
+	// -I with a format still goes to the host.
+	if got := feedAll(NewInput(tab, false), "\x02,"); len(got) != 1 || got[0].Kind != ActExec {
+		t.Errorf("prefix ,: got %+v", got)
+	}
+	for tmpl, want := range map[string]string{
+		"a %% b %% c":  "a x y b %% c",
+		"%1 and %1":    "x y and x y",
+		`say "%%%"`:    `say "x y"`,
+		"no percent %": "no percent %",
+	} {
+		if got := templateReplace(tmpl, "x y"); got != want {
+			t.Errorf("templateReplace(%q) = %q, want %q", tmpl, got, want)
+		}
+	}
+}
