@@ -356,6 +356,12 @@ var parityCases = []parityCase{
 		step{guestKeys: []string{"Enter"}},
 		refKeys("Escape"),
 	}, wait: "* 1:second-"},
+	// prefix , (command-prompt -I "#W" ...): the window's name to edit.
+	{name: "command-prompt-rename", steps: []step{
+		tmateCmd("rename-window", "editor"),
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", ","), bothKeys("BSpace"), bothKeys("-l", "X"),
+	}, wait: "(rename-window) editoX"},
 	// Enter at the guest's prompt runs the command on the host.
 	{name: "command-prompt-run", steps: []step{
 		typed("echo before-prompt"), waitFor("before-prompt\n"),

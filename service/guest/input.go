@@ -253,7 +253,7 @@ func (in *Input) runCommands(cmds [][]string) {
 				text = "Confirm '" + strings.Fields(args[0] + " x")[0] + "'? (y/n) "
 			}
 			in.openPrompt(&prompt{text: text, single: true, confirm: true, template: args[0]})
-		case name == "command-prompt" && localPrompt(argv):
+		case name == "command-prompt" && in.localPrompt(argv):
 			// tmux 2.4: -p's prompt and a space, else "(first word) " of
 			// the template, else ":"; -I is the text to start from.
 			flags, args, _ := keys.Getopt(argv, "1iI:p:t:")
@@ -265,7 +265,7 @@ func (in *Input) runCommands(cmds [][]string) {
 			if text, ok := flags['p']; ok {
 				p.text = text + " "
 			}
-			p.buf = []rune(flags['I'])
+			p.buf = []rune(in.expand(flags['I']))
 			p.idx = len(p.buf)
 			in.openPrompt(p)
 		case name == "detach-client":
@@ -294,16 +294,30 @@ func (in *Input) runCommands(cmds [][]string) {
 	}
 }
 
+// Expander is what Input may read of the session to expand formats in a
+// prompt's initial text (-I "#W"); LockedTable implements it.
+type Expander interface {
+	ExpandFormat(s string) string
+}
+
+// expand expands s's formats, if the Bindings can.
+func (in *Input) expand(s string) string {
+	if e, ok := in.b.(Expander); ok && strings.Contains(s, "#") {
+		return e.ExpandFormat(s)
+	}
+	return s
+}
+
 // localPrompt reports whether the guest can run a command-prompt itself:
-// one prompt (-p without a comma), an -I without formats to expand, and
+// one prompt (-p without a comma), an -I whose formats it can expand, and
 // no -i (incremental prompts run on every key). Others go to the host.
-func localPrompt(argv []string) bool {
+func (in *Input) localPrompt(argv []string) bool {
 	flags, args, err := keys.Getopt(argv, "1iI:p:t:")
 	if err != nil || len(args) > 1 {
 		return false
 	}
 	_, inc := flags['i']
-	return !inc && !strings.Contains(flags['p'], ",") && !strings.Contains(flags['I'], "#")
+	return !inc && !strings.Contains(flags['p'], ",") && !strings.Contains(in.expand(flags['I']), "#")
 }
 
 // hasFlag reports whether tmux-style flags in argv[1:] include f. spec lists

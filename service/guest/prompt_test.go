@@ -2,8 +2,16 @@ package guest
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	"tmate-relay/service/keys"
 )
+
+// expanding is a key table whose active window is named "editor".
+type expanding struct{ *keys.Table }
+
+func (expanding) ExpandFormat(s string) string { return strings.ReplaceAll(s, "#W", "editor") }
 
 // feedAll types each string in turn and collects the actions.
 func feedAll(in *Input, parts ...string) []Action {
@@ -93,9 +101,14 @@ func TestCommandPromptTemplates(t *testing.T) {
 		got[0].Prompt != (Prompt{Text: "(rename-window) ", Buffer: "abc", Cursor: 3}) {
 		t.Errorf("-I: got %+v", got)
 	}
-	// -I with a format still goes to the host.
+	// -I with a format goes to the host unless the bindings expand it.
 	if got := feedAll(NewInput(tab, false), "\x02,"); len(got) != 1 || got[0].Kind != ActExec {
 		t.Errorf("prefix ,: got %+v", got)
+	}
+	got = feedAll(NewInput(expanding{tab}, false), "\x02,", "2\r")
+	if got[0].Prompt != (Prompt{Text: "(rename-window) ", Buffer: "editor", Cursor: 6}) ||
+		!reflect.DeepEqual(got[len(got)-1].Argv, []string{"rename-window", "editor2"}) {
+		t.Errorf("prefix , with an expander: got %+v", got)
 	}
 	for tmpl, want := range map[string]string{
 		"a %% b %% c":  "a x y b %% c",

@@ -214,3 +214,21 @@ func (t LockedTable) Prefix() (keys.Key, keys.Key) {
 	defer t.s.mu.RUnlock()
 	return t.s.keys.Prefix()
 }
+
+// ExpandFormat expands the active pane's and window's formats (#P, #I,
+// #W) in s, for a guest's prompt; others stay as they are.
+func (t LockedTable) ExpandFormat(s string) string {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	w := t.s.windowByIdx(t.s.activeWindow)
+	if w == nil {
+		return s
+	}
+	idx := 0
+	for i, p := range w.panes {
+		if p.id == w.activePane {
+			idx = i
+		}
+	}
+	return expandPrompt(s, idx, w)
+}
