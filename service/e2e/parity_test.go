@@ -314,7 +314,9 @@ var parityCases = []parityCase{
 		steps: []step{
 			typed("echo before-failure"), waitFor("before-failure\n"),
 			bothKeys("C-b", "F"),
-		}, wait: "window 9"},
+		}, wait: "window 9",
+		redraw: "the reference client sometimes leaves the pane rows drawn before the key stale while its " +
+			"status line shows the message (seen in CI: the echo's output missing on the client, present in tmate's grid)"},
 	{name: "status-top", conf: "set -g status-position top\n", steps: []step{
 		typed("echo top-left"),
 		tmateCmd("split-window", "-v"),
