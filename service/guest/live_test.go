@@ -62,13 +62,20 @@ func newTmux(t testing.TB) *tmuxServer {
 
 func (s *tmuxServer) run(args ...string) string {
 	s.t.Helper()
+	return runOnSocket(s.t, "tmux", s.sock, args...)
+}
+
+// runOnSocket runs a tmux or tmate client command against server socket
+// sock and fails the test if it fails or takes over 20 s.
+func runOnSocket(t testing.TB, prog, sock string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := osexec.CommandContext(ctx, "tmux", append([]string{"-S", s.sock}, args...)...)
+	cmd := osexec.CommandContext(ctx, prog, append([]string{"-S", sock}, args...)...)
 	cmd.Env = envWithoutTmux()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }

@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -39,15 +38,7 @@ func newTmateHost(t *testing.T) *tmateHost {
 
 func (h *tmateHost) run(args ...string) string {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := osexec.CommandContext(ctx, "tmate", append([]string{"-S", h.sock}, args...)...)
-	cmd.Env = envWithoutTmux()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		h.t.Fatalf("tmate %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return runOnSocket(h.t, "tmate", h.sock, args...)
 }
 
 // view builds the View a relay would hold for the host's current window,
