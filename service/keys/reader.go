@@ -319,7 +319,7 @@ func (r *Reader) sequence(b []byte, final bool) seqResult {
 	}
 	params := b[2:i]
 	// rxvt's shifted keys end in '$', an intermediate byte in ECMA-48.
-	if i < len(b) && b[i] == '$' && len(params) > 0 && allDigits(params) {
+	if i < len(b) && i <= maxSeq && b[i] == '$' && len(params) > 0 && allDigits(params) {
 		return csi(params, nil, '$', i+1)
 	}
 	j := i
@@ -332,6 +332,15 @@ func (r *Reader) sequence(b []byte, final bool) seqResult {
 			return seqResult{kind: seqDrop, n: j}
 		}
 		return more
+	}
+	if j > maxSeq {
+		// Overlong: dropped up to its final byte, as when Feed saw only its
+		// start (skip), so the keys never depend on how the bytes arrived.
+		if b[j] >= 0x40 && b[j] <= 0x7e {
+			return seqResult{kind: seqDrop, n: j + 1}
+		}
+		r.skip = true
+		return seqResult{kind: seqDrop, n: j}
 	}
 	if b[j] < 0x40 || b[j] > 0x7e {
 		return seqResult{kind: seqNot}
@@ -523,10 +532,7 @@ func ss3(b []byte, more seqResult) seqResult {
 		i++
 	}
 	if i >= len(b) {
-		if i >= 10 {
-			return seqResult{kind: seqNot}
-		}
-		return more
+		return more // at most 11 bytes wait: the byte after the cap decides
 	}
 	fin := b[i]
 	if i == 2 {
