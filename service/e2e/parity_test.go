@@ -389,13 +389,23 @@ set -g pane-active-border-style fg=cyan,bg=black
 set -wg mode-style fg=white,bg=magenta
 `
 
+// allParityCases is every workload: the core ones above and those that
+// parity_*_test.go files add, each owning one theme.
+func allParityCases() []parityCase {
+	var all []parityCase
+	for _, cases := range [][]parityCase{parityCases, emulationParityCases, localViewParityCases, statusParityCases} {
+		all = append(all, cases...)
+	}
+	return all
+}
+
 // clockRE is the clock of tmate's default status-right, "%H:%M %d-%b-%y".
 var clockRE = regexp.MustCompile(`\d\d:\d\d \d\d-[A-Z][a-z][a-z]-\d\d`)
 
 func TestScreenParity(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "less", "vi", "tput", "seq")
 	r := startRelay(t, "")
-	for _, pc := range parityCases {
+	for _, pc := range allParityCases() {
 		t.Run(pc.name, func(t *testing.T) {
 			t.Parallel()
 			runParity(t, r, pc)
