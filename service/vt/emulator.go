@@ -435,14 +435,16 @@ func (e *Emulator) combine(r rune) {
 	c[x].Rune = appendMark(c[x].Rune, r)
 }
 
+// acsTable is what a tmate 2.4 client draws for DEC special graphics on a
+// UTF-8 terminal (tty_acs_table): characters it has no entry for (b to e
+// among them) stay as they are.
 var acsTable = [128]rune{
-	'+': '→', ',': '←', '-': '↑', '.': '↓', '0': '█',
-	'`': '◆', 'a': '▒', 'b': '␉', 'c': '␌', 'd': '␍', 'e': '␊',
-	'f': '°', 'g': '±', 'h': '␤', 'i': '␋', 'j': '┘', 'k': '┐',
-	'l': '┌', 'm': '└', 'n': '┼', 'o': '⎺', 'p': '⎻', 'q': '─',
-	'r': '⎼', 's': '⎽', 't': '├', 'u': '┤', 'v': '┴', 'w': '┬',
-	'x': '│', 'y': '≤', 'z': '≥', '{': 'π', '|': '≠', '}': '£',
-	'~': '·',
+	'+': '→', ',': '←', '-': '↑', '.': '↓', '0': '▮',
+	'`': '◆', 'a': '▒', 'f': '°', 'g': '±', 'h': '▒', 'i': '☃',
+	'j': '┘', 'k': '┐', 'l': '┌', 'm': '└', 'n': '┼', 'o': '⎺',
+	'p': '⎻', 'q': '─', 'r': '⎼', 's': '⎽', 't': '├', 'u': '┤',
+	'v': '┴', 'w': '┬', 'x': '│', 'y': '≤', 'z': '≥', '{': 'π',
+	'|': '≠', '}': '£', '~': '·',
 }
 
 func (e *Emulator) acs() bool {
@@ -495,6 +497,13 @@ func (e *Emulator) insertCells(x, n int, bg Color) {
 	n = min(n, e.w-x)
 	if len(l.cells) > e.w {
 		l.cells = l.cells[:e.w]
+	}
+	if x < e.w-1 {
+		// tmate's grid_move_cells grows the line to the pane's width
+		// with blank cells, which then count as written.
+		for len(l.cells) < e.w {
+			l.cells = append(l.cells, Cell{Rune: ' ', Width: 1})
+		}
 	}
 	if x < len(l.cells) {
 		newLen := min(len(l.cells)+n, e.w)

@@ -34,7 +34,7 @@ const tmateDir = "testdata/tmate-2.4.0"
 var knownTmateDiffs = map[string]string{}
 
 func TestTmateConformance(t *testing.T) {
-	names := corpusNames(t)
+	names := append(corpusNames(t), featureNames(t)...)
 	if *update {
 		captureTmate(t, names)
 	}
@@ -73,6 +73,37 @@ func TestTmateConformance(t *testing.T) {
 	t.Logf("tmate 2.4.0 conformance: %d of %d stream and size cases match fully", pass, len(tmateCases(names)))
 }
 
+// featureDir holds streams written for one emulation feature each (origin
+// mode, tab stops, margins, erase variants...), which the recorded corpus
+// touches little or not at all; the e2e parity test plays them too.
+const featureDir = "testdata/streams"
+
+func featureNames(t testing.TB) []string {
+	m, err := filepath.Glob(filepath.Join(featureDir, "*.bin"))
+	if err != nil || len(m) == 0 {
+		t.Fatalf("no feature streams in %s", featureDir)
+	}
+	var names []string
+	for _, f := range m {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".bin"))
+	}
+	return names
+}
+
+// streamPath is where stream name lives: the feature streams, else the
+// corpus.
+func streamPath(name string) string {
+	if p := filepath.Join(featureDir, name+".bin"); fileExists(p) {
+		return p
+	}
+	return filepath.Join(corpusDir, "streams", name+".bin")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // tmateSizes are the pane sizes each stream is checked at: the size it was
 // recorded at, and one row less, as a pane under a status line holds it
 // (programs drawing for 24 rows into 23 exercise clamping and scrolling).
@@ -103,7 +134,7 @@ func caseSize(c string) (name string, w, h int) {
 
 func runTmateCase(t testing.TB, c string) *Emulator {
 	name, w, h := caseSize(c)
-	data, err := os.ReadFile(filepath.Join(corpusDir, "streams", name+".bin"))
+	data, err := os.ReadFile(streamPath(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +249,17 @@ func tmateColour(c Color, bg bool) (parts [5]string) {
 // Unicode characters a UTF-8 client is drawn with.
 func acsToUnicode(s string) string {
 	var b strings.Builder
-	acs := false
+	acs, esc := false, false
 	for _, r := range s {
 		switch {
+		case esc:
+			// capture-pane may change the pen inside an SO run: its
+			// sequence is not line drawing.
+			b.WriteRune(r)
+			esc = r < 0x40 || r > 0x7e || r == '['
+		case r == 0x1b:
+			b.WriteRune(r)
+			esc = true
 		case r == 0x0e:
 			acs = true
 		case r == 0x0f:
@@ -275,7 +314,7 @@ func captureTmate(t *testing.T, names []string) {
 
 func captureOne(dir, c string) error {
 	name, w, h := caseSize(c)
-	stream, err := filepath.Abs(filepath.Join(corpusDir, "streams", name+".bin"))
+	stream, err := filepath.Abs(streamPath(name))
 	if err != nil {
 		return err
 	}
