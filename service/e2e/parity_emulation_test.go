@@ -1,4 +1,90 @@
 package e2e
 
-// emulationParityCases are the parity workloads for what pane programs do to the terminal: modes, paste, cursor styles, titles.
-var emulationParityCases = []parityCase{}
+import "path/filepath"
+
+// emulationParityCases are the parity workloads for what pane programs do to
+// the terminal: every vt corpus stream, then hand-written streams for one
+// feature each (modes, margins, tab stops, titles, erase variants...) and
+// keys a guest types into a program that changed how keys are encoded.
+var emulationParityCases = append(corpusParityCases(), []parityCase{
+	stream("origin-mode"),
+	stream("decaln"),
+	stream("tab-stops"),
+	stream("decsc-decrc"),
+	stream("emoji-combining"),
+	stream("wide-edge"),
+	redrawn(stream("margins"), "a DL below the scroll region deletes lines in tmate's grid, but its client sends the DL "+
+		"to a terminal whose margins are the region's, where it does nothing"),
+	stream("alt-screen"),
+	stream("insert-replace"),
+	stream("dec-line-drawing"),
+	stream("ris"),
+	redrawn(stream("erase"), "an EL sent while the pane's cursor waits to wrap clears the last column on a live tmate "+
+		"client's terminal but not in tmate's grid (as for top)"),
+	stream("sgr-edges"),
+	stream("cursor-styles"),
+	// The default status-right shows the pane's title (#T).
+	{name: "osc-titles", steps: []step{typed(`printf '\033]0;title-zero\007'; printf '\033]2;title-two\033\\'; printf '\033]1;icon-only\007'; echo osc-done`)},
+		wait: `"title-two"`},
+	{name: "osc-title-long", steps: []step{typed(`printf '\033]2;'; printf 'ç-%s ' $(seq 1 120); printf '\007'; echo long-title-$((1+1))`)}, wait: "long-title-2"},
+	keysRow("app-cursor-keys", `\033[?1h`, []string{"Up", "Down", "Right", "Left"}, "^[OA^[OB^[OC^[OD"),
+	keysRow("normal-cursor-keys", `\033[?1h\033[?1l`, []string{"Up", "Down", "Right", "Left"}, "^[[A^[[B^[[C^[[D"),
+	keysRow("app-keypad", `\033=`, []string{"KP1", "KP5", "KPEnter"}, "^[Oq^[Ou^[OM"),
+	keysRow("normal-keypad", `\033=\033>`, []string{"KP1", "KP5"}, "15"),
+	keysRow("mouse-modes-keys", `\033[?1000h\033[?1002h\033[?1006h`, []string{"-l", "typed with mouse on"}, "typed with mouse on"),
+	keysRow("mouse-any-keys", `\033[?1003h\033[?1005h`, []string{"Home", "End", "F1"}, "^[[1~^[[4~^[OP"),
+	// A tmate client passes the paste markers on to the pane; the relay
+	// drops them, so only the text is waited for.
+	keysRow("bracketed-paste", `\033[?2004h`, []string{"-l", "\x1b[200~pasted text\x1b[201~"}, "pasted text"),
+	keysRow("bracketed-paste-off", `\033[?2004h\033[?2004l`, []string{"-l", "typed text"}, "typed text"),
+}...)
+
+// corpusStreams are the vt corpus streams the core parity cases do not
+// already play.
+var corpusStreams = []string{
+	"w01_ls", "w02_sgr", "w03_utf8", "w04_seq", "w05_wrap", "w06_tput", "w07_vim_alt", "w08_vim_exit",
+	"w09_less", "w10_topb", "w12_man", "w14_nano", "w16_git", "w17_smcup", "w20_emoji",
+}
+
+func corpusParityCases() []parityCase {
+	var cases []parityCase
+	for _, name := range corpusStreams {
+		cases = append(cases, parityCase{name: "corpus-" + name, corpus: true,
+			steps: []step{typed(playRaw(filepath.Join(corpusDir, "streams", name+".bin"), name))}, wait: name + "-done"})
+	}
+	return cases
+}
+
+// featureStreams are the vt package's streams written for one emulation
+// feature each, checked there against a real tmate's grid.
+var featureStreams, _ = filepath.Abs("../vt/testdata/streams")
+
+// stream plays a feature stream into the pane with output processing off,
+// so the pane reads exactly its bytes.
+func stream(name string) parityCase {
+	return parityCase{name: name, steps: []step{typed(playRaw(filepath.Join(featureStreams, name+".bin"), name))}, wait: name + "-done"}
+}
+
+// playRaw is the command that cats file to the pane unchanged, then prints
+// NAME-done (built by printf, so that the command line itself does not
+// show it).
+func playRaw(file, name string) string {
+	return "clear; stty -opost; cat " + file + "; stty opost; printf '\\n%s-done\\n' " + name
+}
+
+// redrawn has the reference client redrawn before comparing, for why.
+func redrawn(pc parityCase, why string) parityCase {
+	pc.redraw = why
+	return pc
+}
+
+// keysRow runs a program after printf setup (modes that change how keys
+// reach it) and has the guest type keys; cat -v shows what the program
+// read, which must be want.
+func keysRow(name, setup string, guestKeys []string, want string) parityCase {
+	return parityCase{name: name, steps: []step{
+		typed("clear; printf '" + setup + "'; stty -echo -icanon; echo " + name + "-ready; cat -v"),
+		waitFor(name + "-ready\n"),
+		{guestKeys: guestKeys},
+	}, wait: want}
+}
