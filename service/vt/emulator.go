@@ -304,6 +304,11 @@ func (e *Emulator) clearCells(y, x, n int, bg Color) {
 		end := min(x+n, len(l.cells))
 		if x < end {
 			clear(l.cells[x:end])
+			if x > 0 && l.cells[x-1].Width == 2 {
+				// A cleared right half is a blank of its own, as
+				// in tmate's grid, not the wide character's padding.
+				l.cells[x] = Cell{Rune: ' ', Width: 1}
+			}
 		}
 		return
 	}

@@ -8,7 +8,8 @@ import (
 
 func FuzzWrite(f *testing.F) {
 	m, _ := filepath.Glob(filepath.Join(corpusDir, "streams", "*.bin"))
-	for _, p := range m {
+	features, _ := filepath.Glob(filepath.Join(featureDir, "*.bin"))
+	for _, p := range append(m, features...) {
 		if d, err := os.ReadFile(p); err == nil {
 			f.Add(d, uint8(80), uint8(24))
 		}

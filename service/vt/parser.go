@@ -80,12 +80,16 @@ func (e *Emulator) printASCII(p []byte, i int) int {
 func (e *Emulator) step(b byte) {
 	switch e.state {
 	case stGround:
+		if e.u8need > 0 && b&0xc0 != 0x80 {
+			// tmate's UTF-8 states swallow the byte that breaks a
+			// character, whatever it is (ESC and controls too).
+			e.u8need = 0
+			return
+		}
 		switch {
 		case b < 0x20:
-			e.u8need = 0
 			e.control(b)
 		case b < 0x7f:
-			e.u8need = 0
 			r := rune(b)
 			if e.acs() {
 				if m := acsTable[r]; m != 0 {
@@ -139,17 +143,14 @@ func (e *Emulator) step(b byte) {
 }
 
 func (e *Emulator) utf8(b byte) {
-	if e.u8need > 0 {
-		if b&0xc0 == 0x80 {
-			e.u8[e.u8n] = b
-			e.u8n++
-			if e.u8n == e.u8need {
-				e.u8need = 0
-				e.printRune(e.decodeU8())
-			}
-			return
+	if e.u8need > 0 { // b is a continuation byte: step checked
+		e.u8[e.u8n] = b
+		e.u8n++
+		if e.u8n == e.u8need {
+			e.u8need = 0
+			e.printRune(e.decodeU8())
 		}
-		e.u8need = 0 // invalid: drop the partial character
+		return
 	}
 	switch {
 	case b >= 0xc2 && b <= 0xdf:
@@ -465,11 +466,9 @@ func (e *Emulator) csi(final byte) {
 			e.cx = min(e.cx+n, e.w-1)
 		}
 	case 'D':
-		n := e.param(0, 1, 1)
-		if e.cx >= e.w {
-			e.cx = e.w - 1
-		}
-		e.cx = max(e.cx-n, 0)
+		// From a pending wrap this counts from past the last column,
+		// as tmate's screen_write_cursorleft.
+		e.cx = max(e.cx-e.param(0, 1, 1), 0)
 	case 'E':
 		e.cx = 0
 		e.cursorDown(e.param(0, 1, 1))
