@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // ErrTooManySessions is returned when the relay's session cap is reached.
@@ -16,11 +17,31 @@ type Registry struct {
 	sessions map[*Session]struct{}
 	max      int
 	policy   Policy
+	reconn   *Reconnector // nil: hosts cannot reconnect
+	// afterFunc starts the timer that ends a session whose host stays
+	// away (time.AfterFunc; tests fire it themselves).
+	afterFunc func(time.Duration, func()) *time.Timer
 }
 
 // NewRegistry returns an empty registry holding at most max sessions (0: no cap).
 func NewRegistry(max int) *Registry {
-	return &Registry{byToken: map[string]*Session{}, sessions: map[*Session]struct{}{}, max: max}
+	return &Registry{byToken: map[string]*Session{}, sessions: map[*Session]struct{}{}, max: max, afterFunc: time.AfterFunc}
+}
+
+// SetReconnector lets hosts reconnect with data rc signs (before any host
+// connects).
+func (r *Registry) SetReconnector(rc *Reconnector) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reconn = rc
+}
+
+// Reconnector is what signs hosts' reconnection data, nil when hosts
+// cannot reconnect.
+func (r *Registry) Reconnector() *Reconnector {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.reconn
 }
 
 // SetPolicy sets what the relay requires of hosts' sessions (before any
@@ -55,6 +76,87 @@ func (r *Registry) Add(s *Session) error {
 		r.byToken[rw], r.byToken[ro] = s, s
 		r.sessions[s] = struct{}{}
 		return nil
+	}
+}
+
+// Resume finds the session that a reconnecting host's data names and
+// makes h its host (see TakeHost): the live session when it is still
+// registered, its host away or not yet known to be gone; else, after a
+// relay restart, a new session made with cfg that has the same tokens and
+// whose state the host's replay and SNAPSHOT rebuild. An error (data
+// refused, tokens taken by another session, session limit) means the host
+// starts a new session with new tokens.
+func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp func()) (s *Session, gen uint64, err error) {
+	rc := r.Reconnector()
+	if rc == nil {
+		return nil, 0, errors.New("this relay does not offer reconnection")
+	}
+	c, err := rc.Verify(data, hostKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.mu.Lock()
+	s = r.byToken[c.Token]
+	switch {
+	case s != nil && s.token == c.Token && s.roToken == c.ROToken && !s.ended():
+	case s == nil && r.byToken[c.ROToken] == nil:
+		if r.max > 0 && len(r.sessions) >= r.max {
+			r.mu.Unlock()
+			return nil, 0, ErrTooManySessions
+		}
+		s = New(cfg, nil)
+		s.registry = r
+		s.token, s.roToken = c.Token, c.ROToken
+		r.byToken[c.Token], r.byToken[c.ROToken] = s, s
+		r.sessions[s] = struct{}{}
+	default:
+		r.mu.Unlock()
+		return nil, 0, errors.New("its tokens are in use by another session")
+	}
+	r.mu.Unlock()
+	gen = s.TakeHost(h, hostKey, hangUp)
+	s.rc.mu.Lock()
+	s.rc.resumed = true
+	s.rc.mu.Unlock()
+	return s, gen, nil
+}
+
+// HostLost is told that the host's connection gen ended without the host
+// finishing the session. It reports whether the session lives on: when a
+// newer connection took gen's place, or when the host holds reconnection
+// data, so the session waits (its guests told why) for the host to come
+// back within the reconnection window. false: end the session now.
+func (r *Registry) HostLost(s *Session, gen uint64) bool {
+	rc := r.Reconnector()
+	l := s.rc
+	l.mu.Lock()
+	if l.gen != gen {
+		l.mu.Unlock()
+		return true
+	}
+	if rc == nil || !l.issued || s.ended() {
+		l.mu.Unlock()
+		return false
+	}
+	l.cur, l.hangUp = nil, nil
+	l.away = r.afterFunc(rc.Window, func() { r.expire(s, gen, rc.Window) })
+	l.mu.Unlock()
+	s.setAwayNotice(awayNoticeText(rc.Window))
+	return true
+}
+
+// expire ends s if its host, away since connection gen ended, did not
+// come back.
+func (r *Registry) expire(s *Session, gen uint64, window time.Duration) {
+	l := s.rc
+	l.mu.Lock()
+	away := l.gen == gen && l.cur == nil
+	if away {
+		s.End(awayEndText(window)) // under l.mu: a host resuming now finds the session ended
+	}
+	l.mu.Unlock()
+	if away {
+		r.Remove(s)
 	}
 }
 

@@ -90,6 +90,9 @@ type Session struct {
 	sizeMu       sync.Mutex
 	sentSize     [2]int // under sizeMu and mu
 
+	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
+	awayNotice string    // under mu: what guests read while the host is away
+
 	endOnce   sync.Once
 	done      chan struct{}
 	endReason string
@@ -106,9 +109,11 @@ func New(cfg Config, host HostSender) *Session {
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = 750 * time.Millisecond
 	}
+	link := newHostLink(host)
 	return &Session{
 		cfg:        cfg,
-		host:       host,
+		host:       link,
+		rc:         link,
 		lastWindow: -1,
 		panes:      map[int]*pane{},
 		keys:       keys.NewTable(),
@@ -206,9 +211,12 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		return false, false, s.announce()
 	case *protocol.Fin:
 		return false, true, nil
+	case *protocol.Snapshot:
+		s.mu.Lock()
+		s.applySnapshot(m)
+		s.mu.Unlock()
 	default:
-		// Snapshots (only sent on reconnection, which the relay does not
-		// offer yet) and the host's uname change nothing a guest sees.
+		// The host's uname changes nothing a guest sees.
 		return false, false, nil
 	}
 	return true, false, err
@@ -327,7 +335,9 @@ func (s *Session) announce() error {
 			func() error { return s.host.SetEnv("tmate_ssh", rw) },
 		)
 	}
+	msgs = append(msgs, s.reconnectionData()...)
 	msgs = append(msgs, s.host.Ready)
+	msgs = append(msgs, s.afterReady()...)
 	for _, send := range msgs {
 		if err := send(); err != nil {
 			return err
@@ -354,6 +364,9 @@ func (s *Session) view(v *guest.View, g *Guest) {
 	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
 	s.optionsView(v)
 	v.Message = g.currentMessage()
+	if v.Message == "" {
+		v.Message = s.awayNotice
+	}
 	v.Prompt = g.currentPrompt()
 	v.ActivePane = -1
 	if w := s.windowByIdx(s.activeWindow); w != nil {
