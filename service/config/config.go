@@ -49,11 +49,15 @@ type Guests struct {
 	RequireAuthorizedKeys bool `toml:"require_authorized_keys"`
 }
 
-// Sessions is the [sessions] table: named sessions.
+// Sessions is the [sessions] table: named sessions and reconnection.
 type Sessions struct {
 	// APIKeys, when not empty, restrict tmate-session-name and
 	// tmate-session-name-ro to hosts whose tmate-api-key is listed.
 	APIKeys []string `toml:"api_keys"`
+	// ReconnectWindow is how long a session waits, with its guests, for a
+	// host that lost its connection (or for every host after the relay
+	// restarted) to come back with its tokens.
+	ReconnectWindow time.Duration `toml:"reconnect_window"`
 }
 
 // SSH is the [ssh] table: the door hosts and guests come in through.
@@ -158,6 +162,16 @@ const (
 	DefaultUnauthPerAddress    = 10
 	DefaultLogLevel            = "info"
 	DefaultRepoValidFor        = 7 * 24 * time.Hour
+	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
+	// networks and a relay restart (tmate retries every 2 s), while a
+	// host that is gone for good frees its guests and tokens soon.
+	DefaultReconnectWindow = 5 * time.Minute
+
+	// MinReconnectWindow and MaxReconnectWindow bound reconnect_window:
+	// tmate needs a few tries after a restart, and a day-old session with
+	// no host is nobody's.
+	MinReconnectWindow = 10 * time.Second
+	MaxReconnectWindow = 24 * time.Hour
 
 	// MinRepoValidFor is the shortest valid_for accepted: the relay signs
 	// again when a third of it is left, and hosts' clocks differ.
@@ -181,7 +195,8 @@ func Default() *Config {
 			AdvertisePort: 10022,
 			HostKeysDir:   DefaultHostKeysDir,
 		},
-		Web: Web{Listen: DefaultWebListen},
+		Web:      Web{Listen: DefaultWebListen},
+		Sessions: Sessions{ReconnectWindow: DefaultReconnectWindow},
 		Limits: Limits{
 			MaxSessions:         DefaultMaxSessions,
 			MaxGuestsPerSession: DefaultMaxGuestsPerSession,
@@ -405,6 +420,11 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if len(c.Sessions.APIKeys) == 0 {
 		c.Sessions.APIKeys = nil
 	}
+	n := len(v.problems)
+	v.duration(md, &c.Sessions.ReconnectWindow, d.Sessions.ReconnectWindow, "sessions", "reconnect_window")
+	if w := c.Sessions.ReconnectWindow; len(v.problems) == n && (w < MinReconnectWindow || w > MaxReconnectWindow) {
+		v.add([]string{"sessions", "reconnect_window"}, "reconnect_window %s is out of range %s..%s", w, MinReconnectWindow, MaxReconnectWindow)
+	}
 
 	// [limits]
 	l := &c.Limits
@@ -449,7 +469,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if c.Repo.PackagesDir != "" && !filepath.IsAbs(c.Repo.PackagesDir) {
 		c.Repo.PackagesDir = filepath.Join(dir, c.Repo.PackagesDir)
 	}
-	n := len(v.problems)
+	n = len(v.problems)
 	v.duration(md, &c.Repo.ValidFor, d.Repo.ValidFor, "repo", "valid_for")
 	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
 		v.add([]string{"repo", "valid_for"}, "valid_for %s is shorter than %s", c.Repo.ValidFor, MinRepoValidFor)

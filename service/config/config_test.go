@@ -84,6 +84,11 @@ func TestLoadErrors(t *testing.T) {
 		{"hosts authorized_keys missing", "[hosts]\nauthorized_keys = \"/nonexistent/keys\"\n", 2, "authorized_keys /nonexistent/keys: no such file or directory"},
 		{"empty api key", "[sessions]\napi_keys = [\"ok\", \"\"]\n", 2, "api_keys[1] must be a non-empty string"},
 		{"api key with space", "[sessions]\napi_keys = [\"a b\"]\n", 2, "api_keys[0] must be a non-empty string without spaces"},
+		{"reconnect_window integer", "[sessions]\nreconnect_window = 300\n", 2, "reconnect_window must be a duration string"},
+		{"reconnect_window negative", "[sessions]\nreconnect_window = \"-5m\"\n", 2, "reconnect_window -5m0s must not be negative"},
+		{"reconnect_window too short", "[sessions]\nreconnect_window = \"2s\"\n", 2, "reconnect_window 2s is out of range 10s..24h0m0s"},
+		{"reconnect_window too long", "[sessions]\n\nreconnect_window = \"48h\"\n", 3, "reconnect_window 48h0m0s is out of range 10s..24h0m0s"},
+		{"reconnect_window not a duration", "[sessions]\nreconnect_window = \"soon\"\n", 2, "reconnect_window"},
 		{"require_authorized_keys string", "[guests]\nrequire_authorized_keys = \"yes\"\n", 2, "require_authorized_keys"},
 		{"max_message_size negative", "[limits]\nmax_message_size = -1\n", 2, "max_message_size -1 must be 0"},
 		{"max_message_size tiny", "[limits]\nmax_message_size = 100\n", 2, "at least 17408"},
@@ -180,6 +185,8 @@ max_message_size = 0
 guest_input_rate = 0
 grace_period = "0s"
 keepalive_interval = "0s"
+[sessions]
+reconnect_window = "0s"
 [log]
 level = ""
 [repo]
@@ -225,6 +232,7 @@ authorized_keys = "hosts_keys"
 require_authorized_keys = true
 [sessions]
 api_keys = ["k1", "k2"]
+reconnect_window = "30s"
 [log]
 level = "DEBUG"
 [repo]
@@ -267,7 +275,7 @@ valid_for = "24h"
 		},
 		Hosts:    Hosts{AuthorizedKeys: filepath.Join(dir, "hosts_keys")},
 		Guests:   Guests{RequireAuthorizedKeys: true},
-		Sessions: Sessions{APIKeys: []string{"k1", "k2"}},
+		Sessions: Sessions{APIKeys: []string{"k1", "k2"}, ReconnectWindow: 30 * time.Second},
 		Log:      Log{Level: "debug"},
 		Repo:     Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
 	}
