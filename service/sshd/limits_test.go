@@ -1,0 +1,293 @@
+package sshd
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Inside a synctest bubble time.Now is a fake clock that only moves when
+// the test sleeps, so the limits' windows are checked to the nanosecond.
+
+func TestFailedAttemptsSlowDownPerAddress(t *testing.T) {
+	type attempt struct {
+		after       time.Duration // fake time since the previous attempt
+		addr        string
+		wantPenalty time.Duration // on top of the 50 to 200 ms refusal delay
+	}
+	const a, b = "192.0.2.1", "2001:db8::1"
+	for _, tc := range []struct {
+		name     string
+		failures int
+		window   time.Duration
+		attempts []attempt
+	}{
+		{"allowance then doubling", 3, time.Minute, []attempt{
+			{0, a, 0}, {0, a, 0}, {0, a, 0},
+			{0, a, 250 * time.Millisecond}, {0, a, 500 * time.Millisecond},
+			{0, a, time.Second}, {0, a, 2 * time.Second},
+		}},
+		{"addresses are counted apart", 1, time.Minute, []attempt{
+			{0, a, 0}, {0, a, 250 * time.Millisecond},
+			{0, b, 0}, {0, b, 250 * time.Millisecond},
+			{0, a, 500 * time.Millisecond},
+		}},
+		{"penalty stops at its maximum", 1, time.Hour, []attempt{
+			{0, a, 0}, {0, a, 250 * time.Millisecond}, {0, a, 500 * time.Millisecond},
+			{0, a, time.Second}, {0, a, 2 * time.Second}, {0, a, 4 * time.Second},
+			{0, a, 8 * time.Second}, {0, a, maxPenalty}, {0, a, maxPenalty},
+			{0, a, maxPenalty}, {0, a, maxPenalty}, {0, a, maxPenalty},
+			{0, a, maxPenalty}, {0, a, maxPenalty}, {0, a, maxPenalty},
+		}},
+		{"failures older than the window are forgotten", 2, time.Minute, []attempt{
+			{0, a, 0}, {0, a, 0}, {0, a, 250 * time.Millisecond},
+			{time.Minute + time.Nanosecond, a, 0},
+			{0, a, 0}, {0, a, 250 * time.Millisecond},
+		}},
+		{"the window slides", 2, time.Minute, []attempt{
+			{0, a, 0},
+			{30 * time.Second, a, 0},
+			{20 * time.Second, a, 250 * time.Millisecond}, // 3 within 50 s
+			// At 61 s the first has left the window: 3 remain.
+			{11 * time.Second, a, 250 * time.Millisecond},
+			// At exactly 60 s after the second, it still counts.
+			{29 * time.Second, a, 500 * time.Millisecond},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newAddrLimits(tc.failures, tc.window, 10)
+				for i, at := range tc.attempts {
+					time.Sleep(at.after)
+					d := l.fail(at.addr)
+					lo, hi := at.wantPenalty+50*time.Millisecond, at.wantPenalty+200*time.Millisecond
+					if d < lo || d > hi {
+						t.Fatalf("attempt %d from %s waits %v, want %v plus 50 to 200 ms", i+1, at.addr, d, at.wantPenalty)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
+	const a, b = "192.0.2.1", "192.0.2.2"
+	type op struct {
+		open bool // false: done
+		addr string
+		want bool // for open: admitted
+	}
+	for _, tc := range []struct {
+		name string
+		cap  int
+		ops  []op
+	}{
+		{"up to the cap", 2, []op{
+			{true, a, true}, {true, a, true}, {true, a, false}, {true, a, false},
+		}},
+		{"other addresses are not affected", 1, []op{
+			{true, a, true}, {true, a, false}, {true, b, true}, {true, b, false},
+		}},
+		{"a finished connection frees its place", 2, []op{
+			{true, a, true}, {true, a, true}, {true, a, false},
+			{false, a, false}, {true, a, true}, {true, a, false},
+			{false, a, false}, {false, a, false}, {true, a, true}, {true, a, true},
+		}},
+		{"a refused connection takes no place", 1, []op{
+			{true, a, true}, {true, a, false}, {true, a, false},
+			{false, a, false}, {true, a, true},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newAddrLimits(10, time.Minute, tc.cap)
+			opened := map[string]int{}
+			for i, o := range tc.ops {
+				if !o.open {
+					l.done(o.addr)
+					opened[o.addr]--
+					continue
+				}
+				if got := l.open(o.addr); got != o.want {
+					t.Fatalf("op %d: open(%s) = %v, want %v", i+1, o.addr, got, o.want)
+				}
+				if o.want {
+					opened[o.addr]++
+				}
+			}
+			for addr, n := range opened {
+				for range n {
+					l.done(addr)
+				}
+			}
+			if len(l.addrs) != 0 {
+				t.Fatalf("addresses with nothing open and no failures are still kept: %v", l.addrs)
+			}
+		})
+	}
+}
+
+func TestFailuresOutliveTheirConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newAddrLimits(1, time.Minute, 10)
+		const a = "192.0.2.1"
+		for range 2 {
+			if !l.open(a) {
+				t.Fatal("refused under the cap")
+			}
+			l.fail(a)
+			l.done(a)
+		}
+		// A new connection from the same address is still slowed.
+		if d := l.fail(a); d < 500*time.Millisecond {
+			t.Fatalf("third failure waits %v: the earlier ones were forgotten when their connections closed", d)
+		}
+	})
+}
+
+func TestIdleAddressesAreSweptWhenManyAreKnown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newAddrLimits(10, time.Minute, 10)
+		for i := range 4096 {
+			l.fail(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+		}
+		l.open("192.0.2.1") // still open at the sweep: kept
+		time.Sleep(time.Minute + time.Nanosecond)
+		l.fail("192.0.2.2")
+		if len(l.addrs) != 2 {
+			t.Fatalf("%d addresses kept after the sweep, want the open one and the new one", len(l.addrs))
+		}
+	})
+}
+
+// sshBanner reads what the relay sends first on a fresh TCP connection: its
+// SSH version line, or nothing when it hangs up at once.
+func sshBanner(t *testing.T, addr string) (net.Conn, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	n, _ := io.ReadAtLeast(c, buf, len("SSH-2.0-"))
+	return c, string(buf[:n])
+}
+
+func TestServerCapsUnauthenticatedConnectionsAndLogsEachRefusal(t *testing.T) {
+	addr, srv, log := startServer(t, Config{UnauthenticatedConn: 2})
+	held := make([]net.Conn, 2)
+	for i := range held {
+		c, banner := sshBanner(t, addr)
+		if !strings.HasPrefix(banner, "SSH-2.0-") {
+			t.Fatalf("connection %d under the cap got %q", i+1, banner)
+		}
+		held[i] = c
+	}
+	for i := range 2 {
+		if _, banner := sshBanner(t, addr); banner != "" {
+			t.Fatalf("connection %d over the cap got %q, want it closed at once", i+1, banner)
+		}
+	}
+	const refusal = "connection refused: too many unauthenticated connections from this address"
+	waitFor(t, "two refusals logged", func() bool { return strings.Count(log.String(), refusal) == 2 })
+	for _, line := range logLines(log, refusal) {
+		if !strings.Contains(line, "addr=127.0.0.1") {
+			t.Errorf("refusal without the address: %s", line)
+		}
+	}
+
+	held[0].Close()
+	waitFor(t, "the closed connection to free its place", func() bool {
+		srv.limits.mu.Lock()
+		defer srv.limits.mu.Unlock()
+		st := srv.limits.addrs["127.0.0.1"]
+		return st != nil && st.pending == 1
+	})
+	if _, banner := sshBanner(t, addr); !strings.HasPrefix(banner, "SSH-2.0-") {
+		t.Fatalf("connection after one closed got %q", banner)
+	}
+}
+
+func TestWrongTokensAreSlowedAndLoggedWithoutTheToken(t *testing.T) {
+	addr, srv, log := startServer(t, Config{TokenFailures: 2})
+	tokens := []string{"guessOne0123456789abcdefg", "guessTwo0123456789abcdefg", "guessThree23456789abcdefg"}
+	for _, tok := range tokens {
+		out, err := guestShell(t, addr, tok, nil)
+		if !strings.Contains(out, InvalidTokenMessage) {
+			t.Fatalf("guest %s read %q (%v)", tok, out, err)
+		}
+	}
+	const refusal = "guest refused: invalid or expired token"
+	waitFor(t, "every refusal logged", func() bool { return strings.Count(log.String(), refusal) == len(tokens) })
+	for _, line := range logLines(log, refusal) {
+		if !strings.Contains(line, "addr=127.0.0.1") {
+			t.Errorf("refusal without the address: %s", line)
+		}
+	}
+	for _, tok := range tokens {
+		if strings.Contains(log.String(), tok) {
+			t.Errorf("the log holds the token %s:\n%s", tok, log)
+		}
+	}
+	// The third wrong token is beyond the allowance: the next one from
+	// this address waits the doubled penalty.
+	if d := srv.limits.fail("127.0.0.1"); d < 500*time.Millisecond {
+		t.Fatalf("the fourth failure waits %v: the wrong tokens were not counted", d)
+	}
+}
+
+// guestShell joins as a guest with user name token (offering keys, if
+// any) and returns what it read until the relay closed the session.
+func guestShell(t *testing.T, addr, token string, keys []ssh.Signer) (string, error) {
+	t.Helper()
+	cfg := &ssh.ClientConfig{User: token, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
+	if keys != nil {
+		cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(keys...)}
+	}
+	c, err := ssh.Dial("tcp", addr, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	s.Stdout = &out
+	s.RequestPty("xterm", 24, 80, nil)
+	if err := s.Shell(); err != nil {
+		return "", err
+	}
+	err = s.Wait()
+	return out.String(), err
+}
+
+// logLines returns the log's lines that contain msg.
+func logLines(log *syncWriter, msg string) []string {
+	var out []string
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, msg) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond, which the server makes true from another goroutine,
+// failing the test if it never does.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
