@@ -17,6 +17,7 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"tmate-relay/packaging"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/protocol"
@@ -52,6 +53,11 @@ func runServe(args []string) error {
 
 	registry := session.NewRegistry(cfg.Limits.MaxSessions)
 	registry.SetPolicy(session.Policy{RequireGuestKeys: cfg.Guests.RequireAuthorizedKeys, APIKeys: cfg.Sessions.APIKeys})
+	reconnectKey, err := session.LoadReconnectKey(packaging.StateDir(cfg))
+	if err != nil {
+		return fmt.Errorf("reconnection key: %w", err)
+	}
+	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
 	webURL := "" // hosts hear of browser pages only when public_url says where they are
 	if httpL != nil && cfg.Web.PublicURL != "" {
 		webURL = cfg.WebURL()

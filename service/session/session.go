@@ -467,9 +467,3 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	guest.Compose(&g.view, g.w, g.h, f)
 	s.mu.RUnlock()
 }
-
-// Shutdown tells the host why the relay ends its session, then ends it.
-func (s *Session) Shutdown(notice string) {
-	s.host.Notify(notice)
-	s.End(notice)
-}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"log/slog"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -42,22 +43,114 @@ func (c *conn) host() {
 		return
 	}
 
+	reg := c.srv.cfg.Registry
 	sess := session.New(c.srv.cfg.Session, enc)
-	if err := c.srv.cfg.Registry.Add(sess); err != nil {
+	if err := reg.Add(sess); err != nil {
 		enc.Notify("Relay: " + err.Error())
 		log.Warn("host refused", "err", err)
 		c.lingerThenClose()
 		return
 	}
-	defer c.srv.cfg.Registry.Remove(sess)
-	log.Info("session started", "client", hdr.ClientVersion, "sessions", c.srv.cfg.Registry.Len())
+	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
+	stream := &hostStream{dec: dec}
+	if old, oldGen := c.resume(sess, stream, enc, log); old != nil {
+		sess, gen = old, oldGen
+	} else {
+		log.Info("session started", "client", hdr.ClientVersion, "sessions", reg.Len())
+	}
+	if rc := reg.Reconnector(); rc != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go refreshReconnectionData(sess, rc.RefreshEvery(), stop)
+	}
 
-	reason, failed := c.readHost(sess, dec, in)
+	reason, failed, lost := c.readHost(sess, stream, in)
+	if sess.HostGen() != gen {
+		return // a reconnection of this host took this connection's place
+	}
+	if lost && reg.HostLost(sess, gen) {
+		log.Info("host lost its connection: waiting for it to reconnect", "window", reg.Reconnector().Window)
+		return
+	}
 	if failed {
 		enc.Notify(reason) // the tmate user sees why the relay hung up
 	}
 	sess.End(reason)
+	reg.Remove(sess)
 	log.Info("session ended", "why", reason)
+}
+
+// resume reads the message after the host's header: when it is RECONNECT
+// with valid data, the host gets its session back (see Registry.Resume) in
+// place of fresh, the new session made for it. Anything else is left for
+// the session's reader, and the host keeps fresh (nil).
+func (c *conn) resume(fresh *session.Session, stream *hostStream, enc *protocol.Encoder, log *slog.Logger) (*session.Session, uint64) {
+	m, err := stream.Next()
+	rc, ok := m.(*protocol.Reconnect)
+	if !ok {
+		stream.pending, stream.err = m, err
+		return nil, 0
+	}
+	reg := c.srv.cfg.Registry
+	reg.Remove(fresh) // not announced yet: nobody knows its tokens
+	sess, gen, err := reg.Resume(rc.Data, c.hostKey(), c.srv.cfg.Session, enc, c.hangUp)
+	if err != nil {
+		// As the original does, the host starts afresh with new tokens.
+		log.Info("host reconnection refused: it gets a new session", "why", err)
+		if err := reg.Add(fresh); err != nil {
+			stream.err = err
+		}
+		return nil, 0
+	}
+	fresh.End("replaced by the host's reconnected session")
+	log.Info("host reconnected", "sessions", reg.Len())
+	return sess, gen
+}
+
+// hostKey is the fingerprint of the key the host authenticated with, ""
+// when it used none.
+func (c *conn) hostKey() string {
+	if c.sc.Permissions == nil {
+		return ""
+	}
+	return c.sc.Permissions.Extensions["key"]
+}
+
+// hangUp closes the host's connection when a reconnection of the same host
+// takes its place.
+func (c *conn) hangUp() { c.sc.Close() }
+
+// refreshReconnectionData gives the host fresh reconnection data every
+// interval until stop is closed.
+func refreshReconnectionData(sess *session.Session, every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			sess.RefreshReconnectionData()
+		case <-stop:
+			return
+		case <-sess.Done():
+			return
+		}
+	}
+}
+
+// hostStream is the host's decoded messages, with the one resume read
+// ahead put back.
+type hostStream struct {
+	dec     *protocol.Decoder
+	pending protocol.HostMessage
+	err     error
+}
+
+func (s *hostStream) Next() (protocol.HostMessage, error) {
+	if m, err := s.pending, s.err; m != nil || err != nil {
+		s.pending, s.err = nil, nil
+		return m, err
+	}
+	return s.dec.Next()
 }
 
 // refuseHost tells a host whose keys are not listed in [hosts]
@@ -83,11 +176,12 @@ func (c *conn) refuseHost(fingerprint string) {
 const maxUntold = 2 * time.Millisecond
 
 // readHost applies the host's messages until it finishes, fails or the
-// session is ended from outside; it returns the reason guests are shown and
-// whether the host's stream was at fault. Guests are told of changes once
+// session is ended from outside; it returns the reason guests are shown,
+// whether the host's stream was at fault and whether the connection was
+// lost without the host finishing. Guests are told of changes once
 // the messages read so far (in) are all applied, so that what arrived
 // together is drawn together.
-func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder, in *bufio.Reader) (reason string, failed bool) {
+func (c *conn) readHost(sess *session.Session, stream *hostStream, in *bufio.Reader) (reason string, failed, lost bool) {
 	var untold time.Time // first change not yet told, zero if none
 	defer func() {
 		if !untold.IsZero() {
@@ -104,24 +198,24 @@ func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder, in *bufio.
 		}
 	}()
 	for {
-		m, err := dec.Next()
+		m, err := stream.Next()
 		if err != nil {
 			select {
 			case <-sess.Done():
-				return sess.EndReason(), false
+				return sess.EndReason(), false, false
 			default:
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return "The host disconnected.", false
+				return "The host disconnected.", false, true
 			}
 			c.srv.cfg.Log.Info("host stream failed", "addr", c.addr, "err", err)
-			return "The host's stream could not be read: " + err.Error(), true
+			return "The host's stream could not be read: " + err.Error(), true, false
 		}
 		changed, fin, err := sess.ApplyQuiet(m)
 		var refused *session.RefusedError
 		if errors.As(err, &refused) {
 			c.srv.cfg.Log.Info("host refused", "addr", c.addr, "why", refused.Msg)
-			return refused.Msg, true
+			return refused.Msg, true, false
 		}
 		if changed && untold.IsZero() {
 			untold = time.Now()
@@ -132,10 +226,10 @@ func (c *conn) readHost(sess *session.Session, dec *protocol.Decoder, in *bufio.
 		}
 		if err != nil {
 			c.srv.cfg.Log.Info("host sent an unusable message", "addr", c.addr, "err", err)
-			return "The host sent something the relay cannot show: " + err.Error(), true
+			return "The host sent something the relay cannot show: " + err.Error(), true, false
 		}
 		if fin {
-			return "The host closed the session.", false
+			return "The host closed the session.", false, false
 		}
 	}
 }

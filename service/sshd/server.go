@@ -24,17 +24,19 @@ const HostUser = "tmate"
 
 // Config is what the front door needs; zero values mean defaults.
 type Config struct {
-	HostKeys       []ssh.Signer
-	Registry       *session.Registry
-	Session        session.Config
-	Limits         protocol.Limits
-	GracePeriod    time.Duration // for a connection to authenticate and open its channel (20 s)
-	KeepAlive      time.Duration // between keepalive probes (30 s); 3 unanswered end the connection
-	FrameInterval  time.Duration // shortest time between two frames to one guest (10 ms)
-	EscapeTime     time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
-	Log            *slog.Logger
-	ServerVersion  string
-	ShutdownNotice string // NOTIFY to hosts when the relay stops
+	HostKeys      []ssh.Signer
+	Registry      *session.Registry
+	Session       session.Config
+	Limits        protocol.Limits
+	GracePeriod   time.Duration // for a connection to authenticate and open its channel (20 s)
+	KeepAlive     time.Duration // between keepalive probes (30 s); 3 unanswered end the connection
+	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
+	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+	Log           *slog.Logger
+	ServerVersion string
+	// ShutdownNotice is what guests read when the relay stops. Hosts are
+	// not told: tmate reconnects by itself, to this relay once it is back.
+	ShutdownNotice string
 	// HostAuthorizedKeys is an OpenSSH authorized_keys file: when set, a
 	// host must authenticate with one of its keys. Empty: anyone may host.
 	HostAuthorizedKeys string
@@ -96,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ServerVersion = "SSH-2.0-tmate-relay"
 	}
 	if cfg.ShutdownNotice == "" {
-		cfg.ShutdownNotice = "The relay is shutting down: this session has ended."
+		cfg.ShutdownNotice = "The relay is restarting: join again with the same command once the host has reconnected."
 	}
 	if cfg.TokenFailures <= 0 {
 		cfg.TokenFailures = 10
@@ -177,8 +179,10 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 }
 
-// Shutdown stops accepting, ends every session (hosts get a NOTIFY, guests
-// a message) and waits for connections to finish or ctx to expire.
+// Shutdown stops accepting, ends every session (guests get a message) and
+// waits for connections to finish or ctx to expire. Hosts are not told to
+// exit: their connections close and tmate retries every 2 s, so after a
+// restart they reconnect and get their sessions back.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -187,7 +191,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, sess := range s.cfg.Registry.Sessions() {
-		sess.Shutdown(s.cfg.ShutdownNotice)
+		sess.End(s.cfg.ShutdownNotice)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
