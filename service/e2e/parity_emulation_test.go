@@ -1,6 +1,12 @@
 package e2e
 
-import "path/filepath"
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
 
 // emulationParityCases are the parity workloads for what pane programs do to
 // the terminal: every vt corpus stream, then hand-written streams for one
@@ -104,4 +110,89 @@ func keysRow(name, setup string, guestKeys []string, want string) parityCase {
 		waitFor(name + "-ready\n"),
 		{guestKeys: guestKeys},
 	}, wait: want}
+}
+
+// guestKeyCases are keys typed into a program after it set the modes that
+// change how keys reach it; a guest's keys must reach it as a tmate
+// client's do.
+var guestKeyCases = []struct {
+	name, setup string
+	keys        []string
+}{
+	{"normal", ``, allKeys},
+	{"app-cursor", `\033[?1h`, allKeys},
+	{"app-keypad", `\033=`, allKeys},
+	{"app-cursor-and-keypad", `\033[?1h\033=`, allKeys},
+	{"mouse-and-paste-modes", `\033[?1000h\033[?1006h\033[?2004h`, allKeys},
+}
+
+// allKeys are tmux key names whose encoding depends on the pane's modes,
+// with and without modifiers (C-b, the prefix, left out).
+var allKeys = []string{
+	"Up", "Down", "Right", "Left", "Home", "End", "IC", "DC", "PPage", "NPage",
+	"F1", "F4", "F5", "F12", "BSpace", "Tab", "BTab", "Enter",
+	"C-Up", "S-Down", "M-Right", "C-S-Left", "M-Home", "C-End", "S-F3", "C-F5", "M-F12",
+	"M-a", "C-a", "M-Enter", "C-Space",
+	"KP0", "KP1", "KP5", "KP9", "KPEnter", "KP/", "KP*", "KP-", "KP+", "KP.",
+}
+
+// TestGuestKeysParity types the same keys through a tmate client and
+// through a guest into cat -vT, one key at a time, and compares what the
+// program read for each.
+func TestGuestKeysParity(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	for _, c := range guestKeyCases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			hs := startHost(t, r, 80, 24, "")
+			token := tokenOf(t, hs.display("#{tmate_ssh}"))
+			ref := startTerm(t, 80, 24, []string{"TERM=screen-256color", "HOME=" + hs.home},
+				"env", "-u", "TMUX", "tmate", "-u", "-S", hs.sock, "attach")
+			guest := sshGuest(t, r, token, 80, 24)
+			eventually(t, 15*time.Second, "both clients attached", func() (bool, string) {
+				s := hs.display("#{session_attached}")
+				return s == "1", s // the relay's guests are not tmate clients
+			})
+			guest.waitFor("$", 10*time.Second)
+			hs.run("send-keys", "-l", "clear; printf '"+c.setup+"'; stty -echo -icanon; echo ready; cat -vT")
+			hs.run("send-keys", "Enter")
+			ref.waitFor("ready\n", 10*time.Second)
+			ref.key("-l", "<go>")
+			ref.waitFor("<go>", 10*time.Second)
+			var diffs []string
+			for i, k := range c.keys {
+				// Each key is framed by markers, so that what it sent
+				// is told apart from the next key's bytes.
+				read := func(tm *term, who string) string {
+					mark := fmt.Sprintf("<%s%d>", who, i)
+					tm.key(k)
+					tm.key("-l", mark)
+					var got string
+					eventually(t, 10*time.Second, "the program reads "+mark, func() (bool, string) {
+						s := hs.capture("-J")
+						end := strings.LastIndex(s, mark)
+						if end < 0 {
+							return false, s
+						}
+						start := strings.LastIndex(s[:end], ">") + 1
+						got = s[start:end]
+						return true, s
+					})
+					return got
+				}
+				want := read(ref, "r")
+				got := read(guest, "g")
+				if testing.Verbose() {
+					t.Logf("%s: %q", k, want)
+				}
+				if got != want {
+					diffs = append(diffs, fmt.Sprintf("%s: tmate client %q, guest %q", k, want, got))
+				}
+			}
+			if len(diffs) > 0 {
+				t.Errorf("keys reach the program unlike a tmate client's:\n%s", strings.Join(diffs, "\n"))
+			}
+		})
+	}
 }
