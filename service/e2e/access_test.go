@@ -249,7 +249,7 @@ func TestNamedSessions(t *testing.T) {
 
 	// A second host asking for the same name is refused.
 	dup := spawnHost(t, r, "set -g tmate-session-name team-alpha\n")
-	dup.waitMessage(`the session name "team-alpha" is in use`, 20*time.Second)
+	dup.waitMessage("the tmate-session-name is in use", 20*time.Second)
 
 	// Invalid names are refused with the rule.
 	for _, bad := range []string{"two--dashes", "-lead", strings.Repeat("x", 51), "sp ace"} {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 type access struct {
 	guestKeys map[string]bool // ssh.PublicKey.Marshal() of keys allowed to join; empty: anyone with a token
 	badKeys   []string        // authorized_keys lines that could not be parsed
+	keysFile  string          // tmate-authorized-keys: the host meant to restrict its guests
 	name      string          // tmate-session-name
 	roName    string          // tmate-session-name-ro
 	apiKey    string          // tmate-api-key
@@ -35,8 +37,10 @@ func (a *access) apply(name, value string) bool {
 		if !ok {
 			return false
 		}
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-		if err != nil {
+		k, _, options, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil || UnsupportedKeyOption(options) != "" {
+			// The original server drops a line with options too: a
+			// from= ignored would let the key in from anywhere.
 			a.badKeys = append(a.badKeys, line)
 			return true
 		}
@@ -45,6 +49,8 @@ func (a *access) apply(name, value string) bool {
 		}
 		a.guestKeys[string(k.Marshal())] = true
 		return true
+	case "tmate-authorized-keys":
+		a.keysFile = value
 	case "tmate-session-name":
 		a.name = value
 	case "tmate-session-name-ro":
@@ -118,7 +124,11 @@ func (s *Session) admit() error {
 		pol = reg.Policy()
 	}
 	if len(a.badKeys) > 0 && len(a.guestKeys) == 0 {
-		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key); no guest could join.", truncate(a.badKeys[0], 40))}
+		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key without options); no guest could join.", truncate(a.badKeys[0], 40))}
+	}
+	if a.keysFile != "" && len(a.guestKeys) == 0 {
+		// Letting anyone with the token in would undo what the host meant.
+		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys (%s) lists no SSH public key; no guest could join. Add the keys of those who may join.", truncate(a.keysFile, 60))}
 	}
 	if pol.RequireGuestKeys && len(a.guestKeys) == 0 {
 		return &RefusedError{"Relay: this relay requires sessions restricted to known guests. " +
@@ -127,9 +137,11 @@ func (s *Session) admit() error {
 	if a.name == "" && a.roName == "" {
 		return nil
 	}
+	// A session name is a token: the messages (which the relay also logs)
+	// name the option, never its value.
 	for _, n := range []struct{ opt, v string }{{"tmate-session-name", a.name}, {"tmate-session-name-ro", a.roName}} {
 		if n.v != "" && !ValidSessionName(n.v) {
-			return &RefusedError{fmt.Sprintf("Relay: %s %q is not valid: use 1 to %d letters, digits and single dashes.", n.opt, truncate(n.v, 60), maxNameLen)}
+			return &RefusedError{fmt.Sprintf("Relay: %s is not valid: use 1 to %d letters, digits and single dashes.", n.opt, maxNameLen)}
 		}
 	}
 	if a.name != "" && a.name == a.roName {
@@ -144,10 +156,32 @@ func (s *Session) admit() error {
 	if reg == nil {
 		return nil
 	}
-	if err := reg.claim(s, a.name, a.roName); err != nil {
+	if err := reg.claim(s, a.name, a.roName); errors.Is(err, ErrEnded) {
 		return &RefusedError{"Relay: " + err.Error()}
+	} else if err != nil {
+		opt := "tmate-session-name-ro"
+		if o, _, ok := reg.Lookup(a.name); ok && o != s {
+			opt = "tmate-session-name"
+		}
+		return &RefusedError{"Relay: the " + opt + " is in use by another live session: choose another, or end that session first."}
 	}
 	return nil
+}
+
+// UnsupportedKeyOption is the first of an authorized_keys line's options
+// (OpenSSH's, case-insensitive) that limits where, when or as what its key
+// may be used, "" if none: the relay cannot honour these, and ignoring
+// them would let in more than meant. Options about the session (no-pty,
+// command=...) mean nothing to a relay and are ignored.
+func UnsupportedKeyOption(options []string) string {
+	for _, o := range options {
+		name, _, _ := strings.Cut(strings.ToLower(o), "=")
+		switch name {
+		case "from", "cert-authority", "expiry-time", "principals":
+			return name
+		}
+	}
+	return ""
 }
 
 func listed(keys []string, k string) bool {
