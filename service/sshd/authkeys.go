@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/session"
 )
 
 // authorizedKeys is an OpenSSH authorized_keys file, read again whenever
@@ -48,7 +50,9 @@ func (a *authorizedKeys) allows(key ssh.PublicKey) (bool, error) {
 }
 
 // readAuthorizedKeys parses an authorized_keys file; blank lines and
-// comments are skipped, a line that is not a key is an error.
+// comments are skipped, a line that is not a key is an error, and so is a
+// line whose options would narrow who may use its key: ignored, they would
+// let in more than the administrator meant.
 func readAuthorizedKeys(path string) (map[string]bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -60,9 +64,12 @@ func readAuthorizedKeys(path string) (map[string]bool, error) {
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		k, _, _, _, err := ssh.ParseAuthorizedKey(line)
+		k, _, options, _, err := ssh.ParseAuthorizedKey(line)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, n+1, err)
+		}
+		if opt := session.UnsupportedKeyOption(options); opt != "" {
+			return nil, fmt.Errorf("%s:%d: option %s is not supported: the relay would accept the key without it", path, n+1, opt)
 		}
 		keys[string(k.Marshal())] = true
 	}
