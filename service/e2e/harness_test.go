@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,6 +164,16 @@ func (r *relay) stop() {
 	if r.t.Failed() {
 		r.t.Logf("relay log:\n%s", r.log.String())
 	}
+}
+
+// restart stops the relay with SIGTERM, by its PID, and starts it again
+// with the same configuration and state directory, on the same port.
+func (r *relay) restart() {
+	r.t.Helper()
+	argv := r.cmd.Args
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.cmd.Wait()
+	r.launch(append([]string{relayBin}, argv[1:]...)...)
 }
 
 // lockedBuffer collects a process's output while tests read it.

@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hostLine is a TCP proxy between a tmate host and the relay that the test
+// cuts, as a dropped Wi-Fi does, and can hold down (connections it takes
+// are closed at once) until the test has seen what guests see meanwhile.
+type hostLine struct {
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]struct{}
+	port   int
+}
+
+func startHostLine(t *testing.T, r *relay) *hostLine {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &hostLine{target: fmt.Sprintf("127.0.0.1:%d", r.port), conns: map[net.Conn]struct{}{}, port: l.Addr().(*net.TCPAddr).Port}
+	t.Cleanup(func() { l.Close(); p.cut(false) })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+	return p
+}
+
+func (p *hostLine) forward(c net.Conn) {
+	defer c.Close()
+	p.mu.Lock()
+	down := p.down
+	p.mu.Unlock()
+	if down {
+		return
+	}
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	p.mu.Lock()
+	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, c); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// cut closes every connection through the line (both ends, so the relay
+// reads EOF while tmate's reads fail) and, with hold, refuses new ones
+// until restore.
+func (p *hostLine) cut(hold bool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = hold
+	for c := range p.conns {
+		c.Close()
+	}
+	return len(p.conns) / 2
+}
+
+func (p *hostLine) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// statusLine is the bottom row of a guest's terminal.
+func statusLine(tm *term) string {
+	lines := strings.Split(strings.TrimRight(tm.screen(), "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestHostReconnectsAfterConnectionCut(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	line := startHostLine(t, r)
+	h := startAttachedHost(t, r, 80, 24, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
+	sshCmd := h.display("#{tmate_ssh}")
+	token := tokenOf(t, sshCmd)
+	g := sshGuest(t, r, token, 80, 25)
+	h.run("send-keys", "echo before-cut", "Enter")
+	g.waitFor("before-cut", 10*time.Second)
+
+	if n := line.cut(true); n != 1 {
+		t.Fatalf("cut %d connections, want the host's one", n)
+	}
+	g.waitFor("waiting for it to reconnect", 10*time.Second)
+	if g.exited() {
+		t.Fatalf("the guest was disconnected while the host is away:\n%s", g.screen())
+	}
+	// A guest with the token joins while the host is away and sees the
+	// last screen.
+	late := sshGuest(t, r, token, 80, 25)
+	late.waitFor("before-cut", 10*time.Second)
+	if s := statusLine(late); !strings.Contains(s, "waiting for it to reconnect") {
+		t.Fatalf("the late guest's status line is %q", s)
+	}
+
+	line.restore() // tmate retries every 2 s
+	h.waitMessage("Reconnected", 20*time.Second)
+	if got := h.display("#{tmate_ssh}"); got != sshCmd {
+		t.Fatalf("after reconnecting the host shows %q, want %q", got, sshCmd)
+	}
+	eventually(t, 10*time.Second, "the away message is gone", func() (bool, string) {
+		s := g.screen()
+		return !strings.Contains(s, "waiting for it to reconnect"), s
+	})
+	h.run("send-keys", "echo after-reconnect", "Enter")
+	for _, tm := range []*term{g, late} {
+		tm.waitFor("after-reconnect", 10*time.Second)
+	}
+	// The same ssh command works again, and a guest's keys reach the host.
+	again := sshGuest(t, r, token, 80, 25)
+	again.waitFor("after-reconnect", 10*time.Second)
+	again.send("echo typed-by-guest\r")
+	eventually(t, 10*time.Second, "the guest's command runs on the host", func() (bool, string) {
+		s := h.capture()
+		return strings.Contains(s, "\ntyped-by-guest"), s
+	})
+	if g.exited() || late.exited() {
+		t.Fatal("a guest was disconnected by the reconnection")
+	}
+	if n := strings.Count(r.log.String(), "host lost its connection"); n != 1 {
+		t.Fatalf("the relay logged the host's loss %d times, want once:\n%s", n, r.log)
+	}
+	if strings.Contains(r.log.String(), token) {
+		t.Fatal("the relay's log holds the session's token")
+	}
+}
+
+func TestHostReconnectsAfterRelayRestart(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	for _, tc := range []struct {
+		name string
+		// replaceKey removes the relay's reconnection key before the
+		// restart: the hosts' data is then forged as far as the relay
+		// knows.
+		replaceKey bool
+	}{
+		{"same state directory", false},
+		{"reconnection key replaced", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startRelay(t, "")
+			h := startAttachedHost(t, r, 80, 24, "")
+			sshCmd := h.display("#{tmate_ssh}")
+			roCmd := h.display("#{tmate_ssh_ro}")
+			h.run("send-keys", "echo before-restart", "Enter")
+			g := sshGuest(t, r, tokenOf(t, sshCmd), 80, 25)
+			g.waitFor("before-restart", 10*time.Second)
+
+			if tc.replaceKey {
+				if err := os.Remove(filepath.Join(r.dir, "reconnect-key")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.restart()
+			eventually(t, 10*time.Second, "the guest is told the relay restarts", func() (bool, string) {
+				s := g.screen()
+				return g.exited() && strings.Contains(s, "The relay is restarting"), s
+			})
+			if m := h.messages(); strings.Contains(m, "The relay is restarting") {
+				t.Fatalf("the host was told to stop:\n%s", m)
+			}
+			eventually(t, 30*time.Second, "the host is ready again", func() (bool, string) {
+				got := h.display("#{tmate_ssh}")
+				return got != "" && (tc.replaceKey && got != sshCmd || !tc.replaceKey && strings.Contains(h.messages(), "Reconnected")), got + "\n" + h.messages()
+			})
+
+			if tc.replaceKey {
+				if strings.Contains(h.messages(), "Reconnected") {
+					t.Fatal("a host with data the relay cannot verify was told it reconnected")
+				}
+				if !strings.Contains(r.log.String(), "host reconnection refused") {
+					t.Fatalf("the refusal is not logged:\n%s", r.log)
+				}
+				if !strings.Contains(sshGuest(t, r, tokenOf(t, sshCmd), 80, 25).waitExitScreen(), "Invalid or expired session token") {
+					t.Fatal("the old token still works")
+				}
+				sshCmd = h.display("#{tmate_ssh}")
+			} else if got := h.display("#{tmate_ssh_ro}"); got != roCmd {
+				t.Fatalf("read-only command %q, want %q as before", got, roCmd)
+			}
+			// The host's screen, rebuilt from its snapshot, and its new
+			// output reach a guest of the (same or new) command.
+			g2 := sshGuest(t, r, tokenOf(t, sshCmd), 80, 25)
+			g2.waitFor("before-restart", 10*time.Second)
+			h.run("send-keys", "echo after-restart", "Enter")
+			g2.waitFor("after-restart", 10*time.Second)
+			ro := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh_ro}")), 80, 25)
+			ro.waitFor("after-restart", 10*time.Second)
+		})
+	}
+}
+
+// waitExitScreen waits until ssh exited in the terminal and returns what it
+// shows.
+func (tm *term) waitExitScreen() string {
+	tm.t.Helper()
+	eventually(tm.t, 10*time.Second, "ssh exits", func() (bool, string) { return tm.exited(), tm.screen() })
+	return tm.screen()
+}
