@@ -96,9 +96,32 @@ func statusLine(tm *term) string {
 
 func TestHostReconnectsAfterConnectionCut(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
-	r := startRelay(t, "")
-	line := startHostLine(t, r)
-	h := startAttachedHost(t, r, 80, 24, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
+	for _, tc := range []struct {
+		name string
+		// keyed: only listed hosts may host, so the host authenticates
+		// with its key and its reconnection data is bound to it.
+		keyed bool
+	}{
+		{"anyone may host", false},
+		{"listed host keys", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			relayConf, hostConf := "", ""
+			if tc.keyed {
+				key, pub := newKey(t, "host")
+				relayConf = fmt.Sprintf("[hosts]\nauthorized_keys = %q\n", writeLines(t, "hosts_keys", pub))
+				hostConf = fmt.Sprintf("set -g tmate-identity %q\n", key)
+			}
+			r := startRelay(t, relayConf)
+			line := startHostLine(t, r)
+			h := spawnHost(t, r, hostConf+fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
+			h.waitReady(20 * time.Second)
+			testReconnectAfterCut(t, r, line, h)
+		})
+	}
+}
+
+func testReconnectAfterCut(t *testing.T, r *relay, line *hostLine, h *host) {
 	sshCmd := h.display("#{tmate_ssh}")
 	token := tokenOf(t, sshCmd)
 	g := sshGuest(t, r, token, 80, 25)
