@@ -26,7 +26,7 @@ const (
 	// ActDetach: detach this guest.
 	ActDetach
 	// ActLocal: a command the relay handles itself for this guest; Argv[0]
-	// is the command's full name: list-keys, refresh-client,
+	// is the command's full name: refresh-client,
 	// suspend-client, bind-key, unbind-key, set-option, set-window-option,
 	// attach-session.
 	ActLocal
@@ -35,6 +35,13 @@ const (
 	// guest, as on a tmux client; only the command they end in goes to
 	// the host.
 	ActPrompt
+	// ActView: this guest's own view over the window changed to Local
+	// (display-panes, list-keys run on the guest); pane numbers go away
+	// by themselves after For.
+	ActView
+	// ActMessage: show Message on this guest's status line, as tmux shows
+	// a command's error to the client that ran it.
+	ActMessage
 )
 
 // Action is one thing a guest's keys ask for.
@@ -44,15 +51,33 @@ type Action struct {
 	Argv []string // ActExec, ActLocal
 	// Prompt is the open prompt (ActPrompt).
 	Prompt Prompt
+	Local  LocalView     // ActView
+	For    time.Duration // ActView: how long pane numbers show
+	// Message is ActMessage's text.
+	Message string
+}
+
+// LocalSource is what Input reads of the session for the views a guest
+// draws itself; LockedTable implements it. Without it a guest's key list
+// is empty and its pane numbers show for tmux's default second.
+type LocalSource interface {
+	// KeyBindings is every binding, as keys.Table's List orders them.
+	KeyBindings() []keys.Binding
+	// ActivePane is the active pane's size and the number of panes of
+	// the active window.
+	ActivePane() (w, h, panes int)
+	// DisplayPanesTime is the display-panes-time option.
+	DisplayPanesTime() time.Duration
 }
 
 // localCommands are handled by the relay, never sent to the host: those the
 // original tmate-ssh-server ran locally (bind-key, unbind-key, set-option,
 // set-window-option, attach-session; detach-client is ActDetach) and those
-// that are about the guest's own terminal, not the host's (list-keys,
-// refresh-client, suspend-client — the host would act on its own client).
+// that are about the guest's own terminal, not the host's (refresh-client,
+// suspend-client — the host would act on its own client). display-panes
+// and list-keys run on the guest itself (emitView).
 var localCommands = map[string]bool{
-	"list-keys": true, "refresh-client": true, "suspend-client": true,
+	"refresh-client": true, "suspend-client": true,
 	"bind-key": true, "unbind-key": true, "set-option": true,
 	"set-window-option": true, "attach-session": true,
 }
@@ -82,6 +107,9 @@ type Input struct {
 	repeatUntil time.Time
 	detached    bool
 	prompt      *prompt // the open status-line prompt, if any
+	history     promptHistory
+	numbersTill time.Time // pane numbers show until then (display-panes)
+	list        *keyList  // the key list view, if open
 
 	out []Action
 }
@@ -161,6 +189,18 @@ func (in *Input) key(k keys.Key) {
 	if in.detached || k == keys.FocusIn || k == keys.FocusOut || k.IsMouse() {
 		return
 	}
+	if in.numbersShown() {
+		// tmux 2.4's identify mode: a digit selects that pane, any other
+		// key hides the numbers and goes on as usual.
+		in.numbersTill = time.Time{}
+		in.emitView(0)
+		if k >= '0' && k <= '9' {
+			if _, _, n := in.activePane(); int(k-'0') < n {
+				in.emit(Action{Kind: ActExec, Argv: []string{"select-pane", "-t", ":." + string(rune(k))}})
+			}
+			return
+		}
+	}
 	if in.prompt != nil {
 		in.promptKey(k) // pasted text too
 		return
@@ -202,7 +242,85 @@ func (in *Input) key(k keys.Key) {
 		in.table = "prefix"
 		return
 	}
+	if in.list != nil {
+		// The key list is a mode of this guest's own: its keys stay here.
+		w, h, _ := in.activePane()
+		if !in.list.key(k, w, h) {
+			in.list = nil
+		}
+		in.emitView(0)
+		return
+	}
 	in.emit(Action{Kind: ActPaneKey, Key: k})
+}
+
+// numbersShown reports whether display-panes' numbers still show.
+func (in *Input) numbersShown() bool {
+	return !in.numbersTill.IsZero() && in.now().Before(in.numbersTill)
+}
+
+// emitView reports this guest's own views as they are now.
+func (in *Input) emitView(numbersFor time.Duration) {
+	var v LocalView
+	if in.list != nil {
+		v = in.list.view()
+	}
+	v.PaneNumbers = in.numbersShown()
+	in.emit(Action{Kind: ActView, Local: v, For: numbersFor})
+}
+
+func (in *Input) localSource() (LocalSource, bool) {
+	ls, ok := in.b.(LocalSource)
+	return ls, ok
+}
+
+// activePane is the active pane's size and the window's pane count (80x23
+// and 10 panes when the session cannot tell).
+func (in *Input) activePane() (w, h, panes int) {
+	if ls, ok := in.localSource(); ok {
+		return ls.ActivePane()
+	}
+	return 80, 23, 10
+}
+
+// displayPanes shows the pane numbers for display-panes-time.
+func (in *Input) displayPanes() {
+	d := time.Second
+	if ls, ok := in.localSource(); ok {
+		d = ls.DisplayPanesTime()
+	}
+	in.numbersTill = in.now().Add(d)
+	in.emitView(d)
+}
+
+// listKeys opens the key list (list-keys [-T table]); a table that does
+// not exist is an error, as in tmux. Mode tables (-t) are not listed.
+func (in *Input) listKeys(argv []string) {
+	flags, _, err := keys.Getopt(argv, "t:T:")
+	if err != nil {
+		in.emit(Action{Kind: ActMessage, Message: err.Error()})
+		return
+	}
+	if _, mode := flags['t']; mode {
+		in.emit(Action{Kind: ActMessage, Message: "list-keys -t is not shown to guests"})
+		return
+	}
+	var all []keys.Binding
+	if ls, ok := in.localSource(); ok {
+		all = ls.KeyBindings()
+	}
+	table, only := flags['T']
+	lines := keyListLines(all, table)
+	if only && len(lines) == 0 {
+		in.emit(Action{Kind: ActMessage, Message: "Table " + table + " doesn't exist"})
+		return
+	}
+	w, h, _ := in.activePane()
+	if lines == nil {
+		lines = []string{}
+	}
+	in.list = &keyList{lines: lines, oy: listHistory(lines, w, h)}
+	in.emitView(0)
 }
 
 // run dispatches a binding's commands.
@@ -231,6 +349,7 @@ func (in *Input) openPrompt(p *prompt) {
 	if in.readOnly {
 		return
 	}
+	p.history = &in.history
 	in.prompt = p
 	in.emit(Action{Kind: ActPrompt, Prompt: p.view()})
 }
@@ -270,6 +389,10 @@ func (in *Input) runCommands(cmds [][]string) {
 			in.openPrompt(p)
 		case name == "detach-client":
 			in.emit(Action{Kind: ActDetach})
+		case name == "display-panes":
+			in.displayPanes()
+		case name == "list-keys":
+			in.listKeys(argv)
 		case name == "send-prefix":
 			p, p2 := in.b.Prefix()
 			if hasFlag(argv, '2', "") {

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -25,6 +26,8 @@ type prompt struct {
 	single   bool   // PROMPT_SINGLE (confirm-before): one key answers
 	template string // the command to run; "" means what was typed (command-prompt)
 	confirm  bool   // run template only when the answer is y
+	history  *promptHistory
+	hindex   int // 0: the line being typed; n: the nth line back in history
 }
 
 func (p *prompt) view() Prompt {
@@ -38,7 +41,20 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 	case keys.Escape, 3 /* C-c */, 7 /* C-g */ :
 		return true, ""
 	case keys.Enter, 10 /* C-j */, keys.KPEnter:
+		if p.history != nil && len(p.buf) > 0 {
+			p.history.add(string(p.buf))
+		}
 		return p.finish()
+	case keys.Up, 16 /* C-p */ :
+		if line, ok := p.history.up(&p.hindex); ok {
+			p.set(line)
+		}
+	case keys.Down, 14 /* C-n */ :
+		if line, ok := p.history.down(&p.hindex); ok {
+			p.set(line)
+		}
+	case keys.Tab:
+		p.complete()
 	case keys.Left, 2 /* C-b */ :
 		if p.idx > 0 {
 			p.idx--
@@ -90,6 +106,12 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 		}
 	}
 	return false, ""
+}
+
+// set replaces what was typed, the cursor at its end.
+func (p *prompt) set(s string) {
+	p.buf = []rune(s)
+	p.idx = len(p.buf)
 }
 
 // finish is the prompt's callback with what was typed.
@@ -202,3 +224,162 @@ func templateReplace(template, s string) string {
 	}
 	return b.String()
 }
+
+// promptHistory is the lines a guest entered at its prompts, oldest
+// first, at most promptHistoryMax: tmux 2.4's status_prompt_hlist, kept
+// per guest.
+type promptHistory struct{ lines []string }
+
+const promptHistoryMax = 100 // tmux's PROMPT_HISTORY
+
+// add records a line, unless it repeats the last one.
+func (h *promptHistory) add(line string) {
+	if n := len(h.lines); n > 0 && h.lines[n-1] == line {
+		return
+	}
+	if len(h.lines) == promptHistoryMax {
+		h.lines = append(h.lines[:0], h.lines[1:]...)
+	}
+	h.lines = append(h.lines, line)
+}
+
+// up is status_prompt_up_history: the line one further back, if any.
+func (h *promptHistory) up(idx *int) (string, bool) {
+	if h == nil || len(h.lines) == 0 || *idx == len(h.lines) {
+		return "", false
+	}
+	*idx++
+	return h.lines[len(h.lines)-*idx], true
+}
+
+// down is status_prompt_down_history: the line one nearer, "" past the
+// newest.
+func (h *promptHistory) down(idx *int) (string, bool) {
+	if h == nil || len(h.lines) == 0 || *idx == 0 {
+		return "", true
+	}
+	*idx--
+	if *idx == 0 {
+		return "", true
+	}
+	return h.lines[len(h.lines)-*idx], true
+}
+
+// complete is tmux 2.4's MODEKEYEDIT_COMPLETE: the word the cursor is in
+// (or just after) is completed from the names of commands, options and
+// layouts; one match is completed with a space after it, several to their
+// longest common prefix. Targets (-t, -s) are not completed: the guest
+// does not know the host's other sessions.
+func (p *prompt) complete() {
+	if len(p.buf) == 0 {
+		return
+	}
+	idx := p.idx
+	if idx != 0 {
+		idx--
+	}
+	first := idx
+	for first > 0 && p.buf[first] != ' ' {
+		first--
+	}
+	for first < len(p.buf) && p.buf[first] == ' ' {
+		first++
+	}
+	last := idx
+	for last < len(p.buf) && p.buf[last] != ' ' {
+		last++
+	}
+	if last <= first {
+		return
+	}
+	word := string(p.buf[first:last])
+	out, ok := completeWord(word)
+	if !ok {
+		return
+	}
+	rest := append([]rune(out), p.buf[last:]...)
+	p.buf = append(p.buf[:first], rest...)
+	p.idx = first + len([]rune(out))
+}
+
+// completeWord is status_prompt_complete for a command, option or layout
+// name.
+func completeWord(word string) (string, bool) {
+	if strings.HasPrefix(word, "-t") || strings.HasPrefix(word, "-s") {
+		return "", false
+	}
+	var matches []string
+	for _, list := range [][]string{commandList, optionNames, layoutNames} {
+		for _, name := range list {
+			if strings.HasPrefix(name, word) {
+				matches = append(matches, name)
+			}
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return "", false
+	case 1:
+		return matches[0] + " ", true
+	}
+	out := matches[0]
+	for _, m := range matches[1:] {
+		n := 0
+		for n < len(out) && n < len(m) && out[n] == m[n] {
+			n++
+		}
+		out = out[:n]
+	}
+	return out, true
+}
+
+// commandList is the command names in tmux's cmd_table order.
+var commandList = func() []string {
+	names := make([]string, 0, len(argSpecs))
+	for name := range argSpecs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}()
+
+// optionNames are tmate 2.4.0's options, in its options_table order.
+var optionNames = strings.Fields(`buffer-limit default-terminal escape-time
+exit-unattached focus-events history-file message-limit quiet set-clipboard
+terminal-overrides assume-paste-time base-index bell-action bell-on-alert
+default-command default-shell destroy-unattached detach-on-destroy
+display-panes-active-colour display-panes-colour display-panes-time
+display-time history-limit key-table lock-after-time lock-command
+message-attr message-bg message-command-attr message-command-bg
+message-command-fg message-command-style message-fg message-style mouse
+prefix prefix2 renumber-windows repeat-time set-remain-on-exit set-titles
+set-titles-string status status-attr status-bg status-fg status-interval
+status-justify status-keys status-left status-left-attr status-left-bg
+status-left-fg status-left-length status-left-style status-position
+status-right status-right-attr status-right-bg status-right-fg
+status-right-length status-right-style status-style update-environment
+visual-activity visual-bell visual-silence word-separators
+aggressive-resize allow-rename alternate-screen automatic-rename
+automatic-rename-format clock-mode-colour clock-mode-style force-height
+force-width main-pane-height main-pane-width mode-attr mode-bg mode-fg
+mode-keys mode-style monitor-activity monitor-silence other-pane-height
+other-pane-width pane-active-border-bg pane-active-border-fg
+pane-active-border-style pane-base-index pane-border-bg pane-border-fg
+pane-border-style remain-on-exit synchronize-panes window-active-style
+window-style window-status-activity-attr window-status-activity-bg
+window-status-activity-fg window-status-activity-style
+window-status-attr window-status-bell-attr window-status-bell-bg
+window-status-bell-fg window-status-bell-style window-status-bg
+window-status-current-attr window-status-current-bg
+window-status-current-fg window-status-current-format
+window-status-current-style window-status-fg window-status-format
+window-status-last-attr window-status-last-bg window-status-last-fg
+window-status-last-style window-status-separator window-status-style
+wrap-search xterm-keys tmate-identity tmate-server-host tmate-server-port
+tmate-server-dsa-fingerprint tmate-server-rsa-fingerprint
+tmate-server-ecdsa-fingerprint tmate-server-ed25519-fingerprint
+tmate-display-time tmate-webhook-userdata tmate-webhook-url tmate-api-key
+tmate-session-name tmate-session-name-ro tmate-authorized-keys tmate-set
+tmate-foreground-restart`)
+
+var layoutNames = []string{"even-horizontal", "even-vertical", "main-horizontal", "main-vertical", "tiled"}

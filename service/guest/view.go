@@ -16,6 +16,7 @@ type Screen interface {
 // PaneView is one pane of the active window, at its offset in the session.
 type PaneView struct {
 	ID         int
+	Index      int // the pane's index in its window (#P)
 	X, Y, W, H int
 	Screen     Screen
 }
@@ -59,4 +60,21 @@ type View struct {
 	StatusLeftLength      int    // status-left-length, default 10 (negative: 0)
 	StatusRightLength     int    // status-right-length, default 40 (negative: 0)
 	StatusTop             bool   // status-position top: the status line on the first row
+
+	// This guest's own views over the window (LocalView), and the options
+	// they are drawn with ("" means tmate 2.4.0's default).
+	Local             LocalView
+	PanesColour       string // display-panes-colour, default blue
+	PanesActiveColour string // display-panes-active-colour, default red
+	ModeStyle         string // mode-style of the active window, default "fg=black,bg=yellow"
+}
+
+// LocalView is what a guest shows over the window by itself, as a tmux
+// client does for its own user: the pane numbers of display-panes, or the
+// key list of list-keys in a view mode over the active pane.
+type LocalView struct {
+	PaneNumbers bool
+	List        []string // list-keys' lines; nil when not shown
+	ListOY      int      // lines the view is scrolled up from the list's end (tmux's oy)
+	ListCY      int      // the cursor's row in the view
 }

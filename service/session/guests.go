@@ -24,6 +24,8 @@ type Guest struct {
 	message  string
 	msgUntil time.Time
 	prompt   guest.Prompt // the guest's open status-line prompt
+	local    guest.LocalView
+	numbers  time.Time // local.PaneNumbers shows until then
 }
 
 // SetPrompt shows p, the guest's own status-line prompt (Text "" closes
@@ -172,6 +174,7 @@ func (s *Session) Exec(g *Guest, argv []string) error {
 	if g.ReadOnly {
 		return nil
 	}
+	s.noteRename(argv)
 	return s.host.ExecCmd(g.ClientID, argv...)
 }
 
@@ -230,5 +233,5 @@ func (t LockedTable) ExpandFormat(s string) string {
 			idx = i
 		}
 	}
-	return expandPrompt(s, idx, w)
+	return expandPrompt(expandSession(s, t.s.sessionName()), idx, w)
 }

@@ -85,6 +85,7 @@ type Session struct {
 	keys         *keys.Table
 	opts         options // see options.go for precedence
 	foreground   bool
+	name         string // the session's name, as guests' rename-session set it ("" for "0")
 	guests       map[*Guest]struct{}
 	nextClientID int
 	sizeMu       sync.Mutex
@@ -408,6 +409,7 @@ func (s *Session) view(v *guest.View, g *Guest) {
 		s.windowOptionsView(&wv)
 		v.Windows = append(v.Windows, wv)
 	}
+	s.localView(v, g)
 }
 
 // expandPrompt expands the formats a prompt string may use for the active

@@ -175,6 +175,10 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 				sess.Exec(g, a.Argv)
 			case guest.ActPrompt:
 				g.SetPrompt(a.Prompt)
+			case guest.ActView:
+				g.SetLocal(a.Local, a.For)
+			case guest.ActMessage:
+				sess.ShowGuestMessage(g, a.Message)
 			case guest.ActDetach:
 				done = true
 				detach <- "detached"

@@ -1,0 +1,141 @@
+package session
+
+import (
+	"strings"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/keys"
+)
+
+// What a guest draws by itself over the window (display-panes' numbers,
+// list-keys' view: guest.LocalView) and what its input reads of the
+// session to run them (guest.LocalSource, implemented by LockedTable).
+
+// SetLocal shows v over g's window; its pane numbers go away after d.
+func (g *Guest) SetLocal(v guest.LocalView, d time.Duration) {
+	g.msgMu.Lock()
+	g.local = v
+	if v.PaneNumbers {
+		g.numbers = time.Now().Add(d)
+	}
+	g.msgMu.Unlock()
+	g.poke()
+	if v.PaneNumbers {
+		time.AfterFunc(d, g.poke)
+	}
+}
+
+func (g *Guest) currentLocal() guest.LocalView {
+	g.msgMu.Lock()
+	defer g.msgMu.Unlock()
+	if g.local.PaneNumbers && !time.Now().Before(g.numbers) {
+		g.local.PaneNumbers = false
+	}
+	return g.local
+}
+
+// ShowGuestMessage shows msg on g's status line for the display-time.
+func (s *Session) ShowGuestMessage(g *Guest, msg string) {
+	s.mu.RLock()
+	d := s.messageTime()
+	s.mu.RUnlock()
+	g.ShowMessage(msg, d)
+}
+
+// localView fills the View's fields for g's own views. The caller holds
+// s.mu.
+func (s *Session) localView(v *guest.View, g *Guest) {
+	v.Local = g.currentLocal()
+	v.PanesColour = s.opts.sessionOpt("display-panes-colour")
+	v.PanesActiveColour = s.opts.sessionOpt("display-panes-active-colour")
+	v.ModeStyle = s.opts.windowOpt(s.activeWindow, "mode-style")
+	if w := s.windowByIdx(s.activeWindow); w != nil {
+		for i := range v.Panes {
+			for idx, p := range w.panes {
+				if p.id == v.Panes[i].ID {
+					v.Panes[i].Index = idx
+				}
+			}
+		}
+	}
+}
+
+// noteRename remembers the name a guest's rename-session gives the
+// session, for #S in its prompts: the host does not replicate its session
+// name, and tmux names the first session "0".
+func (s *Session) noteRename(argv []string) {
+	if len(argv) < 2 || keys.CommandName(argv[0]) != "rename-session" {
+		return
+	}
+	_, args, err := keys.Getopt(argv, "t:")
+	if err != nil || len(args) != 1 || args[0] == "" {
+		return
+	}
+	s.mu.Lock()
+	s.name = args[0]
+	s.mu.Unlock()
+}
+
+// sessionName is #S. The caller holds s.mu.
+func (s *Session) sessionName() string {
+	if s.name == "" {
+		return "0"
+	}
+	return s.name
+}
+
+// expandSession replaces #S and #{session_name} with name, leaving ##
+// for expandPrompt.
+func expandSession(s, name string) string {
+	if !strings.Contains(s, "#") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "##"):
+			b.WriteString("##")
+			i++
+		case strings.HasPrefix(s[i:], "#S"):
+			b.WriteString(name)
+			i++
+		case strings.HasPrefix(s[i:], "#{session_name}"):
+			b.WriteString(name)
+			i += len("#{session_name}") - 1
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// KeyBindings is every binding the host replicated.
+func (t LockedTable) KeyBindings() []keys.Binding {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.keys.List()
+}
+
+// ActivePane is the active pane's size and the active window's pane count.
+func (t LockedTable) ActivePane() (w, h, panes int) {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	win := t.s.windowByIdx(t.s.activeWindow)
+	if win == nil {
+		return t.s.sx, t.s.sy, 0
+	}
+	for _, p := range win.panes {
+		if p.id == win.activePane {
+			w, h = p.w, p.h
+		}
+	}
+	return w, h, len(win.panes)
+}
+
+// DisplayPanesTime is the display-panes-time option.
+func (t LockedTable) DisplayPanesTime() time.Duration {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return time.Duration(t.s.opts.number(t.s.opts.sessionOpt("display-panes-time"))) * time.Millisecond
+}
