@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 // connections an address holds open before they reach a session, and after
 // a number of failed attempts within a window each further refusal from
 // that address waits twice as long as the one before (up to maxPenalty),
-// while its connection still counts against the cap.
+// while its connection still counts against the cap. An IPv6 address counts
+// as its /64, which one client usually holds whole (limitKey).
 type addrLimits struct {
 	failures int
 	window   time.Duration
@@ -68,7 +70,7 @@ func (l *addrLimits) sweep(now time.Time) {
 func (l *addrLimits) open(addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := l.state(addr, time.Now())
+	st := l.state(limitKey(addr), time.Now())
 	if st.pending >= l.pending {
 		return false
 	}
@@ -79,12 +81,13 @@ func (l *addrLimits) open(addr string) bool {
 // done ends the count of a connection from addr (it reached a session or
 // closed).
 func (l *addrLimits) done(addr string) {
+	key := limitKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if st := l.addrs[addr]; st != nil {
+	if st := l.addrs[key]; st != nil {
 		st.pending--
 		if st.pending <= 0 && len(st.fails) == 0 {
-			delete(l.addrs, addr)
+			delete(l.addrs, key)
 		}
 	}
 }
@@ -95,7 +98,7 @@ func (l *addrLimits) done(addr string) {
 func (l *addrLimits) fail(addr string) time.Duration {
 	now := time.Now()
 	l.mu.Lock()
-	st := l.state(addr, now)
+	st := l.state(limitKey(addr), now)
 	st.fails = append(st.fails, now)
 	excess := len(st.fails) - l.failures
 	l.mu.Unlock()
@@ -104,4 +107,20 @@ func (l *addrLimits) fail(addr string) time.Duration {
 		d += min(maxPenalty, 250*time.Millisecond<<min(excess-1, 10))
 	}
 	return d
+}
+
+// limitKey is what addr counts as: an IPv4 address (also written as
+// IPv4-mapped IPv6) itself, an IPv6 address its /64, since a host or
+// network usually gets a whole /64 and could otherwise pick a fresh address
+// for every attempt. Anything else (not an IP) counts as itself.
+func limitKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
 }

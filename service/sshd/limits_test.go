@@ -45,6 +45,13 @@ func TestFailedAttemptsSlowDownPerAddress(t *testing.T) {
 			{0, a, maxPenalty}, {0, a, maxPenalty}, {0, a, maxPenalty},
 			{0, a, maxPenalty}, {0, a, maxPenalty}, {0, a, maxPenalty},
 		}},
+		{"an IPv6 /64 counts as one address", 1, time.Minute, []attempt{
+			{0, "2001:db8:1:2::1", 0}, {0, "2001:db8:1:2:ffff::9", 250 * time.Millisecond},
+			{0, "2001:db8:1:3::1", 0},
+		}},
+		{"IPv4 written as IPv6 counts as itself", 1, time.Minute, []attempt{
+			{0, a, 0}, {0, "::ffff:" + a, 250 * time.Millisecond},
+		}},
 		{"failures older than the window are forgotten", 2, time.Minute, []attempt{
 			{0, a, 0}, {0, a, 0}, {0, a, 250 * time.Millisecond},
 			{time.Minute + time.Nanosecond, a, 0},
@@ -99,6 +106,11 @@ func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
 			{false, a, false}, {true, a, true}, {true, a, false},
 			{false, a, false}, {false, a, false}, {true, a, true}, {true, a, true},
 		}},
+		{"an IPv6 /64 counts as one address", 2, []op{
+			{true, "2001:db8::1", true}, {true, "2001:db8::2", true}, {true, "2001:db8::ffff:1", false},
+			{true, "2001:db8:0:1::1", true},
+			{false, "2001:db8::1", false}, {true, "2001:db8::3", true},
+		}},
 		{"a refused connection takes no place", 1, []op{
 			{true, a, true}, {true, a, false}, {true, a, false},
 			{false, a, false}, {true, a, true},
@@ -129,6 +141,24 @@ func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
 				t.Fatalf("addresses with nothing open and no failures are still kept: %v", l.addrs)
 			}
 		})
+	}
+}
+
+func TestLimitKey(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::9", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::9", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an address", "not an address"},
+		{"@", "@"},
+	} {
+		if got := limitKey(tc.addr); got != tc.want {
+			t.Errorf("limitKey(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
 	}
 }
 
