@@ -89,6 +89,7 @@ type Emulator struct {
 	title  string
 	cstyle int
 	gen    uint64 // change counter, see Gen
+	bells  uint64 // BEL bytes executed, see Bells
 
 	// parser
 	state    uint8
@@ -202,6 +203,10 @@ func (e *Emulator) CursorStyle() int { return e.cstyle }
 
 // Title returns the title set by OSC 0/2 (or APC, as tmux).
 func (e *Emulator) Title() string { return e.title }
+
+// Bells counts the BEL bytes the program rang (executed as a control, as
+// tmux does; the BEL that ends an OSC string is not one).
+func (e *Emulator) Bells() uint64 { return e.bells }
 
 // ---------------------------------------------------------------- storage
 

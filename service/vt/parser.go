@@ -199,6 +199,8 @@ func (e *Emulator) printRune(r rune) {
 
 func (e *Emulator) control(b byte) {
 	switch b {
+	case 0x07:
+		e.bells++
 	case 0x08: // BS
 		if e.cx == 0 {
 			if e.cy > 0 && e.lines[e.cy-1].wrapped {
