@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -223,11 +224,11 @@ func (nopHost) Ready() error                 { return nil }
 func (nopHost) PaneKey(int, uint64) error    { return nil }
 func (nopHost) ExecCmd(int, ...string) error { return nil }
 
-// liveSession registers a session whose host listed guestKeys (none: any
-// guest with the token) and is ready.
-func liveSession(t *testing.T, reg *session.Registry, guestKeys ...ssh.Signer) *session.Session {
+// liveSession registers a session made with cfg whose host listed
+// guestKeys (none: any guest with the token) and is ready.
+func liveSession(t *testing.T, reg *session.Registry, cfg session.Config, guestKeys ...ssh.Signer) *session.Session {
 	t.Helper()
-	s := session.New(session.Config{}, nopHost{})
+	s := session.New(cfg, nopHost{})
 	if err := reg.Add(s); err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestWhoMayJoin(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, srv, log := startServer(t, Config{})
-			sess := liveSession(t, srv.Registry(), tc.guestKeys...)
+			sess := liveSession(t, srv.Registry(), session.Config{}, tc.guestKeys...)
 			token := sess.Token()
 			switch {
 			case tc.readOnly:
@@ -318,4 +319,32 @@ func TestWhoMayJoin(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestANameInUseIsRefusedAndLoggedWithoutTheName(t *testing.T) {
+	addr, srv, log := startServer(t, Config{})
+	const name = "team-alpha-0123"
+	setName := &protocol.ExecCmd{Argv: []string{"set-option", "-g", "tmate-session-name", name}}
+	first := session.New(session.Config{}, nopHost{})
+	if err := srv.Registry().Add(first); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []protocol.HostMessage{setName, &protocol.Ready{}} {
+		if _, err := first.Apply(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ch, _ := hostChannel(t, addr)
+	var stream []byte
+	for _, m := range []protocol.HostMessage{&protocol.Header{ProtocolVersion: 6, ClientVersion: "2.4.0"}, setName, &protocol.Ready{}} {
+		stream = protocol.AppendHostMessage(stream, m)
+	}
+	ch.Write(stream)
+	msgs := relayMessages(t, ch)
+	if n := len(msgs); n == 0 || !strings.Contains(fmt.Sprint(msgs[n-1]), "tmate-session-name is in use") {
+		t.Fatalf("the host was not told its name is in use: %v", msgs)
+	}
+	waitFor(t, "the refusal logged", func() bool { return len(logLines(log, "host refused")) > 0 })
+	assertOneRefusal(t, log, "host refused", "tmate-session-name is in use", name, first.ReadOnlyToken())
 }

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/protocol"
+	"tmate-relay/service/session"
 )
 
 // Inside a synctest bubble time.Now is a fake clock that only moves when
@@ -318,6 +321,72 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+func TestCapsAreToldAndLoggedOnce(t *testing.T) {
+	t.Run("sessions", func(t *testing.T) {
+		reg := session.NewRegistry(1)
+		addr, _, log := startServer(t, Config{Registry: reg})
+		first := liveSession(t, reg, session.Config{})
+		ch, _ := hostChannel(t, addr)
+		ch.Write(protocol.AppendHostMessage(nil, &protocol.Header{ProtocolVersion: 6, ClientVersion: "2.4.0"}))
+		msgs := relayMessages(t, ch)
+		if len(msgs) != 1 || len(msgs[0]) != 2 || msgs[0][1] != "Relay: "+session.ErrTooManySessions.Error() {
+			t.Fatalf("relay sent %v, want one NOTIFY of the session limit", msgs)
+		}
+		waitFor(t, "the refusal logged", func() bool { return len(logLines(log, "host refused")) > 0 })
+		assertOneRefusal(t, log, "host refused", session.ErrTooManySessions.Error(), first.Token())
+	})
+
+	t.Run("guests per session", func(t *testing.T) {
+		addr, srv, log := startServer(t, Config{})
+		sess := liveSession(t, srv.Registry(), session.Config{MaxGuests: 1})
+		c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: sess.Token(), HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		first, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Its input stays open: at its end the relay would see it leave.
+		stdin, _ := io.Pipe()
+		first.Stdin = stdin
+		first.RequestPty("xterm", 24, 80, nil)
+		first.Shell()
+		waitFor(t, "the first guest to join", func() bool { return strings.Contains(log.String(), "guest joined") })
+
+		out, err := guestShell(t, addr, sess.ReadOnlyToken(), nil)
+		if want := "Relay: " + session.ErrTooManyGuests.Error(); !strings.Contains(out, want) {
+			t.Fatalf("the guest over the cap read %q, want %q", out, want)
+		}
+		if ee, ok := err.(*ssh.ExitError); !ok || ee.ExitStatus() != 1 {
+			t.Fatalf("exit: %v, want status 1", err)
+		}
+		waitFor(t, "the refusal logged", func() bool { return len(logLines(log, "guest refused")) > 0 })
+		assertOneRefusal(t, log, "guest refused", session.ErrTooManyGuests.Error(), sess.Token(), sess.ReadOnlyToken())
+	})
+}
+
+// assertOneRefusal checks that the log has one line with msg, saying why
+// and from which address, and no token anywhere.
+func assertOneRefusal(t *testing.T, log *syncWriter, msg, why string, tokens ...string) {
+	t.Helper()
+	lines := logLines(log, msg)
+	if len(lines) != 1 {
+		t.Fatalf("%d lines %q, want 1:\n%s", len(lines), msg, log)
+	}
+	for _, want := range []string{why, "addr=127.0.0.1"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("refusal line lacks %q: %s", want, lines[0])
+		}
+	}
+	for _, tok := range tokens {
+		if strings.Contains(log.String(), tok) {
+			t.Errorf("the log holds the token %s:\n%s", tok, log)
 		}
 	}
 }
