@@ -34,6 +34,12 @@ const tmateDir = "testdata/tmate-2.4.0"
 var knownTmateDiffs = map[string]string{
 	"wide-halves":       wideHalvesDiff,
 	"wide-halves@80x23": wideHalvesDiff,
+	// tmate's grid loses the first cells of one line of this stream
+	// (which line, and at which size, changes when its lines are
+	// reordered, and when the stream reaches tmate in one read the loss
+	// is gone): a timing artifact of tmate's cached line writes; the
+	// other size matches.
+	"pending-wrap@80x23": "tmate 2.4 blanks two cells of one line, depending on how its reads of the pane split",
 }
 
 // wideHalvesDiff: a DCH at the left half of a wide character leaves tmate's
