@@ -175,6 +175,27 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *hostLine, h *host) {
 	}
 }
 
+func TestGuestsAreToldWhenHostDoesNotComeBack(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "[sessions]\nreconnect_window = \"10s\"\n")
+	line := startHostLine(t, r)
+	h := spawnHost(t, r, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
+	h.waitReady(20 * time.Second)
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	g := sshGuest(t, r, token, 80, 25)
+	g.waitFor("$", 10*time.Second)
+
+	line.cut(true) // and the host never gets through again
+	g.waitFor("waiting for it to reconnect (up to 10s)", 10*time.Second)
+	eventually(t, 30*time.Second, "the guest is told the session ended and disconnected", func() (bool, string) {
+		s := g.screen()
+		return g.exited() && strings.Contains(s, "The host did not reconnect within 10s"), s
+	})
+	if !strings.Contains(sshGuest(t, r, token, 80, 25).waitExitScreen(), "Invalid or expired session token") {
+		t.Fatal("the token still works after the window")
+	}
+}
+
 func TestHostReconnectsAfterRelayRestart(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	for _, tc := range []struct {
