@@ -122,8 +122,9 @@ func (s *Session) HostGen() uint64 {
 	return s.rc.gen
 }
 
-// Away reports whether the session is waiting for its host to come back.
-func (s *Session) Away() bool {
+// hostAway reports whether the session is waiting for its host to come
+// back.
+func (s *Session) hostAway() bool {
 	s.rc.mu.Lock()
 	defer s.rc.mu.Unlock()
 	return s.rc.cur == nil

@@ -76,7 +76,7 @@ func TestHostAwayKeepsSessionUntilWindowEnds(t *testing.T) {
 	if !f.reg.HostLost(s, gen) {
 		t.Fatal("HostLost: the session of a host holding reconnection data must wait for it")
 	}
-	if !s.Away() {
+	if !s.hostAway() {
 		t.Fatal("not away")
 	}
 	if got, want := awayMessage(s, g), awayNoticeText(5*time.Minute); got != want {
@@ -151,8 +151,8 @@ func TestResumeReattachesAwaySession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != s || gen2 == gen || s.Away() {
-		t.Fatalf("Resume gave session %p gen %d (away %v), want %p with a new generation", got, gen2, s.Away(), s)
+	if got != s || gen2 == gen || s.hostAway() {
+		t.Fatalf("Resume gave session %p gen %d (away %v), want %p with a new generation", got, gen2, s.hostAway(), s)
 	}
 	if msg := awayMessage(s, g); msg != "" {
 		t.Fatalf("the guest still reads %q", msg)
@@ -192,7 +192,7 @@ func TestResumeDisplacesLiveConnection(t *testing.T) {
 	if !hungUp {
 		t.Fatal("the old connection was not hung up")
 	}
-	if !f.reg.HostLost(s, gen) || s.Away() || s.ended() {
+	if !f.reg.HostLost(s, gen) || s.hostAway() || s.ended() {
 		t.Fatal("the displaced connection's end must leave the session to its new one")
 	}
 }
