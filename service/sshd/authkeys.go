@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -13,16 +12,16 @@ import (
 )
 
 // authorizedKeys is an OpenSSH authorized_keys file, read again whenever
-// its modification time or size changes, so that an administrator's edit
-// takes effect for the next host without a restart.
+// it is replaced (a new file renamed over it, as editors and configuration
+// tools do) or its modification time or size changes, so that an
+// administrator's edit takes effect for the next host without a restart.
 type authorizedKeys struct {
 	path string
 
-	mu    sync.Mutex
-	mtime time.Time
-	size  int64
-	keys  map[string]bool // ssh.PublicKey.Marshal()
-	err   error           // why the last read failed: no key is allowed then
+	mu   sync.Mutex
+	read os.FileInfo     // the file as last read; nil: read it
+	keys map[string]bool // ssh.PublicKey.Marshal()
+	err  error           // why the last read failed: no key is allowed then
 }
 
 func newAuthorizedKeys(path string) *authorizedKeys {
@@ -36,11 +35,11 @@ func (a *authorizedKeys) allows(key ssh.PublicKey) (bool, error) {
 	defer a.mu.Unlock()
 	st, err := os.Stat(a.path)
 	if err != nil {
-		a.keys, a.err, a.mtime, a.size = nil, err, time.Time{}, -1
+		a.read, a.keys, a.err = nil, nil, err
 		return false, err
 	}
-	if a.keys == nil && a.err == nil || !st.ModTime().Equal(a.mtime) || st.Size() != a.size {
-		a.mtime, a.size = st.ModTime(), st.Size()
+	if a.read == nil || !os.SameFile(a.read, st) || !st.ModTime().Equal(a.read.ModTime()) || st.Size() != a.read.Size() {
+		a.read = st
 		a.keys, a.err = readAuthorizedKeys(a.path)
 	}
 	if a.err != nil {

@@ -99,31 +99,47 @@ func TestAuthorizedKeysAreReadAgainWhenTheFileChanges(t *testing.T) {
 	a, b := testSigner(t, "ed25519"), testSigner(t, "ed25519")
 	path := filepath.Join(t.TempDir(), "hosts_authorized_keys")
 	ak := newAuthorizedKeys(path)
-	// Every edit gets its own modification time, as an administrator's
-	// edits seconds apart would: a same-size edit within the file
-	// system's timestamp resolution is not told apart.
+	const (
+		edit    = iota // written in place, a second after the last change
+		replace        // a new file renamed over it, with the same size and time
+		remove
+	)
+	// An edit in place is told apart by its modification time or size: a
+	// same-size edit within the file system's timestamp resolution is not.
 	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, step := range []struct {
-		content string // "-": remove the file
+		how     int
+		content string
 		allowA  bool
 		allowB  bool
 		err     string
 	}{
-		{"-", false, false, "no such file"},
-		{authorizedLine(a) + "\n", true, false, ""},
-		{authorizedLine(b) + "\n", false, true, ""}, // same size as before
-		{authorizedLine(a) + "\n" + authorizedLine(b) + "\n", true, true, ""},
-		{"garbage\n" + authorizedLine(a) + "\n", false, false, ":1: "},
-		{"-", false, false, "no such file"},
-		{authorizedLine(b) + " back\n", false, true, ""},
-		{"", false, false, ""},
+		{remove, "", false, false, "no such file"},
+		{edit, authorizedLine(a) + "\n", true, false, ""},
+		{edit, authorizedLine(b) + "\n", false, true, ""}, // same size as before
+		{replace, authorizedLine(a) + "\n", true, false, ""},
+		{edit, authorizedLine(a) + "\n" + authorizedLine(b) + "\n", true, true, ""},
+		{edit, "garbage\n" + authorizedLine(a) + "\n", false, false, ":1: "},
+		{remove, "", false, false, "no such file"},
+		{edit, authorizedLine(b) + " back\n", false, true, ""},
+		{edit, "", false, false, ""},
 	} {
-		if step.content == "-" {
+		switch step.how {
+		case remove:
 			os.Remove(path)
-		} else {
+		case edit:
 			writeFile(t, path, step.content)
 			mtime = mtime.Add(time.Second)
 			if err := os.Chtimes(path, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+		case replace:
+			tmp := path + ".new"
+			writeFile(t, tmp, step.content)
+			if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, path); err != nil {
 				t.Fatal(err)
 			}
 		}
