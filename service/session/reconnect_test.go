@@ -1,12 +1,17 @@
 package session
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"tmate-relay/service/guest"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/vt"
 )
@@ -280,5 +285,62 @@ func TestSnapshotRebuildsPanes(t *testing.T) {
 	}
 	if c := p.emu.Cell(4, 1); c.Rune != 'b' || c.Attr&vt.AttrBold == 0 || c.Fg != vt.Palette(196) || c.Bg != vt.ANSI(1) {
 		t.Errorf("cell b lost its style: %+v", c)
+	}
+}
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// TestAwayScreenGolden is what a guest who joins while the host is away
+// sees: the screen the host's snapshot rebuilt, and why nothing moves.
+func TestAwayScreenGolden(t *testing.T) {
+	f := newReconnectFixture(t, NewReconnector([]byte("k"), 5*time.Minute))
+	s, _, gen := f.connect()
+	apply(t, s,
+		&protocol.ExecCmd{Argv: []string{"set-option", "-g", "status-left", "[tmate] "}},
+		layout(80, 23, 0, protocol.Window{Idx: 0, Name: "sh", ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 80, SY: 23}}}),
+	)
+	const def = 8<<8 | 8
+	line := func(text string) protocol.SnapshotLine {
+		return protocol.SnapshotLine{Text: text, Cells: slices.Repeat([]uint32{def}, utf8.RuneCountInString(text))}
+	}
+	apply(t, s, &protocol.Snapshot{Panes: []protocol.SnapshotPane{{ID: 1, Mode: modeCursor | modeWrap,
+		Grid: protocol.SnapshotGrid{CX: 2, CY: 2, Lines: []protocol.SnapshotLine{line("$ echo before-cut"), line("before-cut"), line("$ ")}}}}})
+	f.reg.HostLost(s, gen)
+	g, err := s.Attach(false, "192.0.2.1", 80, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr guest.Frame
+	s.Compose(g, &fr)
+	var b strings.Builder
+	for y := 0; y < fr.H; y++ {
+		var row strings.Builder
+		for x := 0; x < fr.W; x++ {
+			c := fr.At(x, y)
+			if c.Width == 0 {
+				continue
+			}
+			if r := c.String(); r != "" {
+				row.WriteString(r)
+			} else {
+				row.WriteByte(' ')
+			}
+		}
+		b.WriteString(strings.TrimRight(row.String(), " ") + "\n")
+	}
+	got := b.String()
+	path := filepath.Join("testdata", "reconnect-away.golden")
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("screen differs from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
