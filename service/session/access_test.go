@@ -146,7 +146,7 @@ func TestHostsNameTheirSessions(t *testing.T) {
 				}
 				return
 			}
-			wantRW, wantRO := cmp(tc.wantRW, randomRW), cmp(tc.wantRO, randomRO)
+			wantRW, wantRO := orDefault(tc.wantRW, randomRW), orDefault(tc.wantRO, randomRO)
 			if s.Token() != wantRW || s.ReadOnlyToken() != wantRO {
 				t.Fatalf("tokens %q %q, want %q %q", s.Token(), s.ReadOnlyToken(), wantRW, wantRO)
 			}
@@ -170,8 +170,8 @@ func TestHostsNameTheirSessions(t *testing.T) {
 	}
 }
 
-// cmp is want, or def when want is empty.
-func cmp(want, def string) string {
+// orDefault is want, or def when want is empty.
+func orDefault(want, def string) string {
 	if want == "" {
 		return def
 	}

@@ -390,3 +390,60 @@ func assertOneRefusal(t *testing.T, log *syncWriter, msg, why string, tokens ...
 		}
 	}
 }
+
+// A connection stops counting against its address once it is in a session
+// (a guest) or authenticated (a host).
+func TestConnectionsInASessionNoLongerCount(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		user      string // "": a guest with the session's token
+		shell     bool   // the guest asks for its shell (and joins)
+		wantFreed bool
+	}{
+		{"a guest that joined", "", true, true},
+		{"a guest not yet in the session", "", false, false},
+		{"an authenticated host", HostUser, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, srv, log := startServer(t, Config{UnauthenticatedConn: 1})
+			sess := liveSession(t, srv.Registry(), session.Config{})
+			user := orDefault(tc.user, sess.Token())
+			c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if tc.shell {
+				s, err := c.NewSession()
+				if err != nil {
+					t.Fatal(err)
+				}
+				stdin, _ := io.Pipe()
+				s.Stdin = stdin
+				s.RequestPty("xterm", 24, 80, nil)
+				s.Shell()
+				waitFor(t, "the guest to join", func() bool { return strings.Contains(log.String(), "guest joined") })
+			} else {
+				// The handshake is over for the client once Dial
+				// returns; the relay may not have counted it out yet.
+				waitFor(t, "the relay to finish the handshake", func() bool {
+					srv.mu.Lock()
+					defer srv.mu.Unlock()
+					return len(srv.conns) == 1
+				})
+			}
+			_, banner := sshBanner(t, addr)
+			if freed := strings.HasPrefix(banner, "SSH-2.0-"); freed != tc.wantFreed {
+				t.Fatalf("another connection admitted = %v (%q), want %v", freed, banner, tc.wantFreed)
+			}
+		})
+	}
+}
+
+// orDefault is want, or def when want is empty.
+func orDefault(want, def string) string {
+	if want == "" {
+		return def
+	}
+	return want
+}
