@@ -1,7 +1,10 @@
 package guest
 
 import (
+	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"tmate-relay/service/vt"
 )
@@ -36,8 +39,17 @@ func ValidAttributes(s string) bool {
 	return true
 }
 
-// windowFlags is window_printable_flags for what the relay knows.
+// appendWindowFlags is window_printable_flags for what the relay knows.
 func appendWindowFlags(b []byte, wv *WindowView) []byte {
+	if wv.Activity {
+		b = append(b, '#')
+	}
+	if wv.Bell {
+		b = append(b, '!')
+	}
+	if wv.Silence {
+		b = append(b, '~')
+	}
 	if wv.Active {
 		b = append(b, '*')
 	}
@@ -50,40 +62,90 @@ func appendWindowFlags(b []byte, wv *WindowView) []byte {
 	return b
 }
 
-// windowVar is one format variable of a window ("" when tmux would expand
-// it to nothing here).
-func appendWindowVar(b []byte, name string, wv *WindowView) []byte {
-	switch name {
-	case "window_index", "I":
-		return appendInt(b, wv.Index)
-	case "window_name", "W":
-		return append(b, wv.Name...)
-	case "window_flags", "F":
-		return appendWindowFlags(b, wv)
-	case "window_active":
-		if wv.Active {
-			return append(b, '1')
-		}
-		return append(b, '0')
-	case "window_zoomed_flag":
-		if wv.Zoomed {
-			return append(b, '1')
-		}
-		return append(b, '0')
-	case "window_last_flag":
-		if wv.Last {
-			return append(b, '1')
-		}
-		return append(b, '0')
+func appendFlag(b []byte, on bool) []byte {
+	if on {
+		return append(b, '1')
 	}
-	return b
+	return append(b, '0')
 }
 
-// expandWindowFormat is tmux 2.x's format_expand for a window-status
-// format: #I #W #F and ## , #{var}, #{?cond,a,b}, #{=N:var}; #[style]
-// markup is kept for the drawing to honour. Unknown #x stays as it is,
-// unknown variables expand to nothing, as in tmux.
-func expandWindowFormat(b []byte, f string, wv *WindowView, depth int) []byte {
+// shortFormats are tmux's #x aliases (format_upper / format_lower).
+var shortFormats = map[byte]string{
+	'D': "pane_id", 'F': "window_flags", 'H': "host", 'I': "window_index",
+	'P': "pane_index", 'S': "session_name", 'T': "pane_title", 'W': "window_name",
+	'h': "host_short",
+}
+
+// appendFormatVar appends the value of one format variable for a window's
+// status entry; found is false for what the relay does not know (tmux's
+// unknown variables, and those only the host knows, such as session_name
+// or pane_current_command), which expand to nothing.
+func appendFormatVar(b []byte, name string, v *View, wv *WindowView) (_ []byte, found bool) {
+	switch name {
+	case "window_index":
+		return appendInt(b, wv.Index), true
+	case "window_name":
+		return append(b, wv.Name...), true
+	case "window_flags":
+		return appendWindowFlags(b, wv), true
+	case "window_active":
+		return appendFlag(b, wv.Active), true
+	case "window_zoomed_flag":
+		return appendFlag(b, wv.Zoomed), true
+	case "window_last_flag":
+		return appendFlag(b, wv.Last), true
+	case "window_activity_flag":
+		return appendFlag(b, wv.Activity), true
+	case "window_bell_flag":
+		return appendFlag(b, wv.Bell), true
+	case "window_silence_flag":
+		return appendFlag(b, wv.Silence), true
+	case "window_linked":
+		return append(b, '0'), true
+	case "window_panes":
+		return appendInt(b, wv.PaneCount), true
+	case "window_width":
+		return appendInt(b, v.W), true
+	case "window_height":
+		return appendInt(b, v.H), true
+	case "session_windows":
+		return appendInt(b, len(v.Windows)), true
+	case "pane_index":
+		return appendInt(b, wv.PaneIndex), true
+	case "pane_id":
+		return appendInt(append(b, '%'), wv.PaneID), true
+	case "pane_active":
+		return append(b, '1'), true
+	case "pane_title":
+		if wv.PaneTitle == "" {
+			// tmux titles a new pane with the host's name.
+			return append(b, v.Host...), true
+		}
+		return append(b, wv.PaneTitle...), true
+	case "host":
+		return append(b, v.Host...), true
+	case "host_short":
+		host, _, _ := strings.Cut(v.Host, ".")
+		return append(b, host...), true
+	}
+	return b, false
+}
+
+// windowStatusText is status_replace for a window's entry: strftime over
+// the format, then format_expand. #[style] markup is kept for the drawing
+// to honour.
+func windowStatusText(b []byte, f string, v *View, wv *WindowView, now time.Time) []byte {
+	if strings.IndexByte(f, '%') >= 0 {
+		f = strftime(f, now)
+	}
+	return expandFormat(b, f, v, wv, 0)
+}
+
+// expandFormat is tmux 2.4's format_expand: #x aliases, ##, #{...} and
+// #(...) (commands are not run: they expand to nothing). Unknown #x stays
+// as it is; a #{ or #( without its end, or a #{?...} without its second
+// comma, stops the expansion there, as in tmux.
+func expandFormat(b []byte, f string, v *View, wv *WindowView, depth int) []byte {
 	if depth > 10 {
 		return b
 	}
@@ -97,35 +159,43 @@ func expandWindowFormat(b []byte, f string, wv *WindowView, depth int) []byte {
 		switch ch := f[i]; ch {
 		case '#':
 			b = append(b, '#')
-		case '{':
-			end := matchBrace(f, i+1)
-			if end < 0 {
-				return b // tmux stops at an unterminated #{
+		case '{', '(':
+			closing := byte('}')
+			if ch == '(' {
+				closing = ')'
 			}
-			b = expandWindowVar(b, f[i+1:end], wv, depth)
+			end := matchBracket(f, i+1, ch, closing)
+			if end < 0 {
+				return b
+			}
+			if ch == '{' {
+				var ok bool
+				if b, ok = formatReplace(b, f[i+1:end], v, wv, depth); !ok {
+					return b
+				}
+			}
 			i = end
-		case 'I', 'W', 'F':
-			b = appendWindowVar(b, string(ch), wv)
-		case 'D', 'H', 'P', 'S', 'T', 'h':
-			// pane id, host, pane index, session, title, short host:
-			// not known to a guest's status line yet.
 		default:
-			b = append(b, '#', ch)
+			name, ok := shortFormats[ch]
+			if !ok {
+				b = append(b, '#', ch)
+				continue
+			}
+			b, _ = appendFormatVar(b, name, v, wv)
 		}
 	}
 	return b
 }
 
-// matchBrace returns the index of the '}' closing a "#{" whose body starts
-// at i, counting nested "#{", or -1.
-func matchBrace(f string, i int) int {
+// matchBracket returns the index of the closing byte matching an opening
+// one just before i, counting every nested opening byte, or -1.
+func matchBracket(f string, i int, opening, closing byte) int {
 	depth := 1
 	for ; i < len(f); i++ {
-		switch {
-		case f[i] == '#' && i+1 < len(f) && f[i+1] == '{':
+		switch f[i] {
+		case opening:
 			depth++
-			i++
-		case f[i] == '}':
+		case closing:
 			depth--
 			if depth == 0 {
 				return i
@@ -135,83 +205,139 @@ func matchBrace(f string, i int) int {
 	return -1
 }
 
-// splitTop splits s at the first ',' outside nested #{...}.
-func splitTop(s string) (string, string, bool) {
+// formatReplace is format_replace for the body of one #{...}: an optional
+// modifier (=N: limit, =-N: from the end, b: basename, d: dirname, t:
+// time, s/from/to/: substitute) then a variable or a ?cond,yes,no
+// conditional. ok is false where tmux gives up on the whole format.
+func formatReplace(b []byte, key string, v *View, wv *WindowView, depth int) (_ []byte, ok bool) {
+	limit, modifier, from, to := 0, byte(0), "", ""
+	switch {
+	case strings.HasPrefix(key, "="):
+		n, rest, found := strings.Cut(key[1:], ":")
+		if l, err := strconv.Atoi(n); found && err == nil {
+			limit, key = l, rest
+		}
+	case len(key) > 1 && key[1] == ':' && (key[0] == 'b' || key[0] == 'd' || key[0] == 't'):
+		modifier, key = key[0], key[2:]
+	case strings.HasPrefix(key, "s/"):
+		parts := strings.SplitN(key[2:], "/", 3)
+		if len(parts) == 3 && parts[0] != "" && strings.HasPrefix(parts[2], ":") {
+			modifier, from, to, key = 's', parts[0], parts[1], parts[2][1:]
+		}
+	}
+
+	var value []byte
+	if strings.HasPrefix(key, "?") {
+		cond, rest, found := strings.Cut(key[1:], ",")
+		if !found {
+			return b, false
+		}
+		yes, no, found := splitBranches(rest)
+		if !found {
+			return b, false
+		}
+		c, _ := lookupVar(nil, cond, modifier, v, wv)
+		branch := no
+		if len(c) != 0 && string(c) != "0" {
+			branch = yes
+		}
+		value = expandFormat(nil, branch, v, wv, depth+1)
+	} else {
+		value, _ = lookupVar(nil, key, modifier, v, wv)
+	}
+	if modifier == 's' {
+		value = []byte(strings.ReplaceAll(string(value), from, to))
+	}
+	switch {
+	case limit > 0:
+		value = trimWidth(value, limit, false)
+	case limit < 0:
+		value = trimWidth(value, -limit, true)
+	}
+	return append(b, value...), true
+}
+
+// lookupVar is format_find with its b:, d: and t: modifiers.
+func lookupVar(b []byte, name string, modifier byte, v *View, wv *WindowView) ([]byte, bool) {
+	if modifier == 't' {
+		return b, false // no variable the relay knows is a time
+	}
+	n := len(b)
+	b, found := appendFormatVar(b, name, v, wv)
+	switch modifier {
+	case 'b':
+		b = append(b[:n], path.Base(string(b[n:]))...)
+	case 'd':
+		b = append(b[:n], path.Dir(string(b[n:]))...)
+	}
+	return b, found
+}
+
+// splitBranches splits a conditional's "yes,no" at the first ',' outside
+// braces, as format_replace counts them.
+func splitBranches(s string) (string, string, bool) {
 	depth := 0
 	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '#' && i+1 < len(s) && s[i+1] == '{':
+		switch s[i] {
+		case '{':
 			depth++
-			i++
-		case s[i] == '}' && depth > 0:
+		case '}':
 			depth--
-		case s[i] == ',' && depth == 0:
-			return s[:i], s[i+1:], true
+		case ',':
+			if depth == 0 {
+				return s[:i], s[i+1:], true
+			}
 		}
 	}
 	return s, "", false
 }
 
-func expandWindowVar(b []byte, body string, wv *WindowView, depth int) []byte {
-	if strings.HasPrefix(body, "?") {
-		cond, rest, ok := splitTop(body[1:])
-		if !ok {
-			return b
+// trimWidth is utf8_trimcstr (fromEnd false) and utf8_rtrimcstr: at most
+// width columns of s, from its start or its end.
+func trimWidth(s []byte, width int, fromEnd bool) []byte {
+	rs := []rune(string(s))
+	n, i := 0, 0
+	for ; i < len(rs); i++ {
+		r := rs[i]
+		if fromEnd {
+			r = rs[len(rs)-1-i]
 		}
-		yes, no, ok := splitTop(rest)
-		if !ok {
-			return b
+		w := max(runeWidth(r), 0)
+		if n+w > width {
+			break
 		}
-		v := string(expandWindowFormat(nil, "#{"+cond+"}", wv, depth+1))
-		if v != "" && v != "0" {
-			return expandWindowFormat(b, yes, wv, depth+1)
-		}
-		return expandWindowFormat(b, no, wv, depth+1)
+		n += w
 	}
-	if strings.HasPrefix(body, "=") {
-		colon := strings.IndexByte(body, ':')
-		if colon < 0 {
-			return b
-		}
-		n, neg := body[1:colon], false
-		if strings.HasPrefix(n, "-") {
-			n, neg = n[1:], true
-		}
-		limit, ok := atoi(n)
-		if !ok {
-			return b
-		}
-		v := []rune(string(appendWindowVar(nil, body[colon+1:], wv)))
-		if limit < len(v) {
-			if neg {
-				v = v[len(v)-limit:]
-			} else {
-				v = v[:limit]
-			}
-		}
-		return append(b, string(v)...)
+	if fromEnd {
+		return []byte(string(rs[len(rs)-i:]))
 	}
-	return appendWindowVar(b, body, wv)
+	return []byte(string(rs[:i]))
 }
 
 // windowStatusCell is status_print's cell: status-style updated by each
-// of the window's styles that applies (style_apply_update: colours that
-// are not default replace, attributes add up).
+// of the window's styles that applies, the alert style last.
 func windowStatusCell(std vt.Cell, wv *WindowView) vt.Cell {
 	gc := std
 	for _, s := range wv.Styles {
-		if s == "" {
-			continue
-		}
-		st := styleCell(s, blank)
-		if st.Fg != blank.Fg {
-			gc.Fg = stickyColour(gc.Fg, st.Fg)
-		}
-		if st.Bg != blank.Bg {
-			gc.Bg = stickyColour(gc.Bg, st.Bg)
-		}
-		gc.Attr |= st.Attr
+		gc = styleUpdate(gc, s)
 	}
+	return styleUpdate(gc, wv.AlertStyle)
+}
+
+// styleUpdate is style_apply_update: a style's colours that are not
+// default replace gc's, its attributes add to them.
+func styleUpdate(gc vt.Cell, s string) vt.Cell {
+	if s == "" {
+		return gc
+	}
+	st := styleCell(s, blank)
+	if st.Fg != blank.Fg {
+		gc.Fg = stickyColour(gc.Fg, st.Fg)
+	}
+	if st.Bg != blank.Bg {
+		gc.Bg = stickyColour(gc.Bg, st.Bg)
+	}
+	gc.Attr |= st.Attr
 	return gc
 }
 

@@ -2,29 +2,104 @@ package guest
 
 import (
 	"testing"
+	"time"
 
 	"tmate-relay/service/vt"
 )
 
-func TestExpandWindowFormat(t *testing.T) {
-	wv := &WindowView{Index: 3, Name: "logs", Active: true, Zoomed: true}
-	for f, want := range map[string]string{
-		"#I:#W#F":                                  "3:logs*Z",
-		"#{window_index}.#{window_name}":           "3.logs",
-		"#{?window_flags,#{window_flags}, }":       "*Z",
-		"#{?window_last_flag,L,#{=2:window_name}}": "lo",
-		"##I #[fg=red]x #q #{nope}":                "#I #[fg=red]x #q ",
+func TestExpandFormat(t *testing.T) {
+	v := &View{W: 80, H: 23, Host: "box.example.com", Windows: make([]WindowView, 3)}
+	wv := &WindowView{Index: 3, Name: "logs", Active: true, Zoomed: true, PaneIndex: 1, PaneID: 7, PaneTitle: "vim main.go", PaneCount: 2}
+	bg := &WindowView{Index: 4, Name: "build", Activity: true, Bell: true, Silence: true}
+	for _, tc := range []struct {
+		format string
+		wv     *WindowView
+		want   string
+	}{
+		{"#I:#W#F", wv, "3:logs*Z"},
+		{"#I:#W#F", bg, "4:build#!~"},
+		{"#{window_index}.#{window_name}", wv, "3.logs"},
+		{"#{?window_flags,#{window_flags}, }", wv, "*Z"},
+		{"#{?window_last_flag,L,#{=2:window_name}}", wv, "lo"},
+		{"#{=-3:window_name}", wv, "ogs"},
+		{"#{=3x:window_name}", wv, ""},
+		{"##I #[fg=red]x #q #{nope}", wv, "#I #[fg=red]x #q "},
+		{"#H #h #T #P #D #S", wv, "box.example.com box vim main.go 1 %7 "},
+		{"#T", bg, "box.example.com"},
+		{"#{pane_title}|#{pane_index}|#{pane_id}|#{window_panes}", wv, "vim main.go|1|%7|2"},
+		{"#{window_width}x#{window_height} #{session_windows}", wv, "80x23 3"},
+		{"#{window_activity_flag}#{window_bell_flag}#{window_silence_flag}", bg, "111"},
+		{"#{window_activity_flag}#{window_bell_flag}#{window_silence_flag}", wv, "000"},
+		{"#{?window_bell_flag,#[fg=red]BELL,quiet}", bg, "#[fg=red]BELL"},
+		{"#{?window_bell_flag,a,b,c}", wv, "b,c"},
+		{"#{?window_bell_flag,#{?window_active,x,y},z}", bg, "y"},
+		{"#{s/o/0/:window_name}", wv, "l0gs"},
+		{"#{b:pane_title}", &WindowView{PaneTitle: "/usr/local/bin"}, "bin"},
+		{"#{d:pane_title}", &WindowView{PaneTitle: "/usr/local/bin"}, "/usr/local"},
+		{"#{t:window_name}", wv, ""},
+		{"#(uptime)#I", wv, "3"},
+		// tmux stops expanding at what it cannot parse.
+		{"#I #{window_name", wv, "3 "},
+		{"#I #{?window_active,yes}", wv, "3 "},
+		{"#I #(date", wv, "3 "},
+		{"end#", wv, "end#"},
 	} {
-		if got := string(expandWindowFormat(nil, f, wv, 0)); got != want {
-			t.Errorf("%q: got %q, want %q", f, got, want)
+		if got := string(expandFormat(nil, tc.format, v, tc.wv, 0)); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.format, got, tc.want)
 		}
 	}
 }
 
-func TestWindowStatusCellKeepsThe256Flag(t *testing.T) {
-	std := vt.Cell{Fg: vt.Palette(231), Bg: vt.Palette(238)}
-	got := windowStatusCell(std, &WindowView{Styles: [3]string{"default", "fg=red,bold"}})
+func TestStrftime(t *testing.T) {
+	at := time.Date(2026, time.March, 5, 14, 7, 9, 0, time.UTC)
+	for _, tc := range []struct{ format, want string }{
+		{"%H:%M %d-%b-%y", "14:07 05-Mar-26"},
+		{"%a %A %B %Y %j", "Thu Thursday March 2026 064"},
+		{"%I %l %p %P %k", "02  2 PM pm 14"},
+		{"%-d %_m %e %-H", "5  3  5 14"},
+		{"%F %T %R %D", "2026-03-05 14:07:09 14:07 03/05/26"},
+		{"%u %w %U %W %V %G %g", "4 4 09 09 10 2026 26"},
+		{"%^b %Z %z %%", "MAR UTC +0000 %"},
+		{"%Ey %Od", "26 05"},
+		{"100% %q #{x}", "100% %q #{x}"},
+		{"trailing %", "trailing %"},
+	} {
+		if got := strftime(tc.format, at); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.format, got, tc.want)
+		}
+	}
+}
+
+func TestWindowStatusTextRunsStrftimeFirst(t *testing.T) {
+	at := time.Date(2026, time.March, 5, 14, 7, 9, 0, time.UTC)
+	got := string(windowStatusText(nil, "%H#I %%W #W", &View{}, &WindowView{Index: 2, Name: "w"}, at))
+	if want := "142 %W w"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestWindowStatusCell(t *testing.T) {
+	std := vt.Cell{Fg: vt.ANSI(0), Bg: vt.ANSI(2)}
+	for _, tc := range []struct {
+		name string
+		wv   WindowView
+		want vt.Cell
+	}{
+		{"no styles", WindowView{}, std},
+		{"256 flag kept", WindowView{Styles: [3]string{"default", "fg=red,bold"}},
+			vt.Cell{Fg: vt.ANSI(1), Bg: vt.ANSI(2), Attr: vt.AttrBold}},
+		{"alert style last", WindowView{Styles: [3]string{"fg=blue"}, AlertStyle: "reverse"},
+			vt.Cell{Fg: vt.ANSI(4), Bg: vt.ANSI(2), Attr: vt.AttrReverse}},
+		{"bell style colours", WindowView{Styles: [3]string{"bg=cyan", "bold"}, AlertStyle: "fg=red,bg=white"},
+			vt.Cell{Fg: vt.ANSI(1), Bg: vt.ANSI(7), Attr: vt.AttrBold}},
+	} {
+		if got := windowStatusCell(std, &tc.wv); got != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	over256 := vt.Cell{Fg: vt.Palette(231), Bg: vt.Palette(238)}
+	got := windowStatusCell(over256, &WindowView{Styles: [3]string{"default", "fg=red,bold"}})
 	if got.Fg != vt.Palette(1) || got.Bg != vt.Palette(238) || got.Attr != vt.AttrBold {
-		t.Fatalf("got %+v", got)
+		t.Errorf("red over colour231: got %+v", got)
 	}
 }

@@ -2,6 +2,7 @@ package guest
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
@@ -357,15 +358,7 @@ func windowText(b []byte, wv *WindowView) []byte {
 	b = append(b, ':')
 	b = append(b, wv.Name...)
 	n := len(b)
-	if wv.Active {
-		b = append(b, '*')
-	}
-	if wv.Last {
-		b = append(b, '-')
-	}
-	if wv.Zoomed {
-		b = append(b, 'Z')
-	}
+	b = appendWindowFlags(b, wv)
 	if len(b) == n {
 		b = append(b, ' ')
 	}
@@ -405,6 +398,7 @@ func drawStatus(f *Frame, v *View, y int) {
 	if f.H <= 1 {
 		return
 	}
+	lgc, rgc := styleUpdate(std, v.StatusLeftStyle), styleUpdate(std, v.StatusRightStyle)
 	llen := min(lengthOption(v.StatusLeftLength, defaultStatusLeftLength), styledWidth(v.StatusLeft))
 	rlen := min(lengthOption(v.StatusRightLength, defaultStatusRightLength), styledWidth(v.StatusRight))
 	if w <= llen+rlen {
@@ -417,10 +411,14 @@ func drawStatus(f *Frame, v *View, y int) {
 	if len(f.wtexts) != len(v.Windows) {
 		f.wtexts = make([]string, len(v.Windows))
 	}
+	var now time.Time
 	for i := range v.Windows {
 		wv := &v.Windows[i]
 		if wv.Custom {
-			f.text = expandWindowFormat(f.text[:0], wv.Format, wv, 0)
+			if now.IsZero() {
+				now = time.Now()
+			}
+			f.text = windowStatusText(f.text[:0], wv.Format, v, wv, now)
 		} else {
 			f.text = windowText(f.text[:0], wv)
 		}
@@ -449,13 +447,14 @@ func drawStatus(f *Frame, v *View, y int) {
 			lw.x = start + styledWidth(f.wtexts[i])
 			lw.puts(-1, std, wv.Separator, false)
 		} else {
-			lw.puts(-1, std, f.wtexts[i], true)
+			lw.puts(-1, windowStatusCell(std, wv), f.wtexts[i], true)
 			lw.put(std, ' ', 1)
 		}
 	}
 
 	start, width := 0, total
 	larrow, rarrow := false, false
+	larrowAlert, rarrowAlert := false, false
 	if total > avail {
 		if curOff+curW < avail {
 			rarrow = true
@@ -475,23 +474,37 @@ func drawStatus(f *Frame, v *View, y int) {
 		if width <= 0 || avail <= 0 {
 			return
 		}
+		// An arrow is reversed when a window it hides has an alert
+		// (tmux counts entries without their separators here).
+		off := 0
+		for i := range v.Windows {
+			wv := &v.Windows[i]
+			alert := wv.Activity || wv.Bell || wv.Silence
+			if alert && larrow && off < start {
+				larrowAlert = true
+			}
+			off += styledWidth(f.wtexts[i])
+			if alert && rarrow && off > start+width {
+				rarrowAlert = true
+			}
+		}
 	}
 
 	lw = lineWriter{row: row}
 	if llen != 0 {
-		lw.puts(llen, std, v.StatusLeft, true)
+		lw.puts(llen, lgc, v.StatusLeft, true)
 	}
 	if larrow {
-		lw.put(std, '<', 1)
+		lw.put(arrowCell(std, larrowAlert), '<', 1)
 	}
 	if rarrow {
 		lw.x = w - rlen - 1
-		lw.put(std, '>', 1)
+		lw.put(arrowCell(std, rarrowAlert), '>', 1)
 	} else {
 		lw.x = w - rlen
 	}
 	if rlen != 0 {
-		lw.puts(rlen, std, v.StatusRight, true)
+		lw.puts(rlen, rgc, v.StatusRight, true)
 	}
 
 	off := llen
@@ -516,6 +529,15 @@ func drawStatus(f *Frame, v *View, y int) {
 		}
 		row[off+i] = c
 	}
+}
+
+// arrowCell is the cell of a '<' or '>' arrow: status-style, reversed
+// when the windows it hides have an alert.
+func arrowCell(std vt.Cell, alert bool) vt.Cell {
+	if alert {
+		std.Attr ^= vt.AttrReverse
+	}
+	return std
 }
 
 // drawPrompt is tmux 2.4's status_prompt_redraw: the prompt string in

@@ -36,6 +36,20 @@ type WindowView struct {
 	Format    string    // window-status-format, or -current-format for the active window
 	Separator string    // window-status-separator, drawn after the entry in status-style
 	Styles    [3]string // window-status-style, then -current/-last-style as they apply ("" for none)
+
+	// Alerts, as tmux flags a window that is not the current one; each
+	// is cleared when the window becomes current.
+	Activity   bool   // '#': output, with monitor-activity on
+	Bell       bool   // '!': a program rang the bell
+	Silence    bool   // '~': no output for monitor-silence seconds
+	AlertStyle string // window-status-bell-style, or -activity-style for the others ("" for none)
+
+	// What the window's formats read of its active pane (#P, #D, #T) and
+	// of the window (#{window_panes}).
+	PaneIndex int
+	PaneID    int
+	PaneTitle string
+	PaneCount int
 }
 
 // View is everything the composer needs from the session at one instant.
@@ -60,6 +74,9 @@ type View struct {
 	StatusLeftLength      int    // status-left-length, default 10 (negative: 0)
 	StatusRightLength     int    // status-right-length, default 40 (negative: 0)
 	StatusTop             bool   // status-position top: the status line on the first row
+	StatusLeftStyle       string // status-left-style over status-style, default "default"
+	StatusRightStyle      string // status-right-style over status-style, default "default"
+	Host                  string // the host's name, for #H / #h in window formats
 
 	// This guest's own views over the window (LocalView), and the options
 	// they are drawn with ("" means tmate 2.4.0's default).
