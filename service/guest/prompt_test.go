@@ -121,3 +121,83 @@ func TestCommandPromptTemplates(t *testing.T) {
 		}
 	}
 }
+
+func TestPromptHistory(t *testing.T) {
+	in := NewInput(defaultTable(t), false)
+	feedAll(in, "\x02:", "rename-window one\r", "\x02:", "rename-window two\r", "\x02:", "rename-window two\r", "\x02:", "\r")
+	for _, c := range []struct {
+		keys string
+		want Prompt
+	}{
+		{"\x1b[A", Prompt{Text: ":", Buffer: "rename-window two", Cursor: 17}},
+		{"\x1b[A\x1b[A", Prompt{Text: ":", Buffer: "rename-window one", Cursor: 17}},
+		{"\x1b[A\x1b[A\x1b[A", Prompt{Text: ":", Buffer: "rename-window one", Cursor: 17}}, // no further back
+		{"\x1b[A\x1b[A\x1b[B", Prompt{Text: ":", Buffer: "rename-window two", Cursor: 17}},
+		{"\x1b[A\x1b[B", Prompt{Text: ":"}}, // past the newest: empty
+		{"typed\x1b[B", Prompt{Text: ":"}},
+		{"\x10\x10\x0e", Prompt{Text: ":", Buffer: "rename-window two", Cursor: 17}}, // C-p C-p C-n
+	} {
+		got := feedAll(in, "\x02:", c.keys)
+		if last := got[len(got)-1].Prompt; last != c.want {
+			t.Errorf("%q: prompt %+v, want %+v", c.keys, last, c.want)
+		}
+		feedAll(in, "\x1b")
+	}
+	// Each guest has its own history.
+	if got := feedAll(NewInput(defaultTable(t), false), "\x02:", "\x1b[A"); got[len(got)-1].Prompt != (Prompt{Text: ":"}) {
+		t.Errorf("a new guest's Up: %+v", got)
+	}
+
+	var h promptHistory
+	for i := 0; i < promptHistoryMax+5; i++ {
+		h.add(strings.Repeat("x", i+1))
+	}
+	if len(h.lines) != promptHistoryMax || h.lines[0] != strings.Repeat("x", 6) {
+		t.Errorf("history keeps %d lines from %q, want %d from 6 x", len(h.lines), h.lines[0], promptHistoryMax)
+	}
+}
+
+func TestPromptComplete(t *testing.T) {
+	for _, c := range []struct {
+		buf    string
+		cursor int // -1: at the end
+		want   string
+		wantAt int
+	}{
+		{"sel", -1, "select-", 7},
+		{"select-w", -1, "select-window ", 14},
+		{"kill-ser", -1, "kill-server ", 12},
+		{"set -g status-l", -1, "set -g status-left", 18},
+		{"set -g display-panes-c", -1, "set -g display-panes-colour ", 28},
+		{"selectl even-h", -1, "selectl even-horizontal ", 24},
+		{"neww ; sp", -1, "neww ; split-window ", 20},
+		{"sel -t 1", 2, "select- -t 1", 7}, // the word the cursor is in
+		{"nothing-like-this", -1, "nothing-like-this", 17},
+		{"selectw -t :", -1, "selectw -t :", 12}, // targets are not completed
+		{"sel ", -1, "sel ", 4},                   // after a space: no word
+		{"", -1, "", 0},
+	} {
+		p := &prompt{text: ":", buf: []rune(c.buf), idx: len([]rune(c.buf))}
+		if c.cursor >= 0 {
+			p.idx = c.cursor
+		}
+		p.key(keys.Tab)
+		if string(p.buf) != c.want || p.idx != c.wantAt {
+			t.Errorf("%q at %d: got %q at %d, want %q at %d", c.buf, c.cursor, string(p.buf), p.idx, c.want, c.wantAt)
+		}
+	}
+}
+
+func TestRenameSessionPrompt(t *testing.T) {
+	tab := expandingSession{defaultTable(t)}
+	got := feedAll(NewInput(tab, false), "\x02$", "\x7fX\r")
+	if got[0].Prompt != (Prompt{Text: "(rename-session) ", Buffer: "shared", Cursor: 6}) ||
+		!reflect.DeepEqual(got[len(got)-1].Argv, []string{"rename-session", "shareX"}) {
+		t.Errorf("prefix $: got %+v", got)
+	}
+}
+
+// expandingSession is a key table in a session named "shared".
+type expandingSession struct{ *keys.Table }
+
+func (expandingSession) ExpandFormat(s string) string { return strings.ReplaceAll(s, "#S", "shared") }
