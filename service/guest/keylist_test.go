@@ -4,7 +4,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
 )
 
 // TestKeyListMatchesTmate compares the key list of tmate 2.4.0's default

@@ -174,7 +174,7 @@ func TestPromptComplete(t *testing.T) {
 		{"sel -t 1", 2, "select- -t 1", 7}, // the word the cursor is in
 		{"nothing-like-this", -1, "nothing-like-this", 17},
 		{"selectw -t :", -1, "selectw -t :", 12}, // targets are not completed
-		{"sel ", -1, "sel ", 4},                   // after a space: no word
+		{"sel ", -1, "sel ", 4},                  // after a space: no word
 		{"", -1, "", 0},
 	} {
 		p := &prompt{text: ":", buf: []rune(c.buf), idx: len([]rune(c.buf))}
