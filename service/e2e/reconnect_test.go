@@ -17,10 +17,12 @@ import (
 // are closed at once) until the test has seen what guests see meanwhile.
 type hostLine struct {
 	target string
+	port   int
 	mu     sync.Mutex
 	down   bool
-	conns  map[net.Conn]struct{}
-	port   int
+	pairs  map[net.Conn]net.Conn // host side -> relay side
+	// stranded are relay sides left open after their host side was cut.
+	stranded map[net.Conn]bool
 }
 
 func startHostLine(t *testing.T, r *relay) *hostLine {
@@ -29,8 +31,17 @@ func startHostLine(t *testing.T, r *relay) *hostLine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &hostLine{target: fmt.Sprintf("127.0.0.1:%d", r.port), conns: map[net.Conn]struct{}{}, port: l.Addr().(*net.TCPAddr).Port}
-	t.Cleanup(func() { l.Close(); p.cut(false) })
+	p := &hostLine{target: fmt.Sprintf("127.0.0.1:%d", r.port), port: l.Addr().(*net.TCPAddr).Port,
+		pairs: map[net.Conn]net.Conn{}, stranded: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		l.Close()
+		p.cut(false)
+		p.mu.Lock()
+		for up := range p.stranded {
+			up.Close()
+		}
+		p.mu.Unlock()
+	})
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -55,31 +66,46 @@ func (p *hostLine) forward(c net.Conn) {
 	if err != nil {
 		return
 	}
-	defer up.Close()
 	p.mu.Lock()
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	p.pairs[c] = up
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	go func() { io.Copy(up, c); done <- struct{}{} }()
 	go func() { io.Copy(c, up); done <- struct{}{} }()
 	<-done
 	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
+	delete(p.pairs, c)
+	if !p.stranded[up] {
+		up.Close()
+	}
 	p.mu.Unlock()
 }
 
 // cut closes every connection through the line (both ends, so the relay
 // reads EOF while tmate's reads fail) and, with hold, refuses new ones
-// until restore.
+// until restore. It returns how many it cut.
 func (p *hostLine) cut(hold bool) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = hold
-	for c := range p.conns {
+	for c, up := range p.pairs {
+		c.Close()
+		up.Close()
+	}
+	return len(p.pairs)
+}
+
+// strand closes only the host's side of every connection: the relay's
+// stays open and silent, as when a laptop moves to another network and
+// nothing tells the relay.
+func (p *hostLine) strand() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c, up := range p.pairs {
+		p.stranded[up] = true
 		c.Close()
 	}
-	return len(p.conns) / 2
+	return len(p.pairs)
 }
 
 func (p *hostLine) restore() {
@@ -172,6 +198,36 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *hostLine, h *host) {
 	}
 	if strings.Contains(r.log.String(), token) {
 		t.Fatal("the relay's log holds the session's token")
+	}
+}
+
+func TestHostReconnectsBeforeRelayNoticesLoss(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	line := startHostLine(t, r)
+	h := spawnHost(t, r, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
+	h.waitReady(20 * time.Second)
+	sshCmd := h.display("#{tmate_ssh}")
+	g := sshGuest(t, r, tokenOf(t, sshCmd), 80, 25)
+	h.run("send-keys", "echo before-move", "Enter")
+	g.waitFor("before-move", 10*time.Second)
+
+	if n := line.strand(); n != 1 {
+		t.Fatalf("stranded %d connections, want the host's one", n)
+	}
+	// tmate reconnects while the relay still holds its old connection: the
+	// new one takes its place.
+	h.waitMessage("Reconnected", 20*time.Second)
+	if got := h.display("#{tmate_ssh}"); got != sshCmd {
+		t.Fatalf("after reconnecting the host shows %q, want %q", got, sshCmd)
+	}
+	h.run("send-keys", "echo after-move", "Enter")
+	g.waitFor("after-move", 10*time.Second)
+	if g.exited() {
+		t.Fatal("the guest was disconnected")
+	}
+	if log := r.log.String(); !strings.Contains(log, "host reconnected") || strings.Contains(log, "session ended") {
+		t.Fatalf("the relay's log does not show one session that its host reconnected to:\n%s", log)
 	}
 }
 
