@@ -62,6 +62,10 @@ func init() {
 	parityKnownDiffs["wide-halves"] = "DCH or ECH over half a wide character: tmate's client draws the line shifted from its grid"
 }
 
+// The vt package's pending-wrap stream is no row: a live tmate shifts part
+// of one of its lines two columns right, in a line that changes from run to
+// run (see knownTmateDiffs there).
+
 // corpusStreams are the vt corpus streams the core parity cases do not
 // already play.
 var corpusStreams = []string{

@@ -77,6 +77,8 @@ func TestSequences(t *testing.T) {
 		{"split UTF-8 and CSI", "\xe6\x97", "", 10, 3, 0, 0},
 		{"invalid UTF-8 dropped with the byte that breaks it (tmate 2.4)", "a\xffb\xc3(c\xe2\x82\x1b[1mx", "abc[1mx", 10, 3, 7, 0},
 		{"non-printable dropped (tmate 2.4)", "a\u0083b\u0378c\u2028d\uffffe\u00a0", "abcde\u00a0", 10, 3, 6, 0},
+		{"DEC graphics as a tmate client draws them", "\x1b(0`abcdefghi0q\x1b(Bq", "◆▒bcde°±▒☃▮─q", 20, 3, 13, 0},
+		{"ECH on a wide character's right half leaves a blank there", "日本\x1b[2G\x1b[X", "日 本", 10, 3, 1, 0},
 		{"no autowrap", "\x1b[?7labcdefghijkl", "abcdefghil", 10, 3, 9, 0},
 		{"OSC ignored", "\x1b]0;title\x07x\x1b]2;t2\x1b\\y", "xy", 10, 3, 2, 0},
 		{"DCS ignored", "\x1bPq#0;2;0;0;0\x1b\\x", "x", 10, 3, 1, 0},
