@@ -169,7 +169,7 @@ func (s *Session) admit() error {
 }
 
 // UnsupportedKeyOption is the first of an authorized_keys line's options
-// (OpenSSH's, case-insensitive) that limits where, when or as what its key
+// (OpenSSH's, case-insensitive) that limits where, when, how or as what its key
 // may be used, "" if none: the relay cannot honour these, and ignoring
 // them would let in more than meant. Options about the session (no-pty,
 // command=...) mean nothing to a relay and are ignored.
@@ -177,7 +177,7 @@ func UnsupportedKeyOption(options []string) string {
 	for _, o := range options {
 		name, _, _ := strings.Cut(strings.ToLower(o), "=")
 		switch name {
-		case "from", "cert-authority", "expiry-time", "principals":
+		case "from", "cert-authority", "expiry-time", "principals", "verify-required":
 			return name
 		}
 	}

@@ -69,6 +69,7 @@ func TestAuthorizedKeysFile(t *testing.T) {
 		{"FROM= in capitals too", `FROM="10.0.0.0/8" ` + la + "\n", nil, []ssh.Signer{a}, ":1: option from "},
 		{"expiry-time= is refused", `expiry-time="20200101" ` + la + "\n", nil, []ssh.Signer{a}, ":1: option expiry-time "},
 		{"cert-authority is refused", `cert-authority ` + la + "\n", nil, []ssh.Signer{a}, ":1: option cert-authority "},
+		{"verify-required is refused", `verify-required ` + la + "\n", nil, []ssh.Signer{a}, ":1: option verify-required "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "hosts_authorized_keys")
