@@ -108,6 +108,8 @@ func appendFormatVar(b []byte, name string, v *View, wv *WindowView) (_ []byte, 
 		return appendInt(b, v.W), true
 	case "window_height":
 		return appendInt(b, v.H), true
+	case "session_name":
+		return append(b, v.SessionName...), true
 	case "session_windows":
 		return appendInt(b, len(v.Windows)), true
 	case "pane_index":

@@ -8,7 +8,7 @@ import (
 )
 
 func TestExpandFormat(t *testing.T) {
-	v := &View{W: 80, H: 23, Host: "box.example.com", Windows: make([]WindowView, 3)}
+	v := &View{W: 80, H: 23, Host: "box.example.com", SessionName: "0", Windows: make([]WindowView, 3)}
 	wv := &WindowView{Index: 3, Name: "logs", Active: true, Zoomed: true, PaneIndex: 1, PaneID: 7, PaneTitle: "vim main.go", PaneCount: 2}
 	bg := &WindowView{Index: 4, Name: "build", Activity: true, Bell: true, Silence: true}
 	for _, tc := range []struct {
@@ -24,7 +24,7 @@ func TestExpandFormat(t *testing.T) {
 		{"#{=-3:window_name}", wv, "ogs"},
 		{"#{=3x:window_name}", wv, ""},
 		{"##I #[fg=red]x #q #{nope}", wv, "#I #[fg=red]x #q "},
-		{"#H #h #T #P #D #S", wv, "box.example.com box vim main.go 1 %7 "},
+		{"#H #h #T #P #D #S", wv, "box.example.com box vim main.go 1 %7 0"},
 		{"#T", bg, "box.example.com"},
 		{"#{pane_title}|#{pane_index}|#{pane_id}|#{window_panes}", wv, "vim main.go|1|%7|2"},
 		{"#{window_width}x#{window_height} #{session_windows}", wv, "80x23 3"},

@@ -77,6 +77,7 @@ type View struct {
 	StatusLeftStyle       string // status-left-style over status-style, default "default"
 	StatusRightStyle      string // status-right-style over status-style, default "default"
 	Host                  string // the host's name, for #H / #h in window formats
+	SessionName           string // #S in window formats
 
 	// This guest's own views over the window (LocalView), and the options
 	// they are drawn with ("" means tmate 2.4.0's default).

@@ -63,6 +63,8 @@ func init() {
 		"window-status-last-style":     {"default", "w"},
 		"window-status-activity-style": {"reverse", "w"},
 		"window-status-bell-style":     {"reverse", "w"},
+		"status-left-style":            {"default", ""},
+		"status-right-style":           {"default", ""},
 	}
 	for name, d := range styles {
 		win := d[1] == "w"
@@ -84,6 +86,8 @@ func init() {
 	optTable["status-justify"] = optDef{kind: optChoice, def: "left", choices: []string{"left", "centre", "right"}}
 	optTable["mode-keys"] = optDef{kind: optChoice, window: true, def: "emacs", choices: []string{"emacs", "vi"}}
 	optTable["status-keys"] = optDef{kind: optChoice, def: "emacs", choices: []string{"emacs", "vi"}}
+	optTable["monitor-activity"] = optDef{kind: optFlag, window: true, def: "off"}
+	optTable["monitor-silence"] = optDef{kind: optNumber, window: true, def: "0"}
 	optTable["status-left-length"] = optDef{kind: optNumber, def: "10"}
 	optTable["status-right-length"] = optDef{kind: optNumber, def: "40"}
 	optTable["display-time"] = optDef{kind: optNumber, def: "750"}
@@ -237,21 +241,27 @@ func (o *options) apply(argv []string, current int) {
 		if strings.HasSuffix(name, "-bg") {
 			part = "bg="
 		}
-		o.styleUpdate(scope, def.style, part+value)
+		o.styleUpdate(scope, has('g'), def.style, part+value)
 	case optAttr:
 		if !hasValue || !guest.ValidAttributes(value) {
 			return
 		}
-		o.styleUpdate(scope, def.style, "none,"+value)
+		o.styleUpdate(scope, has('g'), def.style, "none,"+value)
 	}
 }
 
 // styleUpdate is style_update_new: the -style option of the same scope
-// (created as "default" when missing there) gets one more setting.
-func (o *options) styleUpdate(scope map[string]string, style, setting string) {
+// gets one more setting. Missing from a session's or window's own options
+// it starts as "default"; the global options always hold every option, so
+// there it starts from tmate's default (set -g status-bg red keeps
+// fg=black).
+func (o *options) styleUpdate(scope map[string]string, global bool, style, setting string) {
 	cur, ok := scope[style]
 	if !ok {
 		cur = "default"
+		if global {
+			cur = optTable[style].def
+		}
 	}
 	scope[style] = cur + "," + setting
 }
@@ -319,6 +329,10 @@ func (s *Session) optionsView(v *guest.View) {
 	v.StatusJustify = o.sessionOpt("status-justify")
 	v.StatusLeftLength = lengthView(o.number(o.sessionOpt("status-left-length")))
 	v.StatusRightLength = lengthView(o.number(o.sessionOpt("status-right-length")))
+	v.StatusLeftStyle = o.sessionOpt("status-left-style")
+	v.StatusRightStyle = o.sessionOpt("status-right-style")
+	v.Host = s.hostName
+	v.SessionName = s.sessionName()
 	v.PaneBorderStyle = o.windowOpt(s.activeWindow, "pane-border-style")
 	v.PaneActiveBorderStyle = o.windowOpt(s.activeWindow, "pane-active-border-style")
 }
@@ -332,8 +346,11 @@ func lengthView(n int) int {
 	return n
 }
 
-// windowOptionsView fills a window's status options (status_print).
+// windowOptionsView fills a window's status options (status_print), its
+// alerts and what its formats read of its active pane.
 func (s *Session) windowOptionsView(wv *guest.WindowView) {
+	s.alertsView(wv)
+	s.windowPaneView(wv)
 	o := &s.opts
 	wv.Custom = true
 	wv.Styles[0] = o.windowOpt(wv.Index, "window-status-style")
@@ -371,4 +388,23 @@ func (s *Session) messageTime() time.Duration {
 		return time.Duration(n) * time.Millisecond
 	}
 	return time.Minute
+}
+
+// windowPaneView fills what a window's formats read of its active pane
+// (format_defaults_pane for wl->window->active).
+func (s *Session) windowPaneView(wv *guest.WindowView) {
+	w := s.windowByIdx(wv.Index)
+	if w == nil {
+		return
+	}
+	wv.PaneCount = len(w.panes)
+	for i, p := range w.panes {
+		if p.id != w.activePane {
+			continue
+		}
+		wv.PaneIndex, wv.PaneID = i, p.id
+		if pn := s.panes[p.id]; pn != nil {
+			wv.PaneTitle = pn.emu.Title()
+		}
+	}
 }

@@ -19,6 +19,8 @@ func TestOptionsPrecedenceAndForms(t *testing.T) {
 		{"set", "-g", "display-time", "4000"},
 		{"set", "-g", "mode-style", "fg=nonsense"}, // rejected
 		{"set", "-go", "display-time", "1"},        // already set: kept
+		{"set", "-g", "message-bg", "red"},         // global: over tmate's default
+		{"set", "-g", "status-right-attr", "bright"},
 	} {
 		o.apply(argv, 1)
 	}
@@ -34,6 +36,8 @@ func TestOptionsPrecedenceAndForms(t *testing.T) {
 		{o.sessionOpt("status-left-length"), "10"},
 		{o.sessionOpt("display-time"), "4000"},
 		{o.windowOpt(0, "mode-style"), "bg=yellow,fg=black"},
+		{o.sessionOpt("message-style"), "bg=yellow,fg=black,bg=red"},
+		{o.sessionOpt("status-right-style"), "default,none,bright"},
 	}
 	for i, c := range checks {
 		if c.got != c.want {

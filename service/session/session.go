@@ -91,6 +91,9 @@ type Session struct {
 	sizeMu       sync.Mutex
 	sentSize     [2]int // under sizeMu and mu
 
+	alerts   windowAlerts // under mu: window activity, bell and silence flags (alerts.go)
+	hostName string       // under mu: the host's uname nodename, tmux's #H
+
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
 
@@ -176,7 +179,9 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 	case *protocol.PtyData:
 		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
+			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
+			s.noteOutput(m.PaneID, p.emu.Bells() != bells)
 		}
 		s.mu.Unlock()
 	case *protocol.SyncLayout:
@@ -212,6 +217,10 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		return false, false, s.announce()
 	case *protocol.Fin:
 		return false, true, nil
+	case *protocol.Uname:
+		s.mu.Lock()
+		s.hostName = m.Nodename
+		s.mu.Unlock()
 	case *protocol.Snapshot:
 		s.mu.Lock()
 		s.applySnapshot(m)
@@ -266,8 +275,10 @@ func (s *Session) applyLayout(m *protocol.SyncLayout) error {
 			s.lastWindow = s.activeWindow
 		}
 		s.activeWindow = m.ActiveWindowIdx
+		s.windowBecameCurrent(s.activeWindow)
 	}
 	s.windows = windows
+	s.forgetAlerts()
 	if s.windowByIdx(s.lastWindow) == nil {
 		s.lastWindow = -1
 	}
@@ -299,6 +310,7 @@ func (s *Session) applyCommand(argv []string) {
 		}
 	}
 	s.opts.apply(argv, s.activeWindow)
+	s.alertsAfterCommand(argv)
 	s.keys.Apply(argv)
 }
 

@@ -216,7 +216,7 @@ func TestViewListsWindowsWithFlags(t *testing.T) {
 	s.mu.RLock()
 	s.view(&v, g)
 	s.mu.RUnlock()
-	want := []guest.WindowView{{Index: 0, Name: "a", Last: true}, {Index: 1, Name: "b", Active: true}}
+	want := []guest.WindowView{{Index: 0, Name: "a", Last: true, PaneID: 1, PaneCount: 1}, {Index: 1, Name: "b", Active: true, PaneID: 2, PaneCount: 2}}
 	if !reflect.DeepEqual(v.Windows, want) || len(v.Panes) != 2 || v.ActivePane != 2 {
 		t.Fatalf("windows %+v panes %d active %d", v.Windows, len(v.Panes), v.ActivePane)
 	}

@@ -1,0 +1,176 @@
+package session
+
+import (
+	"strconv"
+	"time"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/keys"
+)
+
+// Window alerts, as tmux 2.4 keeps them on its winlinks (alerts.c): a bell
+// in a window that is not the current one flags it '!' (whatever
+// bell-action says), output flags it '#' when its monitor-activity is on,
+// and monitor-silence seconds without output flag it '~'. Becoming the
+// current window clears them all. The relay derives them from the PTY_DATA
+// it mirrors, as the host's tmux does from the same bytes.
+
+type alertFlags uint8
+
+const (
+	alertActivity alertFlags = 1 << iota
+	alertBell
+	alertSilence
+)
+
+// windowAlerts is the alert state of the session's windows, by index.
+type windowAlerts struct {
+	flags   map[int]alertFlags
+	silence map[int]*silenceTimer
+}
+
+// silenceTimer fires monitor-silence seconds after a window's last output;
+// gen tells a timer that fired from one that was reset meanwhile.
+type silenceTimer struct {
+	timer *time.Timer
+	gen   uint64
+}
+
+// noteOutput records a pane's output (bell: it rang the bell) against its
+// window's alerts. The caller holds s.mu.
+func (s *Session) noteOutput(paneID int, bell bool) {
+	w := s.windowOfPane(paneID)
+	if w == nil {
+		return
+	}
+	s.restartSilence(w.idx)
+	if w.idx == s.activeWindow {
+		return
+	}
+	if bell {
+		s.setAlert(w.idx, alertBell)
+	}
+	if s.opts.windowOpt(w.idx, "monitor-activity") == "on" {
+		s.setAlert(w.idx, alertActivity)
+	}
+}
+
+func (s *Session) windowOfPane(paneID int) *window {
+	for i := range s.windows {
+		for _, p := range s.windows[i].panes {
+			if p.id == paneID {
+				return &s.windows[i]
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Session) setAlert(idx int, f alertFlags) {
+	if s.alerts.flags == nil {
+		s.alerts.flags = map[int]alertFlags{}
+	}
+	s.alerts.flags[idx] |= f
+}
+
+// windowBecameCurrent clears a window's alerts (winlink_clear_flags) and,
+// as tmux counts selecting a window as activity, restarts its silence.
+func (s *Session) windowBecameCurrent(idx int) {
+	delete(s.alerts.flags, idx)
+	s.restartSilence(idx)
+}
+
+// forgetAlerts drops the alerts of windows that no longer exist, so that a
+// new window in their place starts without them.
+func (s *Session) forgetAlerts() {
+	for idx := range s.alerts.flags {
+		if s.windowByIdx(idx) == nil {
+			delete(s.alerts.flags, idx)
+		}
+	}
+	for idx, st := range s.alerts.silence {
+		if s.windowByIdx(idx) == nil {
+			st.timer.Stop()
+			delete(s.alerts.silence, idx)
+		}
+	}
+}
+
+// restartSilence (re)arms window idx's silence timer for its
+// monitor-silence, or stops it when that is 0 (alerts_reset).
+func (s *Session) restartSilence(idx int) {
+	secs, _ := strconv.Atoi(s.opts.windowOpt(idx, "monitor-silence"))
+	st := s.alerts.silence[idx]
+	if st != nil {
+		st.timer.Stop()
+		st.gen++
+	}
+	if secs <= 0 {
+		delete(s.alerts.silence, idx)
+		return
+	}
+	if st == nil {
+		if s.alerts.silence == nil {
+			s.alerts.silence = map[int]*silenceTimer{}
+		}
+		st = &silenceTimer{}
+		s.alerts.silence[idx] = st
+	}
+	gen := st.gen
+	st.timer = time.AfterFunc(time.Duration(secs)*time.Second, func() { s.silenceExpired(idx, gen) })
+}
+
+// silenceExpired flags window idx '~' unless it had output since the
+// timer was armed or is the current window.
+func (s *Session) silenceExpired(idx int, gen uint64) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.mu.Lock()
+	st := s.alerts.silence[idx]
+	flagged := st != nil && st.gen == gen && idx != s.activeWindow && s.windowByIdx(idx) != nil
+	if flagged {
+		s.setAlert(idx, alertSilence)
+	}
+	s.mu.Unlock()
+	if flagged {
+		s.changed()
+	}
+}
+
+// alertsAfterCommand restarts every window's silence timer when the host
+// changed monitor-silence, as tmux does when the option is set. The
+// caller holds s.mu.
+func (s *Session) alertsAfterCommand(argv []string) {
+	if len(argv) == 0 {
+		return
+	}
+	switch keys.CommandName(argv[0]) {
+	case "set-option", "set-window-option":
+	default:
+		return
+	}
+	for _, a := range argv[1:] {
+		if a == "monitor-silence" {
+			for i := range s.windows {
+				s.restartSilence(s.windows[i].idx)
+			}
+			return
+		}
+	}
+}
+
+// alertsView fills a window's alert flags and the style they are drawn
+// with (status_print: the bell style over the activity one).
+func (s *Session) alertsView(wv *guest.WindowView) {
+	f := s.alerts.flags[wv.Index]
+	wv.Activity, wv.Bell, wv.Silence = f&alertActivity != 0, f&alertBell != 0, f&alertSilence != 0
+	switch {
+	case wv.Bell:
+		wv.AlertStyle = s.opts.windowOpt(wv.Index, "window-status-bell-style")
+	case wv.Activity || wv.Silence:
+		wv.AlertStyle = s.opts.windowOpt(wv.Index, "window-status-activity-style")
+	}
+}
