@@ -41,15 +41,20 @@ var localViewParityCases = []parityCase{
 			typed("echo small-panes"), waitFor("small-panes\n"),
 			bothKeys("C-b", "q"),
 		}, wait: "80x7"},
-	// A digit while the numbers show selects that pane: the guest sends
-	// the host select-pane, the reference's own selection does the same.
-	{name: "display-panes-select", conf: "set -g display-panes-time 600000\n", steps: []step{
+	// A digit while the numbers show selects that pane (numbered from
+	// pane-base-index): the guest sends the host select-pane.
+	{name: "display-panes-select", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 1\n", steps: []step{
 		tmateCmd("split-window", "-h"),
 		typed("echo right"), waitFor("right\n"),
 		step{guestKeys: []string{"C-b", "q"}},
-		step{guestKeys: []string{"0"}},
+		step{guestKeys: []string{"1"}},
 		typed("echo selected-$((6*7))"),
 	}, wait: "selected-42"},
+	{name: "display-panes-base-index", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 7\n", steps: []step{
+		tmateCmd("split-window", "-v"),
+		typed("echo bottom"), waitFor("bottom\n"),
+		bothKeys("C-b", "q"),
+	}, wait: "80x11"},
 	// prefix ?: the key list in view mode at its first line, then a page
 	// further down.
 	{name: "list-keys", steps: []step{

@@ -63,9 +63,10 @@ type Action struct {
 type LocalSource interface {
 	// KeyBindings is every binding, as keys.Table's List orders them.
 	KeyBindings() []keys.Binding
-	// ActivePane is the active pane's size and the number of panes of
-	// the active window.
-	ActivePane() (w, h, panes int)
+	// ActivePane is the active pane's size, and the indexes of the
+	// active window's panes: from base (pane-base-index) on, panes of
+	// them.
+	ActivePane() (w, h, base, panes int)
 	// DisplayPanesTime is the display-panes-time option.
 	DisplayPanesTime() time.Duration
 }
@@ -195,7 +196,7 @@ func (in *Input) key(k keys.Key) {
 		in.numbersTill = time.Time{}
 		in.emitView(0)
 		if k >= '0' && k <= '9' {
-			if _, _, n := in.activePane(); int(k-'0') < n {
+			if _, _, base, n := in.activePane(); int(k-'0') >= base && int(k-'0') < base+n {
 				in.emit(Action{Kind: ActExec, Argv: []string{"select-pane", "-t", ":." + string(rune(k))}})
 			}
 			return
@@ -244,7 +245,7 @@ func (in *Input) key(k keys.Key) {
 	}
 	if in.list != nil {
 		// The key list is a mode of this guest's own: its keys stay here.
-		w, h, _ := in.activePane()
+		w, h, _, _ := in.activePane()
 		if !in.list.key(k, w, h) {
 			in.list = nil
 		}
@@ -274,13 +275,13 @@ func (in *Input) localSource() (LocalSource, bool) {
 	return ls, ok
 }
 
-// activePane is the active pane's size and the window's pane count (80x23
-// and 10 panes when the session cannot tell).
-func (in *Input) activePane() (w, h, panes int) {
+// activePane is the active pane's size and the window's pane indexes
+// (80x23 and panes 0 to 9 when the session cannot tell).
+func (in *Input) activePane() (w, h, base, panes int) {
 	if ls, ok := in.localSource(); ok {
 		return ls.ActivePane()
 	}
-	return 80, 23, 10
+	return 80, 23, 0, 10
 }
 
 // displayPanes shows the pane numbers for display-panes-time.
@@ -315,7 +316,7 @@ func (in *Input) listKeys(argv []string) {
 		in.emit(Action{Kind: ActMessage, Message: "Table " + table + " doesn't exist"})
 		return
 	}
-	w, h, _ := in.activePane()
+	w, h, _, _ := in.activePane()
 	if lines == nil {
 		lines = []string{}
 	}

@@ -17,16 +17,18 @@ import (
 
 // localTable is the default key table with what a session tells a guest's
 // input for its own views: an active pane of w x h in a window of panes
-// panes, and a display-panes-time.
+// panes numbered from base, and a display-panes-time.
 type localTable struct {
 	*keys.Table
-	w, h, panes int
-	numbersFor  time.Duration
+	w, h, base, panes int
+	numbersFor        time.Duration
 }
 
-func (l localTable) KeyBindings() []keys.Binding     { return l.List() }
-func (l localTable) ActivePane() (w, h, panes int)   { return l.w, l.h, l.panes }
-func (l localTable) DisplayPanesTime() time.Duration { return l.numbersFor }
+func (l localTable) KeyBindings() []keys.Binding         { return l.List() }
+func (l localTable) ActivePane() (w, h, base, panes int) { return l.w, l.h, l.base, l.panes }
+func (l localTable) DisplayPanesTime() time.Duration     { return l.numbersFor }
+
+var _ LocalSource = localTable{}
 
 func newLocalTable(t *testing.T, extra ...[]string) localTable {
 	return localTable{Table: defaultTable(t, extra...), w: 80, h: 23, panes: 3, numbersFor: 5 * time.Second}
@@ -76,6 +78,12 @@ func TestDisplayPanesInput(t *testing.T) {
 				t.Errorf("got  %v\nwant %v", got, c.want)
 			}
 		})
+	}
+	based := newLocalTable(t)
+	based.base = 1
+	got := feedAll(NewInput(based, false), "\x02q0", "\x02q3")
+	if want := []Action{numbers, hidden, numbers, hidden, hostCmd("select-pane", "-t", ":.3")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pane-base-index 1: got %v, want %v", got, want)
 	}
 	if got := feedAll(NewInput(newLocalTable(t), true), "\x02q0"); len(got) != 0 {
 		t.Errorf("read-only guest: got %v, want nothing", got)

@@ -12,6 +12,15 @@ import (
 // list-keys' view: guest.LocalView) and what its input reads of the
 // session to run them (guest.LocalSource, implemented by LockedTable).
 
+// LockedTable is what a guest's input reads for its own views.
+var _ guest.LocalSource = LockedTable{}
+
+// pane-base-index numbers the panes display-panes shows and selects; the
+// relay reads it for nothing else.
+func init() {
+	optTable["pane-base-index"] = optDef{kind: optNumber, window: true, def: "0"}
+}
+
 // SetLocal shows v over g's window; its pane numbers go away after d.
 func (g *Guest) SetLocal(v guest.LocalView, d time.Duration) {
 	g.msgMu.Lock()
@@ -51,14 +60,20 @@ func (s *Session) localView(v *guest.View, g *Guest) {
 	v.PanesActiveColour = s.opts.sessionOpt("display-panes-active-colour")
 	v.ModeStyle = s.opts.windowOpt(s.activeWindow, "mode-style")
 	if w := s.windowByIdx(s.activeWindow); w != nil {
+		base := s.paneBase(w.idx)
 		for i := range v.Panes {
 			for idx, p := range w.panes {
 				if p.id == v.Panes[i].ID {
-					v.Panes[i].Index = idx
+					v.Panes[i].Index = base + idx
 				}
 			}
 		}
 	}
+}
+
+// paneBase is window idx's pane-base-index. The caller holds s.mu.
+func (s *Session) paneBase(idx int) int {
+	return s.opts.number(s.opts.windowOpt(idx, "pane-base-index"))
 }
 
 // noteRename remembers the name a guest's rename-session gives the
@@ -117,20 +132,21 @@ func (t LockedTable) KeyBindings() []keys.Binding {
 	return t.s.keys.List()
 }
 
-// ActivePane is the active pane's size and the active window's pane count.
-func (t LockedTable) ActivePane() (w, h, panes int) {
+// ActivePane is the active pane's size and the active window's pane
+// indexes: panes of them from base.
+func (t LockedTable) ActivePane() (w, h, base, panes int) {
 	t.s.mu.RLock()
 	defer t.s.mu.RUnlock()
 	win := t.s.windowByIdx(t.s.activeWindow)
 	if win == nil {
-		return t.s.sx, t.s.sy, 0
+		return t.s.sx, t.s.sy, 0, 0
 	}
 	for _, p := range win.panes {
 		if p.id == win.activePane {
 			w, h = p.w, p.h
 		}
 	}
-	return w, h, len(win.panes)
+	return w, h, t.s.paneBase(win.idx), len(win.panes)
 }
 
 // DisplayPanesTime is the display-panes-time option.
