@@ -153,24 +153,8 @@ func LoadReconnectKey(stateDir string) ([]byte, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}
-	key := make([]byte, reconnectKeyLen)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		_, werr := f.Write(key)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			os.Remove(path) // a partial key must not stay behind
-			return nil, werr
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return nil, err
+	if key, err := createReconnectKey(path); err != nil || key != nil {
+		return key, err
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -179,12 +163,44 @@ func LoadReconnectKey(stateDir string) ([]byte, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("permissions %#o for %s are too open: it must not be accessible by group or others (chmod 600 %s)", perm, path, path)
 	}
-	key, err = os.ReadFile(path)
+	key, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(key) != reconnectKeyLen {
 		return nil, fmt.Errorf("%s holds %d bytes, not a %d-byte key: remove it to make a new one (hosts then get new tokens when they reconnect)", path, len(key), reconnectKeyLen)
+	}
+	return key, nil
+}
+
+// createReconnectKey writes a new key to path unless a file is there (then
+// it returns nil). The key is written to a temporary file first and linked
+// into place, so that a relay starting at the same moment never reads half
+// a key.
+func createReconnectKey(path string) ([]byte, error) {
+	key := make([]byte, reconnectKeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+ReconnectKeyFile+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync() // CreateTemp makes the file 0600
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
 	return key, nil
 }
