@@ -69,6 +69,14 @@ var localViewParityCases = []parityCase{
 		refKeys("C-b", "?"), waitFor("bind-key"),
 		refKeys("C-v", "C-v", "Up"),
 	}, wait: "bind-key"},
+	// With mode-keys vi the list takes vi's copy-mode keys.
+	{name: "list-keys-vi", conf: "setw -g mode-keys vi\n", steps: []step{
+		typed("echo before-keys"), waitFor("before-keys\n"),
+		step{guestKeys: []string{"C-b", "?"}},
+		step{guestKeys: []string{"C-f", "C-d", "j", "j", "K"}},
+		refKeys("C-b", "?"), waitFor("bind-key"),
+		refKeys("C-f", "C-d", "j", "j", "K"),
+	}, wait: "bind-key"},
 	// list-keys -T from the command prompt lists one table.
 	{name: "list-keys-table", conf: "bind-key -n F7 select-pane -t :.+\nbind-key -n M-F8 split-window -h -c '#{pane_current_path}'\n", steps: []step{
 		typed("echo before-keys"), waitFor("before-keys\n"),

@@ -69,6 +69,8 @@ type LocalSource interface {
 	ActivePane() (w, h, base, panes int)
 	// DisplayPanesTime is the display-panes-time option.
 	DisplayPanesTime() time.Duration
+	// ViModeKeys reports whether the active window's mode-keys is vi.
+	ViModeKeys() bool
 }
 
 // localCommands are handled by the relay, never sent to the host: those the
@@ -246,7 +248,8 @@ func (in *Input) key(k keys.Key) {
 	if in.list != nil {
 		// The key list is a mode of this guest's own: its keys stay here.
 		w, h, _, _ := in.activePane()
-		if !in.list.key(k, w, h) {
+		ls, ok := in.localSource()
+		if !in.list.key(k, w, h, ok && ls.ViModeKeys()) {
 			in.list = nil
 		}
 		in.emitView(0)

@@ -186,41 +186,90 @@ type keyList struct {
 	cy    int
 }
 
-// key moves the view for a copy-mode key (emacs or vi) on a w x h pane;
-// it reports false when the key closes the view.
-func (l *keyList) key(k keys.Key, w, h int) bool {
+// listMove is what a copy-mode key does to the list view.
+type listMove int
+
+const (
+	listCancel listMove = iota + 1
+	listUp
+	listDown
+	listScrollUp   // the text moves down: one line further back
+	listScrollDown // the text moves up
+	listPageUp
+	listPageDown
+	listHalfPageUp
+	listHalfPageDown
+	listTop
+	listBottom
+)
+
+// emacsListKeys and viListKeys are the keys of tmate 2.4's emacs-copy and
+// vi-copy tables that move an output view; its other keys do nothing here.
+var (
+	emacsListKeys = map[keys.Key]listMove{
+		'q': listCancel, keys.Escape: listCancel, 3 /* C-c */ : listCancel,
+		keys.Up: listUp, 16 /* C-p */ : listUp, keys.Down: listDown, 14 /* C-n */ : listDown,
+		keys.Up | keys.Ctrl: listScrollUp, keys.Down | keys.Ctrl: listScrollDown,
+		keys.PPage: listPageUp, 'v' | keys.Meta: listPageUp,
+		keys.NPage: listPageDown, 22 /* C-v */ : listPageDown, keys.Space: listPageDown,
+		keys.Up | keys.Meta: listHalfPageUp, keys.Down | keys.Meta: listHalfPageDown,
+		'<' | keys.Meta: listTop, '>' | keys.Meta: listBottom,
+	}
+	viListKeys = map[keys.Key]listMove{
+		'q': listCancel, 3 /* C-c */ : listCancel,
+		keys.Up: listUp, 'k': listUp, keys.Down: listDown, 'j': listDown,
+		keys.Up | keys.Ctrl: listScrollUp, 25 /* C-y */ : listScrollUp, 'K': listScrollUp,
+		keys.Down | keys.Ctrl: listScrollDown, 5 /* C-e */ : listScrollDown, 'J': listScrollDown,
+		keys.PPage: listPageUp, 2 /* C-b */ : listPageUp, keys.NPage: listPageDown, 6 /* C-f */ : listPageDown,
+		21 /* C-u */ : listHalfPageUp, 4 /* C-d */ : listHalfPageDown,
+		'g': listTop, 'G': listBottom,
+	}
+)
+
+// key moves the view for a copy-mode key (vi's with vi set, else emacs')
+// on a w x h pane, as window_copy_key does; it reports false when the key
+// closes the view.
+func (l *keyList) key(k keys.Key, w, h int, vi bool) bool {
 	hsize := listHistory(l.lines, w, h)
 	l.oy = min(l.oy, hsize)
 	page := 1
 	if h > 2 {
 		page = h - 2
 	}
-	switch k {
-	case 'q', keys.Escape, 7 /* C-g */, 3 /* C-c */ :
+	table := emacsListKeys
+	if vi {
+		table = viListKeys
+	}
+	switch table[k] {
+	case listCancel:
 		return false
-	case keys.Up, 16 /* C-p */, 'k':
+	case listUp:
 		if l.cy > 0 {
 			l.cy--
 		} else if l.oy < hsize {
 			l.oy++
 		}
-	case keys.Down, 14 /* C-n */, 'j':
+	case listDown:
 		if l.cy < h-1 {
 			l.cy++
 		} else if l.oy > 0 {
 			l.oy--
 		}
-	case keys.Up | keys.Ctrl, 25 /* C-y */ :
+	case listScrollUp:
 		l.oy = min(l.oy+1, hsize)
-	case keys.Down | keys.Ctrl, 5 /* C-e */ :
+	case listScrollDown:
 		l.oy = max(l.oy-1, 0)
-	case keys.PPage, 'v' | keys.Meta, 2 /* C-b */ :
+	case listPageUp:
 		l.oy = min(l.oy+page, hsize)
-	case keys.NPage, 22 /* C-v */, 6 /* C-f */, keys.Space:
+	case listPageDown:
 		l.oy = max(l.oy-page, 0)
-	case '<' | keys.Meta, 'g':
+	case listHalfPageUp:
+		l.oy = min(l.oy+h/2, hsize)
+	case listHalfPageDown:
+		l.oy = max(l.oy-h/2, 0)
+	case listTop:
 		l.oy, l.cy = hsize, 0
-	case '>' | keys.Meta, 'G':
+	case listBottom:
 		l.oy, l.cy = 0, max(h-1, 0)
 	}
 	return true

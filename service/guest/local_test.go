@@ -17,16 +17,18 @@ import (
 
 // localTable is the default key table with what a session tells a guest's
 // input for its own views: an active pane of w x h in a window of panes
-// panes numbered from base, and a display-panes-time.
+// panes numbered from base, a display-panes-time and mode-keys.
 type localTable struct {
 	*keys.Table
 	w, h, base, panes int
 	numbersFor        time.Duration
+	vi                bool
 }
 
 func (l localTable) KeyBindings() []keys.Binding         { return l.List() }
 func (l localTable) ActivePane() (w, h, base, panes int) { return l.w, l.h, l.base, l.panes }
 func (l localTable) DisplayPanesTime() time.Duration     { return l.numbersFor }
+func (l localTable) ViModeKeys() bool                    { return l.vi }
 
 var _ LocalSource = localTable{}
 
@@ -99,21 +101,27 @@ func TestKeyListInput(t *testing.T) {
 	list := func(oy, cy int) LocalView { return LocalView{List: all, ListOY: oy, ListCY: cy} }
 	for _, c := range []struct {
 		name string
+		vi   bool // mode-keys vi
 		keys []string
 		want []LocalView
 	}{
-		{"prefix ? opens the list at its first line", []string{"\x02?"}, []LocalView{list(hsize, 0)}},
-		{"C-v pages down by the height less two, M-v back", []string{"\x02?", "\x16", "\x16", "\x1bv"},
+		{"prefix ? opens the list at its first line", false, []string{"\x02?"}, []LocalView{list(hsize, 0)}},
+		{"C-v pages down by the height less two, M-v back", false, []string{"\x02?", "\x16", "\x16", "\x1bv"},
 			[]LocalView{list(hsize, 0), list(hsize-8, 0), list(hsize-16, 0), list(hsize-8, 0)}},
-		{"Up at the top row scrolls, not past the first line", []string{"\x02?", "\x1b[A", "\x1b[B", "\x1b[A", "\x1b[A"},
+		{"Up at the top row scrolls, not past the first line", false, []string{"\x02?", "\x1b[A", "\x1b[B", "\x1b[A", "\x1b[A"},
 			[]LocalView{list(hsize, 0), list(hsize, 0), list(hsize, 1), list(hsize, 0), list(hsize, 0)}},
-		{"M-> goes to the end, M-< back", []string{"\x02?", "\x1b>", "\x1b<"},
+		{"M-> goes to the end, M-< back", false, []string{"\x02?", "\x1b>", "\x1b<"},
 			[]LocalView{list(hsize, 0), list(0, 9), list(hsize, 0)}},
-		{"vi keys too", []string{"\x02?", "G", "k", "g"}, []LocalView{list(hsize, 0), list(0, 9), list(0, 8), list(hsize, 0)}},
-		{"q closes it", []string{"\x02?", "q"}, []LocalView{list(hsize, 0), {}}},
-		{"-T lists one table", []string{"\x02:", "list-keys -T root\r"}, []LocalView{{List: root, ListOY: listHistory(root, 80, 10)}}},
+		{"vi keys too", true, []string{"\x02?", "G", "k", "g"}, []LocalView{list(hsize, 0), list(0, 9), list(0, 8), list(hsize, 0)}},
+		{"emacs: g, j and C-b do nothing", false, []string{"\x02?", "gj\x02\x02"}, []LocalView{list(hsize, 0), list(hsize, 0), list(hsize, 0)}},
+		{"vi: C-f pages, C-d half a page, PPage back", true, []string{"\x02?", "\x06\x04", "\x1b[5~"}, []LocalView{list(hsize, 0), list(hsize-8, 0), list(hsize-13, 0), list(hsize-5, 0)}},
+		{"vi: Escape does not close it", true, []string{"\x02?", "\x1b"}, []LocalView{list(hsize, 0), list(hsize, 0)}},
+		{"q closes it", false, []string{"\x02?", "q"}, []LocalView{list(hsize, 0), {}}},
+		{"-T lists one table", false, []string{"\x02:", "list-keys -T root\r"}, []LocalView{{List: root, ListOY: listHistory(root, 80, 10)}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			tab := tab
+			tab.vi = c.vi
 			got := views(feedAll(NewInput(tab, false), c.keys...))
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("got  %v\nwant %v", brief(got), brief(c.want))
@@ -161,24 +169,27 @@ func TestKeyListScroll(t *testing.T) {
 		name          string
 		start         keyList
 		k             keys.Key
+		vi            bool
 		h             int
 		wantOY, wantY int
 		open          bool
 	}{
-		{"page down", keyList{oy: 20}, keys.NPage, 10, 12, 0, true},
-		{"page down stops at the end", keyList{oy: 3}, keys.NPage, 10, 0, 0, true},
-		{"page up stops at the first line", keyList{oy: 15}, keys.PPage, 10, 20, 0, true},
-		{"two-row pane pages by one", keyList{oy: 5}, keys.PPage, 2, 6, 0, true},
-		{"down at the last row scrolls", keyList{oy: 5, cy: 9}, keys.Down, 10, 4, 9, true},
-		{"C-Up scrolls without moving the cursor", keyList{oy: 5, cy: 3}, keys.Up | keys.Ctrl, 10, 6, 3, true},
-		{"an offset beyond the list is clamped first", keyList{oy: 99}, keys.Up | keys.Ctrl, 10, 20, 0, true},
-		{"escape closes", keyList{oy: 5}, keys.Escape, 10, 5, 0, false},
-		{"other keys do nothing", keyList{oy: 5}, 'x', 10, 5, 0, true},
+		{"page down", keyList{oy: 20}, keys.NPage, false, 10, 12, 0, true},
+		{"page down stops at the end", keyList{oy: 3}, keys.NPage, false, 10, 0, 0, true},
+		{"page up stops at the first line", keyList{oy: 15}, keys.PPage, false, 10, 20, 0, true},
+		{"two-row pane pages by one", keyList{oy: 5}, keys.PPage, false, 2, 6, 0, true},
+		{"down at the last row scrolls", keyList{oy: 5, cy: 9}, keys.Down, false, 10, 4, 9, true},
+		{"C-Up scrolls without moving the cursor", keyList{oy: 5, cy: 3}, keys.Up | keys.Ctrl, false, 10, 6, 3, true},
+		{"an offset beyond the list is clamped first", keyList{oy: 99}, keys.Up | keys.Ctrl, false, 10, 20, 0, true},
+		{"escape closes", keyList{oy: 5}, keys.Escape, false, 10, 5, 0, false},
+		{"vi: C-u is half a page up", keyList{oy: 5}, 21, true, 10, 10, 0, true},
+		{"vi: G is the end", keyList{oy: 5}, 'G', true, 10, 0, 9, true},
+		{"other keys do nothing", keyList{oy: 5}, 'x', false, 10, 5, 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := c.start
 			l.lines = lines
-			open := l.key(c.k, 80, c.h)
+			open := l.key(c.k, 80, c.h, c.vi)
 			if open != c.open || l.oy != c.wantOY || l.cy != c.wantY {
 				t.Errorf("got oy=%d cy=%d open=%v, want oy=%d cy=%d open=%v", l.oy, l.cy, open, c.wantOY, c.wantY, c.open)
 			}

@@ -155,3 +155,10 @@ func (t LockedTable) DisplayPanesTime() time.Duration {
 	defer t.s.mu.RUnlock()
 	return time.Duration(t.s.opts.number(t.s.opts.sessionOpt("display-panes-time"))) * time.Millisecond
 }
+
+// ViModeKeys reports whether the active window's mode-keys is vi.
+func (t LockedTable) ViModeKeys() bool {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.opts.windowOpt(t.s.activeWindow, "mode-keys") == "vi"
+}
