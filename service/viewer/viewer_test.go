@@ -196,3 +196,63 @@ func TestPacerAllowsABurstThenOneFramePerInterval(t *testing.T) {
 		t.Fatalf("after a quiet while a frame waits %v", w)
 	}
 }
+
+// TestLocalViewsStayOnTheGuest runs display-panes and list-keys through a
+// guest's loop: both are drawn for this guest alone, only a digit over the
+// pane numbers reaches the host (as select-pane), and a list-keys error is
+// shown on the guest's status line.
+func TestLocalViewsStayOnTheGuest(t *testing.T) {
+	s, h := newSession(t)
+	for _, argv := range [][]string{
+		{"bind-key", "?", "list-keys"},
+		{"bind-key", "q", "display-panes"},
+		{"bind-key", ":", "command-prompt"},
+		{"set-option", "-g", "display-panes-time", "600000"},
+	} {
+		if _, err := s.Apply(&protocol.ExecCmd{Argv: argv}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	layout := &protocol.SyncLayout{SX: 80, SY: 24, ActiveWindowIdx: 0, Windows: []protocol.Window{{
+		Idx: 0, Name: "sh", ActivePaneID: 1,
+		Panes: []protocol.PaneLayout{{ID: 0, SX: 40, SY: 24}, {ID: 1, SX: 39, SY: 24, XOff: 41}},
+	}}}
+	if _, err := s.Apply(layout); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	shows := func(text string) {
+		t.Helper()
+		waitFor(t, "the guest shows "+text, func() bool { return strings.Contains(term.shown(), text) })
+	}
+
+	term.typeIn.Write([]byte("\x02?"))
+	shows("bind-key -T prefix ? list-keys")
+	shows("[0/0]")
+	term.typeIn.Write([]byte("q\x02:lsk -T nosuch\r"))
+	shows("Table nosuch doesn't exist")
+
+	term.typeIn.Write([]byte("\x02q"))
+	shows("40x24")
+	term.typeIn.Write([]byte("0\x02d"))
+	if why := <-done; why != "detached" {
+		t.Fatalf("Run returned %q, want detached", why)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var execs []string
+	for _, s := range h.sent {
+		if strings.HasPrefix(s, "EXEC_CMD") {
+			execs = append(execs, s)
+		}
+	}
+	if want := []string{fmt.Sprintf("EXEC_CMD %d select-pane -t :.0", g.ClientID)}; fmt.Sprint(execs) != fmt.Sprint(want) {
+		t.Fatalf("the host was sent %q, want %q", execs, want)
+	}
+}
