@@ -10,7 +10,8 @@ import (
 
 // Window alerts, as tmux 2.4 keeps them on its winlinks (alerts.c): a bell
 // in a window that is not the current one flags it '!' (whatever
-// bell-action says), output flags it '#' when its monitor-activity is on,
+// bell-action says; not with monitor-activity on, see noteOutput), output
+// flags it '#' when its monitor-activity is on,
 // and monitor-silence seconds without output flag it '~'. Becoming the
 // current window clears them all. The relay derives them from the PTY_DATA
 // it mirrors, as the host's tmux does from the same bytes.
@@ -47,11 +48,15 @@ func (s *Session) noteOutput(paneID int, bell bool) {
 	if w.idx == s.activeWindow {
 		return
 	}
-	if bell {
-		s.setAlert(w.idx, alertBell)
-	}
-	if s.opts.windowOpt(w.idx, "monitor-activity") == "on" {
+	// tmux 2.4 queues the output's activity before it reads the bytes,
+	// and drops alerts queued while a check is pending: with
+	// monitor-activity on, that check is already pending when a BEL comes,
+	// so such a window never shows '!'.
+	monitored := s.opts.windowOpt(w.idx, "monitor-activity") == "on"
+	if monitored {
 		s.setAlert(w.idx, alertActivity)
+	} else if bell {
+		s.setAlert(w.idx, alertBell)
 	}
 }
 

@@ -76,18 +76,23 @@ func TestWindowAlerts(t *testing.T) {
 		{"monitor-activity on one window", []protocol.HostMessage{
 			cmd("setw", "-t", "1", "monitor-activity", "on"), out(10, "x"), out(11, "y")},
 			"0:/- 1:#/reverse 2:/-"},
+		// tmux 2.4 drops the bell of a window whose activity it monitors.
+		{"bell with monitor-activity on", []protocol.HostMessage{
+			cmd("setw", "-g", "monitor-activity", "on"), out(10, "\a")},
+			"0:#/reverse 1:/- 2:/-"},
 		{"bell style over the activity style", []protocol.HostMessage{
-			cmd("setw", "-g", "monitor-activity", "on"),
+			cmd("setw", "-t", "0", "monitor-activity", "on"),
 			cmd("setw", "-g", "window-status-bell-style", "fg=red,bold"),
 			cmd("setw", "-g", "window-status-activity-style", "underscore"),
-			out(10, "\a"), out(11, "x")},
-			"0:#!/fg=red,bold 1:#/underscore 2:/-"},
+			out(10, "x"), cmd("setw", "-t", "0", "monitor-activity", "off"),
+			out(10, "\a"), out(11, "\a")},
+			"0:#!/fg=red,bold 1:!/fg=red,bold 2:/-"},
 		{"tmux 2.x -fg / -attr forms", []protocol.HostMessage{
-			cmd("setw", "-g", "monitor-activity", "on"),
+			cmd("setw", "-t", "1", "monitor-activity", "on"),
 			cmd("setw", "-g", "window-status-activity-fg", "yellow"),
 			cmd("setw", "-g", "window-status-bell-attr", "blink"),
 			out(10, "\a"), out(11, "x")},
-			"0:#!/reverse,none,blink 1:#/reverse,fg=yellow 2:/-"},
+			"0:!/reverse,none,blink 1:#/reverse,fg=yellow 2:/-"},
 		{"becoming current clears, and stays clear after", []protocol.HostMessage{
 			out(10, "\a"), out(11, "\a"), alertWindows(0, 0, 1, 2), alertWindows(2, 0, 1, 2)},
 			"0:/- 1:!/reverse 2:/-"},
