@@ -46,6 +46,16 @@ var statusParityCases = []parityCase{
 		steps: followedBy(alertWindows("w0", "w1", "w2"),
 			inWindow(1, "echo busy")),
 		wait: "1 w1#"},
+	// visual-bell and visual-activity: a message on every client's status
+	// line instead.
+	{name: "alert-visual-bell", conf: "set -g visual-bell on\nset -g display-time 60000\n",
+		steps: followedBy(alertWindows("w0", "w1"), inWindow(0, "printf 'ring\\a'")),
+		wait:  "Bell in window 0"},
+	{name: "alert-visual-activity", conf: "set -g visual-activity on\nset -g display-time 60000\n",
+		steps: followedBy(alertWindows("w0", "w1"),
+			tmateCmd("set-window-option", "-t", ":0", "monitor-activity", "on"),
+			inWindow(0, "echo busy")),
+		wait: "Activity in window 0"},
 	// monitor-silence: the flag once the window has been quiet that long.
 	{name: "alert-silence", conf: "setw -g monitor-silence 1\n", steps: followedBy(alertWindows("w0", "w1"),
 		inWindow(0, "echo busy")),

@@ -45,18 +45,52 @@ func (s *Session) noteOutput(paneID int, bell bool) {
 		return
 	}
 	s.restartSilence(w.idx)
-	if w.idx == s.activeWindow {
-		return
-	}
+	current := w.idx == s.activeWindow
 	// tmux 2.4 queues the output's activity before it reads the bytes,
 	// and drops alerts queued while a check is pending: with
 	// monitor-activity on, that check is already pending when a BEL comes,
-	// so such a window never shows '!'.
-	monitored := s.opts.windowOpt(w.idx, "monitor-activity") == "on"
-	if monitored {
-		s.setAlert(w.idx, alertActivity)
-	} else if bell {
+	// so such a window never shows '!' nor rings.
+	if s.opts.windowOpt(w.idx, "monitor-activity") == "on" {
+		if !current && s.setAlert(w.idx, alertActivity) {
+			s.visualAlert("visual-activity", "Activity in window "+strconv.Itoa(w.idx))
+		}
+		return
+	}
+	if !bell {
+		return
+	}
+	if !current {
 		s.setAlert(w.idx, alertBell)
+	}
+	s.bellMessage(w.idx, current)
+}
+
+// bellMessage is alerts_check_bell's visual-bell message, by bell-action.
+func (s *Session) bellMessage(idx int, current bool) {
+	if s.opts.sessionOpt("visual-bell") != "on" {
+		return
+	}
+	switch action := s.opts.sessionOpt("bell-action"); {
+	case action == "current" && current:
+		s.showAll("Bell in current window")
+	case action == "any" || action == "other" && !current:
+		s.showAll("Bell in window " + strconv.Itoa(idx))
+	}
+}
+
+// visualAlert shows msg to every guest when the session option named
+// visual (visual-activity, visual-silence) is on.
+func (s *Session) visualAlert(visual, msg string) {
+	if s.opts.sessionOpt(visual) == "on" {
+		s.showAll(msg)
+	}
+}
+
+// showAll shows a status-line message to every guest for display-time.
+// The caller holds s.mu.
+func (s *Session) showAll(msg string) {
+	for g := range s.guests {
+		g.ShowMessage(msg, s.messageTime())
 	}
 }
 
@@ -71,11 +105,14 @@ func (s *Session) windowOfPane(paneID int) *window {
 	return nil
 }
 
-func (s *Session) setAlert(idx int, f alertFlags) {
+// setAlert flags window idx and reports whether the flag is new.
+func (s *Session) setAlert(idx int, f alertFlags) bool {
 	if s.alerts.flags == nil {
 		s.alerts.flags = map[int]alertFlags{}
 	}
+	had := s.alerts.flags[idx]
 	s.alerts.flags[idx] |= f
+	return had&f == 0
 }
 
 // windowBecameCurrent clears a window's alerts (winlink_clear_flags) and,
@@ -136,8 +173,8 @@ func (s *Session) silenceExpired(idx int, gen uint64) {
 	s.mu.Lock()
 	st := s.alerts.silence[idx]
 	flagged := st != nil && st.gen == gen && idx != s.activeWindow && s.windowByIdx(idx) != nil
-	if flagged {
-		s.setAlert(idx, alertSilence)
+	if flagged && s.setAlert(idx, alertSilence) {
+		s.visualAlert("visual-silence", "Silence in window "+strconv.Itoa(idx))
 	}
 	s.mu.Unlock()
 	if flagged {

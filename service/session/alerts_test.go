@@ -180,3 +180,43 @@ func TestWindowFormatsReadTheHostAndActivePane(t *testing.T) {
 		t.Errorf("status-left-style %q status-right-style %q", v.StatusLeftStyle, v.StatusRightStyle)
 	}
 }
+
+func TestVisualAlerts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msgs []protocol.HostMessage
+		want string
+	}{
+		{"visual-bell off", []protocol.HostMessage{out(10, "\a")}, ""},
+		{"bell in a background window", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), out(10, "\a")}, "Bell in window 0"},
+		{"bell-action any, current window", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), out(12, "\a")}, "Bell in window 2"},
+		{"bell-action current", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), cmd("set", "-g", "bell-action", "current"), out(12, "\a")},
+			"Bell in current window"},
+		{"bell-action current, background window", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), cmd("set", "-g", "bell-action", "current"), out(10, "\a")}, ""},
+		{"bell-action other, current window", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), cmd("set", "-g", "bell-action", "other"), out(12, "\a")}, ""},
+		{"bell-action none", []protocol.HostMessage{
+			cmd("set", "-g", "visual-bell", "on"), cmd("set", "-g", "bell-action", "none"), out(10, "\a")}, ""},
+		{"activity", []protocol.HostMessage{
+			cmd("set", "-g", "visual-activity", "on"), cmd("setw", "-g", "monitor-activity", "on"), out(11, "x")},
+			"Activity in window 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSession(t, Config{})
+			apply(t, s, alertWindows(2, 0, 1, 2))
+			g, err := s.Attach(false, "192.0.2.1", 80, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s, cmd("set", "-g", "display-time", "60000"))
+			apply(t, s, tc.msgs...)
+			if got := g.currentMessage(); got != tc.want {
+				t.Errorf("message %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -86,6 +86,10 @@ func init() {
 	optTable["status-justify"] = optDef{kind: optChoice, def: "left", choices: []string{"left", "centre", "right"}}
 	optTable["mode-keys"] = optDef{kind: optChoice, window: true, def: "emacs", choices: []string{"emacs", "vi"}}
 	optTable["status-keys"] = optDef{kind: optChoice, def: "emacs", choices: []string{"emacs", "vi"}}
+	optTable["bell-action"] = optDef{kind: optChoice, def: "any", choices: []string{"none", "any", "current", "other"}}
+	for _, name := range []string{"visual-activity", "visual-bell", "visual-silence"} {
+		optTable[name] = optDef{kind: optFlag, def: "off"}
+	}
 	optTable["monitor-activity"] = optDef{kind: optFlag, window: true, def: "off"}
 	optTable["monitor-silence"] = optDef{kind: optNumber, window: true, def: "0"}
 	optTable["status-left-length"] = optDef{kind: optNumber, def: "10"}
