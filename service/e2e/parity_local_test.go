@@ -100,6 +100,13 @@ var localViewParityCases = []parityCase{
 		waitFor("[shared]"),
 		bothKeys("C-b", "$"),
 	}, wait: "(rename-session) shared"},
+	// The host renamed its session: its status line (tmate's default
+	// status-left, "[#S] ") tells the guest the name.
+	{name: "rename-session-on-host", steps: []step{
+		tmateCmd("rename-session", "from-host"),
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", "$"),
+	}, wait: "(rename-session) from-host"},
 	// Up and Down walk the lines entered at earlier prompts.
 	{name: "prompt-history", steps: []step{
 		typed("echo before-prompt"), waitFor("before-prompt\n"),

@@ -17,9 +17,16 @@ var _ guest.LocalSource = LockedTable{}
 
 // pane-base-index numbers the panes display-panes shows and selects; the
 // relay reads it for nothing else.
+// status-left is read for the session's name (sessionName).
 func init() {
 	optTable["pane-base-index"] = optDef{kind: optNumber, window: true, def: "0"}
+	if _, ok := optTable["status-left"]; !ok {
+		optTable["status-left"] = optDef{kind: optString, def: statusLeftDefault}
+	}
 }
+
+// statusLeftDefault is tmate 2.4.0's status-left.
+const statusLeftDefault = "[#S] "
 
 // SetLocal shows v over g's window; its pane numbers go away after d.
 func (g *Guest) SetLocal(v guest.LocalView, d time.Duration) {
@@ -77,8 +84,7 @@ func (s *Session) paneBase(idx int) int {
 }
 
 // noteRename remembers the name a guest's rename-session gives the
-// session, for #S in its prompts: the host does not replicate its session
-// name, and tmux names the first session "0".
+// session, for #S (see sessionName).
 func (s *Session) noteRename(argv []string) {
 	if len(argv) < 2 || keys.CommandName(argv[0]) != "rename-session" {
 		return
@@ -92,8 +98,15 @@ func (s *Session) noteRename(argv []string) {
 	s.mu.Unlock()
 }
 
-// sessionName is #S. The caller holds s.mu.
+// sessionName is #S. The host does not replicate its session's name, but
+// while its status-left is tmate's default, "[#S] ", the status line it
+// sends shows it; otherwise the name a guest's rename-session gave it, or
+// "0", the name tmux gives the first session. The caller holds s.mu.
 func (s *Session) sessionName() string {
+	if s.opts.sessionOpt("status-left") == statusLeftDefault &&
+		len(s.statusLeft) > 3 && strings.HasPrefix(s.statusLeft, "[") && strings.HasSuffix(s.statusLeft, "] ") {
+		return s.statusLeft[1 : len(s.statusLeft)-2]
+	}
 	if s.name == "" {
 		return "0"
 	}

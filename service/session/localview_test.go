@@ -2,6 +2,8 @@ package session
 
 import (
 	"testing"
+
+	"tmate-relay/service/protocol"
 )
 
 func TestExpandSession(t *testing.T) {
@@ -45,6 +47,35 @@ func TestSessionNameFromRename(t *testing.T) {
 		}
 		if got := s.sessionName(); got != c.want {
 			t.Errorf("after %q: #S is %q, want %q", c.argv, got, c.want)
+		}
+	}
+}
+
+func TestSessionNameFromStatus(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	g, err := s.Attach(false, "127.0.0.1", 80, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Exec(g, []string{"rename-session", "by-guest"})
+	for _, c := range []struct {
+		msgs []protocol.HostMessage
+		want string
+	}{
+		// tmate's default status-left shows the name the host's session has.
+		{[]protocol.HostMessage{&protocol.Status{Left: "[renamed-on-host] ", Right: ""}}, "renamed-on-host"},
+		{[]protocol.HostMessage{&protocol.Status{Left: "[a] b] ", Right: ""}}, "a] b"},
+		// A custom status-left tells nothing: the guest's rename stands.
+		{[]protocol.HostMessage{&protocol.ExecCmd{Argv: []string{"set-option", "-g", "status-left", "[#S] "}}}, "a] b"},
+		{[]protocol.HostMessage{&protocol.ExecCmd{Argv: []string{"set-option", "-g", "status-left", "#S: "}},
+			&protocol.Status{Left: "renamed: ", Right: ""}}, "by-guest"},
+	} {
+		apply(t, s, c.msgs...)
+		s.mu.RLock()
+		got := s.sessionName()
+		s.mu.RUnlock()
+		if got != c.want {
+			t.Errorf("after %v: #S is %q, want %q", c.msgs, got, c.want)
 		}
 	}
 }
