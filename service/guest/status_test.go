@@ -1,0 +1,85 @@
+package guest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestStatusGolden pins status lines: alerts and their styles, arrows over
+// hidden alerts, status-left/right styles and window formats. The parity
+// workloads check the same against a real tmate client.
+func TestStatusGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		v    func(v *View)
+	}{
+		{"status-alerts", func(v *View) {
+			v.Windows = []WindowView{
+				{Index: 0, Name: "bell", Bell: true, AlertStyle: "reverse"},
+				{Index: 1, Name: "busy", Activity: true, AlertStyle: "reverse,fg=yellow", Last: true},
+				{Index: 2, Name: "quiet", Silence: true, AlertStyle: "underscore"},
+				{Index: 3, Name: "both", Activity: true, Bell: true, AlertStyle: "fg=white,bg=red,bold"},
+				{Index: 4, Name: "bash", Active: true},
+			}
+		}},
+		{"status-alert-arrows", func(v *View) {
+			v.Windows = nil
+			for i := 0; i < 14; i++ {
+				v.Windows = append(v.Windows, WindowView{Index: i, Name: "window", Active: i == 9,
+					Bell: i == 1 || i == 13, AlertStyle: map[bool]string{true: "reverse"}[i == 1 || i == 13]})
+			}
+		}},
+		{"status-alert-arrows-visible", func(v *View) {
+			// Alerts only on windows that are drawn: plain arrows.
+			v.Windows = nil
+			for i := 0; i < 14; i++ {
+				v.Windows = append(v.Windows, WindowView{Index: i, Name: "window", Active: i == 9,
+					Activity: i == 9 || i == 8, AlertStyle: map[bool]string{true: "reverse"}[i == 8]})
+			}
+		}},
+		{"status-left-right-styles", func(v *View) {
+			v.StatusStyle = "fg=white,bg=blue"
+			v.StatusLeftStyle = "fg=black,bg=red,bold"
+			v.StatusRightStyle = "default,bg=colour24,underscore"
+			v.StatusLeftLength = 20
+			v.StatusLeft = "#[fg=cyan]0#[default]:host "
+			v.StatusRight = "#[bg=black]2p#[default] 12:00"
+		}},
+		{"status-window-formats", func(v *View) {
+			v.Host = "box.example.com"
+			v.SessionName = "work"
+			v.StatusRight = ""
+			v.Windows = []WindowView{
+				{Index: 0, Name: "sh", Custom: true, Format: "#I|#S|#h|#P|#D|#{window_panes}#{?window_bell_flag,!,}",
+					Separator: " ", Bell: true, PaneID: 3, PaneIndex: 1, PaneCount: 2, AlertStyle: "reverse"},
+				{Index: 1, Name: "vim", Custom: true, Active: true, Format: "#[fg=red]#I:#W#F#[default] #{=-8:pane_title}",
+					Separator: "|", PaneTitle: "editing main.go", Styles: [3]string{"", "bold"}},
+				{Index: 2, Name: "logs", Custom: true, Format: "#I:#T", Separator: " ", Last: true},
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := frameWin(layoutPane(0, 0, 0, 80, 23))
+			tc.v(v)
+			var f Frame
+			Compose(v, 80, 24, &f)
+			got := dumpFrame(&f)
+			path := filepath.Join("testdata", tc.name+".golden")
+			if *updateGolden {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
+			}
+		})
+	}
+}
