@@ -173,7 +173,7 @@ func TestGuestKeysParity(t *testing.T) {
 					tm.key(k)
 					tm.key("-l", mark)
 					var got string
-					eventually(t, 10*time.Second, "the program reads "+mark, func() (bool, string) {
+					eventually(t, 20*time.Second, "the program reads "+mark, func() (bool, string) {
 						s := hs.capture("-J")
 						end := strings.LastIndex(s, mark)
 						if end < 0 {
