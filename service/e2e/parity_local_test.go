@@ -114,6 +114,13 @@ var localViewParityCases = []parityCase{
 		bothKeys("C-b", ":"), bothKeys("-l", "rename-window two"), bothKeys("Enter"), waitFor(":two*"),
 		bothKeys("C-b", ":"), bothKeys("Up", "Up", "Up", "Down"),
 	}, wait: ":rename-window two"},
+	// Word moves, transposing and deleting a word, as tmux's emacs-edit
+	// keys do them with the default word-separators.
+	{name: "prompt-words", steps: []step{
+		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		bothKeys("C-b", ":"), bothKeys("-l", "split-window -h -c x"),
+		bothKeys("M-b"), bothKeys("M-b"), bothKeys("C-t"), bothKeys("C-w"), bothKeys("M-f"),
+	}, wait: ":split-window -h  x"},
 	// Tab completes command names: several matches to their common
 	// prefix, one with a space after it.
 	{name: "prompt-complete", steps: []step{

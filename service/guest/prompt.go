@@ -18,7 +18,8 @@ type Prompt struct {
 }
 
 // prompt is the editing state of an open prompt, tmux 2.4's
-// status_prompt_key with emacs keys.
+// status_prompt_key with its emacs-edit keys (C-y, which pastes the host's
+// buffer, does nothing here; words end at the default word-separators).
 type prompt struct {
 	text     string
 	buf      []rune
@@ -38,7 +39,7 @@ func (p *prompt) view() Prompt {
 // finished, and then the command string to run ("" for none).
 func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 	switch k {
-	case keys.Escape, 3 /* C-c */, 7 /* C-g */ :
+	case keys.Escape, 3 /* C-c */ :
 		return true, ""
 	case keys.Enter, 10 /* C-j */, keys.KPEnter:
 		if p.history != nil && len(p.buf) > 0 {
@@ -63,8 +64,33 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 		if p.idx < len(p.buf) {
 			p.idx++
 		}
-	case keys.Home, 1 /* C-a */ :
+	case keys.Home, 1 /* C-a */, 'm' | keys.Meta:
 		p.idx = 0
+	case 'b' | keys.Meta:
+		p.idx = p.wordStart(p.idx)
+	case 'f' | keys.Meta:
+		// tmux's next-word-end: past the next word.
+		for p.idx != len(p.buf) {
+			p.idx++
+			if !p.separator(p.idx) {
+				break
+			}
+		}
+		for p.idx != len(p.buf) {
+			p.idx++
+			if p.separator(p.idx) {
+				break
+			}
+		}
+	case 20: // C-t: swap the characters before the cursor (or around it)
+		i := p.idx
+		if i < len(p.buf) {
+			i++
+		}
+		if i >= 2 {
+			p.buf[i-2], p.buf[i-1] = p.buf[i-1], p.buf[i-2]
+			p.idx = i
+		}
 	case keys.End, 5 /* C-e */ :
 		p.idx = len(p.buf)
 	case keys.BSpace, 8 /* C-h */ :
@@ -81,13 +107,7 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 	case 21: // C-u
 		p.buf, p.idx = p.buf[:0], 0
 	case 23: // C-w: delete the word before the cursor
-		i := p.idx
-		for i > 0 && p.buf[i-1] == ' ' {
-			i--
-		}
-		for i > 0 && p.buf[i-1] != ' ' {
-			i--
-		}
+		i := p.wordStart(p.idx)
 		p.buf = append(p.buf[:i], p.buf[p.idx:]...)
 		p.idx = i
 	default:
@@ -106,6 +126,32 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 		}
 	}
 	return false, ""
+}
+
+// wordSeparators is tmux 2.4's default word-separators option.
+const wordSeparators = " -_@"
+
+// separator reports whether the character at i separates words; the end
+// of the buffer does, as tmux's strchr finds its NUL.
+func (p *prompt) separator(i int) bool {
+	return i >= len(p.buf) || strings.ContainsRune(wordSeparators, p.buf[i])
+}
+
+// wordStart is where the word before i starts (tmux's previous-word).
+func (p *prompt) wordStart(i int) int {
+	for i != 0 {
+		i--
+		if !p.separator(i) {
+			break
+		}
+	}
+	for i != 0 {
+		i--
+		if p.separator(i) {
+			return i + 1
+		}
+	}
+	return i
 }
 
 // set replaces what was typed, the cursor at its end.

@@ -201,3 +201,35 @@ func TestRenameSessionPrompt(t *testing.T) {
 type expandingSession struct{ *keys.Table }
 
 func (expandingSession) ExpandFormat(s string) string { return strings.ReplaceAll(s, "#S", "shared") }
+
+func TestPromptEditing(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		buf        string
+		cursor     int
+		k          keys.Key
+		want       string
+		wantCursor int
+	}{
+		{"C-w deletes back to a word separator", "select-window -t", 16, 23, "select-window -", 15},
+		{"C-w skips separators first", "split-window  ", 14, 23, "split-", 6},
+		{"C-w at the start does nothing", "abc", 0, 23, "abc", 0},
+		{"M-b goes to the word's start", "new-window -n x", 13, 'b' | keys.Meta, "new-window -n x", 12},
+		{"M-b from inside a word", "new-window", 8, 'b' | keys.Meta, "new-window", 4},
+		{"M-f goes past the next word", "new-window -n", 0, 'f' | keys.Meta, "new-window -n", 3},
+		{"M-f from a separator", "new-window -n", 3, 'f' | keys.Meta, "new-window -n", 10},
+		{"M-f at the end stays", "abc", 3, 'f' | keys.Meta, "abc", 3},
+		{"C-t swaps around the cursor", "abc", 1, 20, "bac", 2},
+		{"C-t at the end swaps the last two", "abc", 3, 20, "acb", 3},
+		{"C-t at the start does nothing", "abc", 0, 20, "abc", 0},
+		{"M-m goes to the start", "abc", 2, 'm' | keys.Meta, "abc", 0},
+		{"C-g does nothing (tmux 2.4 has no binding)", "abc", 2, 7, "abc", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &prompt{text: ":", buf: []rune(c.buf), idx: c.cursor}
+			if done, _ := p.key(c.k); done || string(p.buf) != c.want || p.idx != c.wantCursor {
+				t.Errorf("got %q at %d (done=%v), want %q at %d", string(p.buf), p.idx, done, c.want, c.wantCursor)
+			}
+		})
+	}
+}
