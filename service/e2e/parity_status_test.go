@@ -102,6 +102,30 @@ var statusParityCases = []parityCase{
 			typed("printf '\\033]0;second title\\007'; echo titles-done"),
 		},
 		wait: "titles-done\n"},
+	// The separator is drawn as it is, markup included; a window's name
+	// may hold markup that the status line honours.
+	{name: "status-separator-and-name-markup", conf: "setw -g window-status-separator '#[fg=red]|'\n",
+		steps: []step{
+			tmateCmd("rename-window", "#[fg=yellow]yellow"),
+			tmateCmd("new-window", "-n", "plain"),
+			typed("echo markup-done"),
+		},
+		wait: "markup-done\n"},
+	{name: "status-justify-centre-cut", conf: "set -g status-justify centre\nsetw -g window-status-current-style bg=red\n",
+		steps: followedBy(manyWindows(13), tmateCmd("select-window", "-t", ":6"), typed("echo cut-done")),
+		wait: "cut-done\n"},
+	{name: "status-wide-left", conf: "set -g status-left '日本語のテキスト|' \nset -g status-left-length 7\n" +
+		"set -g status-right '#[fg=red]右側の文字列' \nset -g status-right-length 9\n",
+		steps: []step{typed("echo wide-done")},
+		wait:  "wide-done\n"},
+	{name: "status-pane-base-index", conf: "setw -g pane-base-index 1\nsetw -g window-status-format '#I.#P/#{window_panes}/#{session_windows}'\n" +
+		"setw -g window-status-current-format '#I.#P #{window_width}x#{window_height} #{window_active}#{window_last_flag}'\n",
+		steps: []step{
+			tmateCmd("split-window", "-h"),
+			tmateCmd("new-window"),
+			typed("echo base-done"),
+		},
+		wait: "base-done\n"},
 }
 
 // alertWindows makes windows with the given names (the last one current),

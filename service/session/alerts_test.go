@@ -166,13 +166,14 @@ func TestWindowFormatsReadTheHostAndActivePane(t *testing.T) {
 	apply(t, s, &protocol.Uname{Nodename: "box.example.com"}, layout(80, 23, 3, w),
 		out(21, "\x1b]2;editing\x1b\\"),
 		cmd("set-option", "-g", "status-left-style", "fg=red"),
-		cmd("set-option", "status-right-bg", "blue"))
+		cmd("set-option", "status-right-bg", "blue"),
+		cmd("set-window-option", "-g", "pane-base-index", "1"))
 	var v guest.View
 	s.mu.RLock()
 	s.view(&v, &Guest{})
 	s.mu.RUnlock()
 	wv := v.Windows[0]
-	if v.Host != "box.example.com" || v.SessionName != "0" || wv.PaneIndex != 1 || wv.PaneID != 21 ||
+	if v.Host != "box.example.com" || v.SessionName != "0" || wv.PaneIndex != 2 || wv.PaneID != 21 ||
 		wv.PaneTitle != "editing" || wv.PaneCount != 2 {
 		t.Errorf("view: host %q session %q window %+v", v.Host, v.SessionName, wv)
 	}

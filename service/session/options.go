@@ -90,6 +90,7 @@ func init() {
 	for _, name := range []string{"visual-activity", "visual-bell", "visual-silence"} {
 		optTable[name] = optDef{kind: optFlag, def: "off"}
 	}
+	optTable["pane-base-index"] = optDef{kind: optNumber, window: true, def: "0"}
 	optTable["monitor-activity"] = optDef{kind: optFlag, window: true, def: "off"}
 	optTable["monitor-silence"] = optDef{kind: optNumber, window: true, def: "0"}
 	optTable["status-left-length"] = optDef{kind: optNumber, def: "10"}
@@ -406,7 +407,7 @@ func (s *Session) windowPaneView(wv *guest.WindowView) {
 		if p.id != w.activePane {
 			continue
 		}
-		wv.PaneIndex, wv.PaneID = i, p.id
+		wv.PaneIndex, wv.PaneID = i+s.opts.number(s.opts.windowOpt(wv.Index, "pane-base-index")), p.id
 		if pn := s.panes[p.id]; pn != nil {
 			wv.PaneTitle = pn.emu.Title()
 		}
