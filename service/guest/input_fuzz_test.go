@@ -9,6 +9,7 @@ func FuzzInput(f *testing.F) {
 	for _, s := range []string{
 		"ls\r", "\x02c", "\x02d", "\x02\x1b[A\x1b[A", "\x1b[200~\x02x\x1b[201~",
 		"\x1b[M !!", "\x1b[<0;1;1M", "\x1b\x1b[1;5A", "\x02\x02", "é\x1b",
+		"\x02?\x16\x1b[Aq", "\x02q1",
 	} {
 		f.Add([]byte(s), uint8(1))
 	}
@@ -46,6 +47,8 @@ func FuzzInput(f *testing.F) {
 					}
 				case ActPrompt:
 					// A prompt opened, changed or closed on this guest only.
+				case ActView, ActMessage:
+					// This guest's own views and messages.
 				case ActDetach:
 					if i != len(got)-1 {
 						t.Fatalf("actions after detach: %v", got)
