@@ -393,7 +393,7 @@ set -wg mode-style fg=white,bg=magenta
 // parity_*_test.go files add, each owning one theme.
 func allParityCases() []parityCase {
 	var all []parityCase
-	for _, cases := range [][]parityCase{parityCases, emulationParityCases, localViewParityCases, statusParityCases} {
+	for _, cases := range [][]parityCase{parityCases, emulationParityCases, localViewParityCases, statusParityCases, layoutParityCases} {
 		all = append(all, cases...)
 	}
 	return all
