@@ -210,7 +210,7 @@ func (in *Input) key(k keys.Key) {
 	}
 	if in.r.InPaste() {
 		// Pasted text goes to the pane as it is, never to bindings.
-		in.emit(Action{Kind: ActPaneKey, Key: k})
+		in.toPane(k)
 		return
 	}
 	in.expire()
@@ -245,17 +245,22 @@ func (in *Input) key(k keys.Key) {
 		in.table = "prefix"
 		return
 	}
-	if in.list != nil {
-		// The key list is a mode of this guest's own: its keys stay here.
-		w, h, _, _ := in.activePane()
-		ls, ok := in.localSource()
-		if !in.list.key(k, w, h, ok && ls.ViModeKeys()) {
-			in.list = nil
-		}
-		in.emitView(0)
+	in.toPane(k)
+}
+
+// toPane gives k to the active pane: to the key list when this guest shows
+// it (a mode of the guest's own, so its keys stay here), else to the host.
+func (in *Input) toPane(k keys.Key) {
+	if in.list == nil {
+		in.emit(Action{Kind: ActPaneKey, Key: k})
 		return
 	}
-	in.emit(Action{Kind: ActPaneKey, Key: k})
+	w, h, _, _ := in.activePane()
+	ls, ok := in.localSource()
+	if !in.list.key(k, w, h, ok && ls.ViModeKeys()) {
+		in.list = nil
+	}
+	in.emitView(0)
 }
 
 // numbersShown reports whether display-panes' numbers still show.

@@ -137,6 +137,11 @@ func TestKeyListInput(t *testing.T) {
 			t.Errorf("a key in the list left the guest: %v", a)
 		}
 	}
+	for _, a := range feedAll(in, "\x1b[200~pasted\x1b[201~") {
+		if a.Kind != ActView {
+			t.Errorf("pasted text over the list left the guest: %v", a)
+		}
+	}
 	if got := feedAll(in, "\x02c"); !reflect.DeepEqual(got, []Action{hostCmd("new-window")}) {
 		t.Errorf("prefix c over the list: got %v", got)
 	}
