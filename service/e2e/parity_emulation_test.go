@@ -37,6 +37,7 @@ var emulationParityCases = append(corpusParityCases(), []parityCase{
 	redrawn(stream("wide-halves"), "a character written over the right half of a wide one: tmate's live client "+
 		"keeps the wide one on its terminal, its grid (and a redraw) blanks it"),
 	stream("pen-edges"),
+	stream("private-modes"),
 	// The default status-right shows the pane's title (#T).
 	{name: "osc-titles", steps: []step{typed(`printf '\033]0;title-zero\007'; printf '\033]2;title-two\033\\'; printf '\033]1;icon-only\007'; echo osc-done`)},
 		wait: `"title-two"`},
