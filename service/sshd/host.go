@@ -14,7 +14,8 @@ import (
 )
 
 // host serves a tmate host: it waits for the `tmate` subsystem, then reads
-// the host's stream into a new session until the host leaves.
+// the host's stream into a new session, or the one it reconnects to, until
+// the host leaves.
 func (c *conn) host() {
 	log := c.srv.cfg.Log.With("addr", c.addr, "role", "host")
 	if !c.waitSubsystem() {
@@ -45,18 +46,19 @@ func (c *conn) host() {
 
 	reg := c.srv.cfg.Registry
 	sess := session.New(c.srv.cfg.Session, enc)
-	if err := reg.Add(sess); err != nil {
+	addErr := reg.Add(sess)
+	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
+	stream := &hostStream{dec: dec}
+	fresh := sess
+	sess, gen, err = c.resume(fresh, gen, addErr, stream, enc, log)
+	if err == nil && sess == fresh {
+		log.Info("session started", "client", hdr.ClientVersion, "sessions", reg.Len())
+	}
+	if err != nil {
 		enc.Notify("Relay: " + err.Error())
 		log.Warn("host refused", "err", err)
 		c.lingerThenClose()
 		return
-	}
-	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
-	stream := &hostStream{dec: dec}
-	if old, oldGen := c.resume(sess, stream, enc, log); old != nil {
-		sess, gen = old, oldGen
-	} else {
-		log.Info("session started", "client", hdr.ClientVersion, "sessions", reg.Len())
 	}
 	if rc := reg.Reconnector(); rc != nil {
 		stop := make(chan struct{})
@@ -82,29 +84,34 @@ func (c *conn) host() {
 
 // resume reads the message after the host's header: when it is RECONNECT
 // with valid data, the host gets its session back (see Registry.Resume) in
-// place of fresh, the new session made for it. Anything else is left for
-// the session's reader, and the host keeps fresh (nil).
-func (c *conn) resume(fresh *session.Session, stream *hostStream, enc *protocol.Encoder, log *slog.Logger) (*session.Session, uint64) {
+// place of fresh, the new session made for it (whose connection is
+// freshGen, and whose registration failed with addErr, e.g. at the
+// session limit, which a session taken back does not count against).
+// Anything else is left for the session's reader, and the host keeps
+// fresh. An error refuses the host.
+func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, stream *hostStream, enc *protocol.Encoder, log *slog.Logger) (*session.Session, uint64, error) {
+	reg := c.srv.cfg.Registry
+	if addErr != nil && reg.Reconnector() == nil {
+		return fresh, freshGen, addErr // no need to wait for what follows
+	}
 	m, err := stream.Next()
 	rc, ok := m.(*protocol.Reconnect)
 	if !ok {
 		stream.pending, stream.err = m, err
-		return nil, 0
+		return fresh, freshGen, addErr
 	}
-	reg := c.srv.cfg.Registry
-	reg.Remove(fresh) // not announced yet: nobody knows its tokens
+	if addErr == nil {
+		reg.Remove(fresh) // not announced yet: nobody knows its tokens
+	}
 	sess, gen, err := reg.Resume(rc.Data, c.hostKey(), c.srv.cfg.Session, enc, c.hangUp)
 	if err != nil {
 		// As the original does, the host starts afresh with new tokens.
 		log.Info("host reconnection refused: it gets a new session", "why", err)
-		if err := reg.Add(fresh); err != nil {
-			stream.err = err
-		}
-		return nil, 0
+		return fresh, freshGen, reg.Add(fresh)
 	}
 	fresh.End("replaced by the host's reconnected session")
 	log.Info("host reconnected", "sessions", reg.Len())
-	return sess, gen
+	return sess, gen, nil
 }
 
 // hostKey is the fingerprint of the key the host authenticated with, ""

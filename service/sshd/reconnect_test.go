@@ -91,3 +91,18 @@ func tokenOfCommand(cmd string) string {
 	f := strings.Fields(cmd)
 	return strings.Split(f[len(f)-1], "@")[0]
 }
+
+func TestReconnectionAtSessionLimit(t *testing.T) {
+	// The host's own session holds the relay's only slot while it is away:
+	// taking it back needs no other.
+	reg := session.NewRegistry(1)
+	reg.SetReconnector(session.NewReconnector([]byte("relay key"), time.Minute))
+	addr, _, _ := startServer(t, Config{Registry: reg})
+	env, _, first := hostUntilReady(t, addr)
+	first.Close()
+	again, notes, c := hostUntilReady(t, addr, &protocol.Reconnect{Data: env["tmate_reconnection_data"]})
+	defer c.Close()
+	if again["tmate_ssh"] != env["tmate_ssh"] || !strings.Contains(strings.Join(notes, "\n"), "Reconnected") {
+		t.Fatalf("the host at the session limit did not get its session back: %v %q", again, notes)
+	}
+}
