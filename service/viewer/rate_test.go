@@ -37,6 +37,10 @@ func TestInputRateIsObeyedAndNothingIsDropped(t *testing.T) {
 		{"the smallest burst", 64, 600, 4096, 4096},
 		{"a hundred a second", 100, 1000, 4096, 4096},
 		{"a thousand a second", 1000, 5000, 4096, 4096},
+		// Rates whose second does not divide evenly into nanoseconds.
+		{"three a second", 3, 200, 4096, 4096},
+		{"seven a second", 7, 300, 4096, 4096},
+		{"three thousand a second", 3000, 9000, 4096, 4096},
 		{"a paste at a high rate", 50000, 200000, 4096, 4096},
 		{"small transport chunks", 100, 500, 7, 4096},
 		{"one byte chunks", 1000, 3000, 1, 4096},

@@ -9,6 +9,7 @@ package viewer
 import (
 	"crypto/rand"
 	"io"
+	"math"
 	"math/big"
 	"sync"
 	"time"
@@ -260,9 +261,11 @@ func (rr *rateReader) Read(b []byte) (int, error) {
 	}
 	rr.at = now
 	if rr.tokens < 1 {
-		wait := time.Duration((1 - rr.tokens) / float64(rr.rate) * float64(time.Second))
+		// Rounded up, and at least one token after: rounded down, the
+		// wait could leave 0.999 tokens and a read of nothing.
+		wait := time.Duration(math.Ceil((1 - rr.tokens) / float64(rr.rate) * float64(time.Second)))
 		time.Sleep(wait)
-		rr.tokens += wait.Seconds() * float64(rr.rate)
+		rr.tokens = max(1, rr.tokens+wait.Seconds()*float64(rr.rate))
 		rr.at = rr.at.Add(wait)
 	}
 	if n := int(rr.tokens); n < len(b) {
