@@ -113,7 +113,7 @@ var statusParityCases = []parityCase{
 		wait: "markup-done\n"},
 	{name: "status-justify-centre-cut", conf: "set -g status-justify centre\nsetw -g window-status-current-style bg=red\n",
 		steps: followedBy(manyWindows(13), tmateCmd("select-window", "-t", ":6"), typed("echo cut-done")),
-		wait: "cut-done\n"},
+		wait:  "cut-done\n"},
 	{name: "status-wide-left", conf: "set -g status-left '日本語のテキスト|' \nset -g status-left-length 7\n" +
 		"set -g status-right '#[fg=red]右側の文字列' \nset -g status-right-length 9\n",
 		steps: []step{typed("echo wide-done")},

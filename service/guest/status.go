@@ -399,8 +399,12 @@ func drawStatus(f *Frame, v *View, y int) {
 		return
 	}
 	lgc, rgc := styleUpdate(std, v.StatusLeftStyle), styleUpdate(std, v.StatusRightStyle)
-	llen := min(lengthOption(v.StatusLeftLength, defaultStatusLeftLength), styledWidth(v.StatusLeft))
-	rlen := min(lengthOption(v.StatusRightLength, defaultStatusRightLength), styledWidth(v.StatusRight))
+	left, right := v.StatusLeft, v.StatusRight
+	if v.StatusExpand {
+		left, right = expandStatus(v, left), expandStatus(v, right)
+	}
+	llen := min(lengthOption(v.StatusLeftLength, defaultStatusLeftLength), styledWidth(left))
+	rlen := min(lengthOption(v.StatusRightLength, defaultStatusRightLength), styledWidth(right))
 	if w <= llen+rlen {
 		return
 	}
@@ -492,7 +496,7 @@ func drawStatus(f *Frame, v *View, y int) {
 
 	lw = lineWriter{row: row}
 	if llen != 0 {
-		lw.puts(llen, lgc, v.StatusLeft, true)
+		lw.puts(llen, lgc, left, true)
 	}
 	if larrow {
 		lw.put(arrowCell(std, larrowAlert), '<', 1)
@@ -504,7 +508,7 @@ func drawStatus(f *Frame, v *View, y int) {
 		lw.x = w - rlen
 	}
 	if rlen != 0 {
-		lw.puts(rlen, rgc, v.StatusRight, true)
+		lw.puts(rlen, rgc, right, true)
 	}
 
 	off := llen
@@ -529,6 +533,18 @@ func drawStatus(f *Frame, v *View, y int) {
 		}
 		row[off+i] = c
 	}
+}
+
+// expandStatus is status_replace for status-left or status-right: the
+// format read for the current window and its active pane.
+func expandStatus(v *View, format string) string {
+	cur := &WindowView{}
+	for i := range v.Windows {
+		if v.Windows[i].Active {
+			cur = &v.Windows[i]
+		}
+	}
+	return string(windowStatusText(nil, format, v, cur, time.Now()))
 }
 
 // arrowCell is the cell of a '<' or '>' arrow: status-style, reversed

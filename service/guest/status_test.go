@@ -46,6 +46,15 @@ func TestStatusGolden(t *testing.T) {
 			v.StatusLeft = "#[fg=cyan]0#[default]:host "
 			v.StatusRight = "#[bg=black]2p#[default] 12:00"
 		}},
+		{"status-expanded-by-the-guest", func(v *View) {
+			v.StatusExpand = true
+			v.Host = "box.example.com"
+			v.SessionName = "0"
+			v.StatusLeft = "[#S] "
+			v.StatusRight = " \"#{=21:pane_title}\" #{window_panes} panes ##%%"
+			v.Windows = []WindowView{{Index: 0, Name: "sh", Last: true},
+				{Index: 1, Name: "vim", Active: true, PaneTitle: "a rather long title for a pane", PaneCount: 2}}
+		}},
 		{"status-window-formats", func(v *View) {
 			v.Host = "box.example.com"
 			v.SessionName = "work"

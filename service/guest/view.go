@@ -64,6 +64,11 @@ type View struct {
 	Message     string // a status-line message for this guest ("" for none)
 	Prompt      Prompt // this guest's status-line prompt (Text "" for none), under Message
 
+	// StatusExpand: StatusLeft and StatusRight are the host's status-left
+	// and status-right formats, for the guest to expand (the host sent no
+	// STATUS: no client of its own draws a status line).
+	StatusExpand bool
+
 	// Options the host may have changed with set-option; the zero value
 	// means tmate 2.4.0's default.
 	StatusStyle           string // status-style, default "fg=black,bg=green"

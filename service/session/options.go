@@ -90,7 +90,9 @@ func init() {
 	for _, name := range []string{"visual-activity", "visual-bell", "visual-silence"} {
 		optTable[name] = optDef{kind: optFlag, def: "off"}
 	}
-	optTable["pane-base-index"] = optDef{kind: optNumber, window: true, def: "0"}
+	optTable["status-left"] = optDef{kind: optString, def: statusLeftDefault}
+	optTable["status-right"] = optDef{kind: optString, def: ` "#{=21:pane_title}" %H:%M %d-%b-%y`}
+	optTable["status-interval"] = optDef{kind: optNumber, def: "15"}
 	optTable["monitor-activity"] = optDef{kind: optFlag, window: true, def: "off"}
 	optTable["monitor-silence"] = optDef{kind: optNumber, window: true, def: "0"}
 	optTable["status-left-length"] = optDef{kind: optNumber, def: "10"}
@@ -334,6 +336,13 @@ func (s *Session) optionsView(v *guest.View) {
 	v.StatusJustify = o.sessionOpt("status-justify")
 	v.StatusLeftLength = lengthView(o.number(o.sessionOpt("status-left-length")))
 	v.StatusRightLength = lengthView(o.number(o.sessionOpt("status-right-length")))
+	if !s.statusFromHost {
+		// No client of the host's draws a status line, so it sends none:
+		// guests expand the host's formats themselves, as its client would.
+		v.StatusExpand = true
+		v.StatusLeft, v.StatusRight = o.sessionOpt("status-left"), o.sessionOpt("status-right")
+		s.statusClock.Do(func() { go s.tickStatusClock() })
+	}
 	v.StatusLeftStyle = o.sessionOpt("status-left-style")
 	v.StatusRightStyle = o.sessionOpt("status-right-style")
 	v.Host = s.hostName
@@ -410,6 +419,32 @@ func (s *Session) windowPaneView(wv *guest.WindowView) {
 		wv.PaneIndex, wv.PaneID = i+s.opts.number(s.opts.windowOpt(wv.Index, "pane-base-index")), p.id
 		if pn := s.panes[p.id]; pn != nil {
 			wv.PaneTitle = pn.emu.Title()
+		}
+	}
+}
+
+// tickStatusClock redraws the guests every status-interval seconds while
+// they expand the status line themselves, for the clock in it.
+func (s *Session) tickStatusClock() {
+	for {
+		s.mu.RLock()
+		secs := s.opts.number(s.opts.sessionOpt("status-interval"))
+		local := !s.statusFromHost
+		s.mu.RUnlock()
+		if !local {
+			return
+		}
+		wait := time.Duration(secs) * time.Second
+		if secs <= 0 {
+			wait = time.Minute // off: look at the option again later
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(wait):
+		}
+		if secs > 0 {
+			s.changed()
 		}
 	}
 }

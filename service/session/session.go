@@ -94,6 +94,9 @@ type Session struct {
 	alerts   windowAlerts // under mu: window activity, bell and silence flags (alerts.go)
 	hostName string       // under mu: the host's uname nodename, tmux's #H
 
+	statusFromHost bool      // under mu: the host sent a STATUS (else guests expand its formats)
+	statusClock    sync.Once // starts tickStatusClock
+
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
 
@@ -206,6 +209,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 	case *protocol.Status:
 		s.mu.Lock()
 		s.statusLeft, s.statusRight = m.Left, m.Right
+		s.statusFromHost = true
 		s.mu.Unlock()
 	case *protocol.ExecCmd:
 		s.mu.Lock()
