@@ -57,16 +57,22 @@ type Action struct {
 	Message string
 }
 
+// ActivePane is the active pane as a guest's own views need it: its ID and
+// size, and the indexes of its window's panes, Count of them from Base
+// (pane-base-index).
+type ActivePane struct {
+	ID, W, H    int
+	Base, Count int
+}
+
 // LocalSource is what Input reads of the session for the views a guest
 // draws itself; LockedTable implements it. Without it a guest's key list
 // is empty and its pane numbers show for tmux's default second.
 type LocalSource interface {
 	// KeyBindings is every binding, as keys.Table's List orders them.
 	KeyBindings() []keys.Binding
-	// ActivePane is the active pane's size, and the indexes of the
-	// active window's panes: from base (pane-base-index) on, panes of
-	// them.
-	ActivePane() (w, h, base, panes int)
+	// ActivePane is the active pane and its window's pane indexes.
+	ActivePane() ActivePane
 	// DisplayPanesTime is the display-panes-time option.
 	DisplayPanesTime() time.Duration
 	// ViModeKeys reports whether the active window's mode-keys is vi.
@@ -198,7 +204,7 @@ func (in *Input) key(k keys.Key) {
 		in.numbersTill = time.Time{}
 		in.emitView(0)
 		if k >= '0' && k <= '9' {
-			if _, _, base, n := in.activePane(); int(k-'0') >= base && int(k-'0') < base+n {
+			if ap := in.activePane(); int(k-'0') >= ap.Base && int(k-'0') < ap.Base+ap.Count {
 				in.emit(Action{Kind: ActExec, Argv: []string{"select-pane", "-t", ":." + string(rune(k))}})
 			}
 			return
@@ -249,15 +255,16 @@ func (in *Input) key(k keys.Key) {
 }
 
 // toPane gives k to the active pane: to the key list when this guest shows
-// it (a mode of the guest's own, so its keys stay here), else to the host.
+// it there (a mode of the guest's own, so its keys stay here), else to the
+// host.
 func (in *Input) toPane(k keys.Key) {
-	if in.list == nil {
+	ap := in.activePane()
+	if in.list == nil || in.list.pane != ap.ID {
 		in.emit(Action{Kind: ActPaneKey, Key: k})
 		return
 	}
-	w, h, _, _ := in.activePane()
 	ls, ok := in.localSource()
-	if !in.list.key(k, w, h, ok && ls.ViModeKeys()) {
+	if !in.list.key(k, ap.W, ap.H, ok && ls.ViModeKeys()) {
 		in.list = nil
 	}
 	in.emitView(0)
@@ -283,13 +290,13 @@ func (in *Input) localSource() (LocalSource, bool) {
 	return ls, ok
 }
 
-// activePane is the active pane's size and the window's pane indexes
-// (80x23 and panes 0 to 9 when the session cannot tell).
-func (in *Input) activePane() (w, h, base, panes int) {
+// activePane is the active pane (80x23 in a window of ten panes when the
+// session cannot tell).
+func (in *Input) activePane() ActivePane {
 	if ls, ok := in.localSource(); ok {
 		return ls.ActivePane()
 	}
-	return 80, 23, 0, 10
+	return ActivePane{W: 80, H: 23, Count: 10}
 }
 
 // displayPanes shows the pane numbers for display-panes-time.
@@ -324,11 +331,11 @@ func (in *Input) listKeys(argv []string) {
 		in.emit(Action{Kind: ActMessage, Message: "Table " + table + " doesn't exist"})
 		return
 	}
-	w, h, _, _ := in.activePane()
+	ap := in.activePane()
 	if lines == nil {
 		lines = []string{}
 	}
-	in.list = &keyList{lines: lines, oy: listHistory(lines, w, h)}
+	in.list = &keyList{lines: lines, pane: ap.ID, oy: listHistory(lines, ap.W, ap.H)}
 	in.emitView(0)
 }
 

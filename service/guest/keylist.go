@@ -177,11 +177,13 @@ func listHistory(lines []string, w, h int) int {
 	return max(0, len(wrapLines(lines, w))-h)
 }
 
-// keyList is the state of a guest's list view: its lines, the view's
-// offset from the bottom (tmux's oy) and the cursor's row (its column
-// stays 0, where the output view puts it).
+// keyList is the state of a guest's list view: its lines, the pane it
+// shows over (the one active when it opened, as a mode belongs to its
+// pane), the view's offset from the bottom (tmux's oy) and the cursor's
+// row (its column stays 0, where the output view puts it).
 type keyList struct {
 	lines []string
+	pane  int
 	oy    int
 	cy    int
 }
@@ -276,15 +278,16 @@ func (l *keyList) key(k keys.Key, w, h int, vi bool) bool {
 }
 
 func (l *keyList) view() LocalView {
-	return LocalView{List: l.lines, ListOY: l.oy, ListCY: l.cy}
+	return LocalView{List: l.lines, ListPane: l.pane, ListOY: l.oy, ListCY: l.cy}
 }
 
-// drawKeyList draws the list view over the active pane: the rows of the
-// list from hsize-oy on, the position at the top right, the cursor.
+// drawKeyList draws the list view over its pane: the rows of the list
+// from hsize-oy on, the position at the top right, and the cursor when
+// the pane is the active one.
 func drawKeyList(f *Frame, v *View, rows int) {
 	var p *PaneView
 	for i := range v.Panes {
-		if v.Panes[i].ID == v.ActivePane {
+		if v.Panes[i].ID == v.Local.ListPane {
 			p = &v.Panes[i]
 		}
 	}
@@ -320,7 +323,7 @@ func drawKeyList(f *Frame, v *View, rows int) {
 	}
 	putText(f, p.X+p.W-len(hdr), p.Y, hdr, styleCell(v.ModeStyle, modeStyleDefault), rows)
 	cy := min(max(v.Local.ListCY, 0), p.H-1)
-	if x, y := p.X, p.Y+cy; x < f.W && y < rows {
+	if x, y := p.X, p.Y+cy; p.ID == v.ActivePane && x < f.W && y < rows {
 		f.CursorX, f.CursorY, f.CursorVisible = x, y+f.off, true
 	}
 }

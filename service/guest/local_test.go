@@ -20,20 +20,20 @@ import (
 // panes numbered from base, a display-panes-time and mode-keys.
 type localTable struct {
 	*keys.Table
-	w, h, base, panes int
-	numbersFor        time.Duration
-	vi                bool
+	pane       ActivePane
+	numbersFor time.Duration
+	vi         bool
 }
 
-func (l localTable) KeyBindings() []keys.Binding         { return l.List() }
-func (l localTable) ActivePane() (w, h, base, panes int) { return l.w, l.h, l.base, l.panes }
-func (l localTable) DisplayPanesTime() time.Duration     { return l.numbersFor }
-func (l localTable) ViModeKeys() bool                    { return l.vi }
+func (l localTable) KeyBindings() []keys.Binding     { return l.List() }
+func (l localTable) ActivePane() ActivePane          { return l.pane }
+func (l localTable) DisplayPanesTime() time.Duration { return l.numbersFor }
+func (l localTable) ViModeKeys() bool                { return l.vi }
 
 var _ LocalSource = localTable{}
 
 func newLocalTable(t *testing.T, extra ...[]string) localTable {
-	return localTable{Table: defaultTable(t, extra...), w: 80, h: 23, panes: 3, numbersFor: 5 * time.Second}
+	return localTable{Table: defaultTable(t, extra...), pane: ActivePane{ID: 4, W: 80, H: 23, Count: 3}, numbersFor: 5 * time.Second}
 }
 
 // views keeps only the ActView actions' views.
@@ -82,7 +82,7 @@ func TestDisplayPanesInput(t *testing.T) {
 		})
 	}
 	based := newLocalTable(t)
-	based.base = 1
+	based.pane.Base = 1
 	got := feedAll(NewInput(based, false), "\x02q0", "\x02q3")
 	if want := []Action{numbers, hidden, numbers, hidden, hostCmd("select-pane", "-t", ":.3")}; !reflect.DeepEqual(got, want) {
 		t.Errorf("pane-base-index 1: got %v, want %v", got, want)
@@ -94,11 +94,11 @@ func TestDisplayPanesInput(t *testing.T) {
 
 func TestKeyListInput(t *testing.T) {
 	tab := newLocalTable(t)
-	tab.h = 10
+	tab.pane.H = 10
 	all := keyListLines(tab.List(), "")
 	hsize := listHistory(all, 80, 10) // a few lines wrap
 	root := keyListLines(tab.List(), "root")
-	list := func(oy, cy int) LocalView { return LocalView{List: all, ListOY: oy, ListCY: cy} }
+	list := func(oy, cy int) LocalView { return LocalView{List: all, ListPane: 4, ListOY: oy, ListCY: cy} }
 	for _, c := range []struct {
 		name string
 		vi   bool // mode-keys vi
@@ -117,7 +117,7 @@ func TestKeyListInput(t *testing.T) {
 		{"vi: C-f pages, C-d half a page, PPage back", true, []string{"\x02?", "\x06\x04", "\x1b[5~"}, []LocalView{list(hsize, 0), list(hsize-8, 0), list(hsize-13, 0), list(hsize-5, 0)}},
 		{"vi: Escape does not close it", true, []string{"\x02?", "\x1b"}, []LocalView{list(hsize, 0), list(hsize, 0)}},
 		{"q closes it", false, []string{"\x02?", "q"}, []LocalView{list(hsize, 0), {}}},
-		{"-T lists one table", false, []string{"\x02:", "list-keys -T root\r"}, []LocalView{{List: root, ListOY: listHistory(root, 80, 10)}}},
+		{"-T lists one table", false, []string{"\x02:", "list-keys -T root\r"}, []LocalView{{List: root, ListPane: 4, ListOY: listHistory(root, 80, 10)}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tab := tab
@@ -144,6 +144,14 @@ func TestKeyListInput(t *testing.T) {
 	}
 	if got := feedAll(in, "\x02c"); !reflect.DeepEqual(got, []Action{hostCmd("new-window")}) {
 		t.Errorf("prefix c over the list: got %v", got)
+	}
+	// When another pane becomes active, keys go to it on the host; the
+	// list stays over its own pane.
+	other := tab
+	other.pane.ID = 5
+	in.b = other
+	if got := feedAll(in, "j"); !reflect.DeepEqual(got, pane('j')) {
+		t.Errorf("a key with another pane active: got %v", got)
 	}
 	if got := feedAll(in, "\x02d"); !reflect.DeepEqual(got, []Action{detach}) {
 		t.Errorf("prefix d over the list: got %v", got)
@@ -252,6 +260,9 @@ func TestKeyListLinesPadding(t *testing.T) {
 func localView(local LocalView) *View {
 	v := frameWin(layoutPane(0, 0, 0, 40, 23), layoutPane(1, 41, 0, 39, 23))
 	v.Panes[1].Index = 1
+	if local.List != nil {
+		local.ListPane = 1
+	}
 	v.Local = local
 	return v
 }
@@ -292,6 +303,11 @@ func TestLocalViewsGolden(t *testing.T) {
 			v.ModeStyle = "fg=white,bg=magenta"
 			return v
 		}(), 80, 24},
+		{"local-list-over-an-inactive-pane", func() *View {
+			v := localView(LocalView{List: lines, ListOY: 1000})
+			v.ActivePane = 0
+			return v
+		}(), 80, 24},
 		{"local-list-short-under-a-prompt", func() *View {
 			v := localView(LocalView{List: lines[:3]})
 			v.Prompt = Prompt{Text: ":", Buffer: "list-keys", Cursor: 9}
@@ -326,7 +342,7 @@ func TestLocalViewsGolden(t *testing.T) {
 // only what changed gives the frames and bytes of doing everything anew.
 func TestLocalViewsIncremental(t *testing.T) {
 	lines := keyListLines(defaultTable(t).List(), "")
-	locals := []LocalView{{}, {PaneNumbers: true}, {List: lines, ListOY: 40, ListCY: 2}, {List: lines, PaneNumbers: true}}
+	locals := []LocalView{{}, {PaneNumbers: true}, {List: lines, ListPane: 1, ListOY: 40, ListCY: 2}, {List: lines, PaneNumbers: true}}
 	rng := rand.New(rand.NewSource(3))
 	for run := 0; run < 100; run++ {
 		s := newIncState()

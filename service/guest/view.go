@@ -98,6 +98,7 @@ type View struct {
 type LocalView struct {
 	PaneNumbers bool
 	List        []string // list-keys' lines; nil when not shown
+	ListPane    int      // the pane the list shows over (ID)
 	ListOY      int      // lines the view is scrolled up from the list's end (tmux's oy)
 	ListCY      int      // the cursor's row in the view
 }

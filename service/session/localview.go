@@ -145,21 +145,21 @@ func (t LockedTable) KeyBindings() []keys.Binding {
 	return t.s.keys.List()
 }
 
-// ActivePane is the active pane's size and the active window's pane
-// indexes: panes of them from base.
-func (t LockedTable) ActivePane() (w, h, base, panes int) {
+// ActivePane is the active pane and its window's pane indexes.
+func (t LockedTable) ActivePane() guest.ActivePane {
 	t.s.mu.RLock()
 	defer t.s.mu.RUnlock()
 	win := t.s.windowByIdx(t.s.activeWindow)
 	if win == nil {
-		return t.s.sx, t.s.sy, 0, 0
+		return guest.ActivePane{ID: -1, W: t.s.sx, H: t.s.sy}
 	}
+	ap := guest.ActivePane{ID: win.activePane, Base: t.s.paneBase(win.idx), Count: len(win.panes)}
 	for _, p := range win.panes {
 		if p.id == win.activePane {
-			w, h = p.w, p.h
+			ap.W, ap.H = p.w, p.h
 		}
 	}
-	return w, h, t.s.paneBase(win.idx), len(win.panes)
+	return ap
 }
 
 // DisplayPanesTime is the display-panes-time option.
