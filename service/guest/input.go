@@ -312,9 +312,10 @@ func (in *Input) displayPanes() {
 // listKeys opens the key list (list-keys [-T table]); a table that does
 // not exist is an error, as in tmux. Mode tables (-t) are not listed.
 func (in *Input) listKeys(argv []string) {
-	flags, _, err := keys.Getopt(argv, "t:T:")
-	if err != nil {
-		in.emit(Action{Kind: ActMessage, Message: err.Error()})
+	flags, args, err := keys.Getopt(argv, "t:T:")
+	if err != nil || len(args) > 0 {
+		// What tmux 2.4's command parser says, capitalized by its prompt.
+		in.emit(Action{Kind: ActMessage, Message: "Usage: list-keys [-t mode-table] [-T key-table]"})
 		return
 	}
 	if _, mode := flags['t']; mode {

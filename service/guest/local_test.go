@@ -157,10 +157,17 @@ func TestKeyListInput(t *testing.T) {
 		t.Errorf("prefix d over the list: got %v", got)
 	}
 
-	// A table that does not exist is an error on the status line.
-	got := feedAll(NewInput(tab, false), "\x02:", "lsk -T nosuch\r")
-	if last := got[len(got)-1]; last.Kind != ActMessage || last.Message != "Table nosuch doesn't exist" {
-		t.Errorf("list-keys -T nosuch: got %v", got)
+	// Errors show on the status line, as tmux words them.
+	for typed, want := range map[string]string{
+		"lsk -T nosuch\r": "Table nosuch doesn't exist",
+		"lsk -x\r":        "Usage: list-keys [-t mode-table] [-T key-table]",
+		"lsk extra\r":     "Usage: list-keys [-t mode-table] [-T key-table]",
+		"lsk -T\r":        "Usage: list-keys [-t mode-table] [-T key-table]",
+	} {
+		got := feedAll(NewInput(tab, false), "\x02:", typed)
+		if last := got[len(got)-1]; last.Kind != ActMessage || last.Message != want {
+			t.Errorf("%q: got %v, want the message %q", typed, last, want)
+		}
 	}
 }
 
