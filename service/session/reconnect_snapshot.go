@@ -42,8 +42,22 @@ var sgrOfAttr = []struct {
 	sgr string
 }{{0x1, "1"}, {0x2, "2"}, {0x4, "4"}, {0x8, "5"}, {0x10, "7"}, {0x20, "8"}, {0x40, "3"}}
 
+// historyOverlap is how many of the last history lines the relay holds
+// must reappear, in order, in a snapshot for the snapshot's later lines to
+// continue that history.
+const historyOverlap = 3
+
+// keepHistory clears a pane's screen without pushing it into history (ED 2
+// would) and undoes what would bend the lines written next: the alternate
+// screen, a scroll region, origin and insert modes, a graphic charset.
+const keepHistory = "\x1b[?1049l\x1b[r\x1b[?6l\x1b[4l\x1b(B\x1b[m\x1b[9999;9999H\x1b[1J\x1b[H"
+
 // applySnapshot rebuilds the emulators of the panes the layout holds from
-// m; panes it does not know are skipped. The caller holds s.mu.
+// m; panes it does not know are skipped. A snapshot holds at most 300
+// history lines: when it continues the history the relay already holds
+// for a pane (its host came back to a live session), the pane keeps that
+// history and takes only the snapshot's later lines. The caller holds
+// s.mu.
 func (s *Session) applySnapshot(m *protocol.Snapshot) {
 	for i := range m.Panes {
 		sp := &m.Panes[i]
@@ -51,14 +65,22 @@ func (s *Session) applySnapshot(m *protocol.Snapshot) {
 		if p == nil {
 			continue
 		}
-		w, h := p.emu.Size()
-		emu := vt.New(w, h, s.cfg.HistoryLines)
-		var b strings.Builder
+		main := &sp.Grid
 		if sp.Saved != nil { // the alternate screen is up: its main screen is saved
-			writeGrid(&b, sp.Saved)
-			b.WriteString("\x1b[?1049h\x1b[H\x1b[2J")
+			main = sp.Saved
 		}
-		writeGrid(&b, &sp.Grid)
+		w, h := p.emu.Size()
+		emu, lines := vt.New(w, h, s.cfg.HistoryLines), main.Lines
+		if from := continuation(p.emu, main.Lines, h); from > 0 {
+			emu, lines = p.emu, main.Lines[from:]
+			emu.Write([]byte(keepHistory))
+		}
+		var b strings.Builder
+		writeGrid(&b, main.CX, main.CY, lines)
+		if sp.Saved != nil {
+			b.WriteString("\x1b[?1049h\x1b[H\x1b[2J")
+			writeGrid(&b, sp.Grid.CX, sp.Grid.CY, sp.Grid.Lines)
+		}
 		writeModes(&b, sp.Mode)
 		emu.Write([]byte(b.String()))
 		p.emu = emu
@@ -66,42 +88,76 @@ func (s *Session) applySnapshot(m *protocol.Snapshot) {
 	}
 }
 
-// writeGrid writes g's lines, oldest first (the earlier ones scroll into
-// history), then puts the cursor where g has it.
-func writeGrid(b *strings.Builder, g *protocol.SnapshotGrid) {
-	for i, line := range g.Lines {
+// continuation finds where lines (a snapshot's main grid, history first)
+// go on from emu's history: the index after the last historyOverlap
+// history lines, found in lines early enough that what follows fills a
+// screen of h rows. 0: no such place, or history too blank to tell.
+func continuation(emu *vt.Emulator, lines []protocol.SnapshotLine, h int) int {
+	n := emu.HistorySize()
+	m := min(historyOverlap, n)
+	tail := make([]string, m)
+	blank := true
+	for k := range tail {
+		tail[k] = emuLineText(emu.HistoryLine(n - m + k))
+		blank = blank && tail[k] == ""
+	}
+	if blank {
+		return 0
+	}
+next:
+	for i := len(lines) - h - 1; i >= m-1; i-- {
+		for k := range tail {
+			if snapshotLineText(lines[i-m+1+k]) != tail[k] {
+				continue next
+			}
+		}
+		return i + 1
+	}
+	return 0
+}
+
+func emuLineText(cells []vt.Cell) string {
+	var b strings.Builder
+	for _, c := range cells {
+		switch {
+		case c.Width == 0: // the right half of a wide character
+		case c.Rune == 0:
+			b.WriteByte(' ')
+		default:
+			b.WriteString(c.String())
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// snapshotLineText is a snapshot line's text as writeLine writes it.
+func snapshotLineText(line protocol.SnapshotLine) string {
+	var b strings.Builder
+	eachCell(line, func(_ uint32, ch string) { b.WriteString(ch) })
+	return strings.TrimRight(b.String(), " ")
+}
+
+// writeGrid writes a grid's lines, oldest first (the earlier ones scroll
+// into history), then puts the cursor at cx, cy.
+func writeGrid(b *strings.Builder, cx, cy int, lines []protocol.SnapshotLine) {
+	for i, line := range lines {
 		if i > 0 {
 			b.WriteString("\x1b[m\r\n")
 		}
 		writeLine(b, line)
 	}
 	b.WriteString("\x1b[m\x1b[")
-	b.WriteString(strconv.Itoa(g.CY + 1))
+	b.WriteString(strconv.Itoa(cy + 1))
 	b.WriteByte(';')
-	b.WriteString(strconv.Itoa(g.CX + 1))
+	b.WriteString(strconv.Itoa(cx + 1))
 	b.WriteByte('H')
 }
 
-// writeLine writes one line's cells. Text holds each cell's UTF-8 data in
-// turn: a character with its combining marks, or one byte (a space) for
-// the padding cell after a wide character.
+// writeLine writes one line's cells.
 func writeLine(b *strings.Builder, line protocol.SnapshotLine) {
-	text := line.Text
 	last := ^uint32(0) // no cell has every bit set: the first cell writes its style
 	charset := false
-	for _, cell := range line.Cells {
-		flags := cell >> 24
-		if flags&gridFlagPadding != 0 {
-			if text != "" {
-				text = text[1:]
-			}
-			continue
-		}
-		if text == "" {
-			break // the host sent fewer characters than cells
-		}
-		var ch string
-		ch, text = nextCellText(text)
+	eachCell(line, func(cell uint32, ch string) {
 		if style := cell &^ (gridAttrCharset << 16); style != last {
 			writeStyle(b, style)
 			last = style
@@ -115,9 +171,31 @@ func writeLine(b *strings.Builder, line protocol.SnapshotLine) {
 			}
 		}
 		b.WriteString(ch)
-	}
+	})
 	if charset {
 		b.WriteString("\x1b(B")
+	}
+}
+
+// eachCell calls f with each drawn cell of line and its text. Text holds
+// each cell's UTF-8 data in turn: a character with its combining marks, or
+// one byte (a space) for the padding cell after a wide character, which is
+// not drawn.
+func eachCell(line protocol.SnapshotLine, f func(cell uint32, ch string)) {
+	text := line.Text
+	for _, cell := range line.Cells {
+		if cell>>24&gridFlagPadding != 0 {
+			if text != "" {
+				text = text[1:]
+			}
+			continue
+		}
+		if text == "" {
+			return // the host sent fewer characters than cells
+		}
+		var ch string
+		ch, text = nextCellText(text)
+		f(cell, ch)
 	}
 }
 

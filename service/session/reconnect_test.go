@@ -2,6 +2,7 @@ package session
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -342,5 +343,63 @@ func TestAwayScreenGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("screen differs from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// TestSnapshotKeepsRelayHistory: a host coming back to a live session
+// sends at most 300 lines of history; the relay keeps what it held before
+// when the snapshot continues it.
+func TestSnapshotKeepsRelayHistory(t *testing.T) {
+	const def = 8<<8 | 8
+	lines := func(from, to int) []protocol.SnapshotLine {
+		var out []protocol.SnapshotLine
+		for i := from; i <= to; i++ {
+			text := fmt.Sprintf("line %d", i)
+			out = append(out, protocol.SnapshotLine{Text: text, Cells: slices.Repeat([]uint32{def}, len(text))})
+		}
+		return out
+	}
+	numbered := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i <= to; i++ {
+			fmt.Fprintf(&b, "line %d\n", i)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name string
+		// the relay saw "line 1" to "line <before>" (5 rows on screen);
+		// the snapshot holds "line <from>" to "line <to>".
+		before, from, to int
+		history          string
+	}{
+		{"continues", 30, 20, 40, numbered(1, 35)},
+		{"no output while away", 30, 1, 30, numbered(1, 25)},
+		{"too little history to tell", 30, 24, 30, numbered(24, 25)},
+		{"nothing in common: the snapshot's history only", 30, 100, 110, numbered(100, 105)},
+		{"relay held no history", 3, 1, 12, numbered(1, 7)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSession(t, Config{})
+			apply(t, s, layout(10, 5, 0, protocol.Window{Idx: 0, ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 10, SY: 5}}}))
+			apply(t, s, &protocol.PtyData{PaneID: 1, Data: []byte(strings.ReplaceAll(strings.TrimSuffix(numbered(1, tc.before), "\n"), "\n", "\r\n"))})
+			apply(t, s, &protocol.Snapshot{Panes: []protocol.SnapshotPane{{ID: 1, Mode: modeCursor | modeWrap,
+				Grid: protocol.SnapshotGrid{CX: 0, CY: 4, Lines: lines(tc.from, tc.to)}}}})
+			emu := s.panes[1].emu
+			var hist strings.Builder
+			for i := 0; i < emu.HistorySize(); i++ {
+				hist.WriteString(emuLineText(emu.HistoryLine(i)) + "\n")
+			}
+			if hist.String() != tc.history {
+				t.Errorf("history:\n%s\nwant:\n%s", hist.String(), tc.history)
+			}
+			var scr strings.Builder
+			for y := 0; y < 5; y++ {
+				scr.WriteString(emuLineText(emu.Line(y)) + "\n")
+			}
+			if want := numbered(tc.to-4, tc.to); scr.String() != want {
+				t.Errorf("screen:\n%s\nwant:\n%s", scr.String(), want)
+			}
+		})
 	}
 }
