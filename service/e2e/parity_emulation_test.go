@@ -38,6 +38,8 @@ var emulationParityCases = append(corpusParityCases(), []parityCase{
 		"keeps the wide one on its terminal, its grid (and a redraw) blanks it"),
 	stream("pen-edges"),
 	stream("private-modes"),
+	redrawn(stream("strings"), "tmux's passthrough (ESC P tmux; ... ESC \\) writes its bytes to a tmate client's terminal "+
+		"as they are, changing its pen under the client's feet; the grid is unchanged"),
 	// The default status-right shows the pane's title (#T).
 	{name: "osc-titles", steps: []step{typed(`printf '\033]0;title-zero\007'; printf '\033]2;title-two\033\\'; printf '\033]1;icon-only\007'; echo osc-done`)},
 		wait: `"title-two"`},

@@ -52,10 +52,15 @@ const (
 	stCSIIgnore
 	stOSC
 	stOSCEsc
-	stStr // DCS, SOS, PM: ignored until ST
+	stStr // SOS, PM, a DCS being ignored: until ESC
 	stStrEsc
 	stAPC
 	stAPCEsc
+	stRename // screen's ESC k name ESC \ (a window name: the host sends names)
+	stRenameEsc
+	stDCSEnter // a DCS's parameters and intermediates
+	stDCS      // a DCS's data: only ESC \ ends it
+	stDCSEsc
 )
 
 const maxParams = 24

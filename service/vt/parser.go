@@ -105,26 +105,40 @@ func (e *Emulator) step(b byte) {
 		e.escByte(b)
 	case stCSI, stCSIIgnore:
 		e.csiByte(b)
-	case stOSC, stAPC:
-		switch b {
-		case 0x07:
+	case stOSC, stAPC, stRename:
+		switch {
+		case b == 0x07 && e.state == stOSC:
 			e.endString()
-		case 0x1b:
-			e.state++ // stOSCEsc / stAPCEsc
-		case 0x18, 0x1a:
-			e.state = stGround
+		case b == 0x1b:
+			e.state++ // stOSCEsc / stAPCEsc / stRenameEsc
+		case b == 0x18 || b == 0x1a:
+			e.endString() // leaving the string still applies it, as tmate
+		case b < 0x20:
+			// Other controls are dropped from the string.
 		default:
 			if e.slen < len(e.sbuf) {
 				e.sbuf[e.slen] = b
 				e.slen++
 			}
 		}
-	case stOSCEsc, stAPCEsc:
+	case stOSCEsc, stAPCEsc, stRenameEsc:
 		e.state--
 		e.endString()
 		if b != '\\' {
-			e.state = stEsc
-			e.escByte(b)
+			e.escapeWith(b)
+		}
+	case stDCSEnter:
+		e.dcsEnterByte(b)
+	case stDCS:
+		if b == 0x1b {
+			e.state = stDCSEsc
+		}
+	case stDCSEsc:
+		// In a DCS's data only ESC \ ends it: tmux's passthrough
+		// (ESC P tmux; ... ESC \) doubles the ESCs it carries.
+		e.state = stDCS
+		if b == '\\' {
+			e.state = stGround
 		}
 	case stStr:
 		switch b {
@@ -136,8 +150,7 @@ func (e *Emulator) step(b byte) {
 	case stStrEsc:
 		e.state = stGround
 		if b != '\\' {
-			e.state = stEsc
-			e.escByte(b)
+			e.escapeWith(b)
 		}
 	}
 }
@@ -241,6 +254,15 @@ func (e *Emulator) control(b byte) {
 	}
 }
 
+// escapeWith starts an escape sequence whose ESC ended a string, with b
+// its first byte.
+func (e *Emulator) escapeWith(b byte) {
+	e.state = stEsc
+	e.ninter = 0
+	e.inter = 0
+	e.escByte(b)
+}
+
 func (e *Emulator) escByte(b byte) {
 	switch {
 	case b < 0x20:
@@ -288,7 +310,14 @@ func (e *Emulator) escByte(b byte) {
 	case '_':
 		e.state = stAPC
 		e.slen = 0
-	case 'P', 'X', '^':
+	case 'k':
+		e.state = stRename
+		e.slen = 0
+	case 'P':
+		e.state = stDCSEnter
+		e.ninter = 0
+		e.nparam = 0
+	case 'X', '^':
 		e.state = stStr
 	case '7':
 		e.saveCursor()
@@ -337,25 +366,59 @@ func (e *Emulator) alignmentTest() {
 	e.cx, e.cy = 0, 0
 }
 
+// dcsEnterByte reads a DCS up to its final byte as tmate's dcs_enter,
+// dcs_parameter and dcs_intermediate states: parameters then
+// intermediates, and a byte out of that order has the DCS ignored up to
+// the next ESC. ESC, CAN and SUB act as anywhere else.
+func (e *Emulator) dcsEnterByte(b byte) {
+	switch {
+	case b == 0x1b:
+		e.state = stEsc
+		e.ninter = 0
+		e.inter = 0
+	case b == 0x18 || b == 0x1a:
+		e.state = stGround
+	case b >= 0x20 && b <= 0x2f:
+		e.ninter++
+	case b == ':' || b >= 0x30 && b <= 0x3f && e.ninter > 0:
+		e.state = stStr
+	case b >= 0x3c && b <= 0x3f:
+		if e.nparam > 0 {
+			e.state = stStr // a private marker after parameters
+		}
+		e.nparam++
+	case b >= 0x30 && b <= 0x3b:
+		e.nparam++
+	case b >= 0x40 && b <= 0x7e:
+		e.state = stDCS
+	}
+}
+
+// endString applies the OSC, APC or rename string just ended and returns
+// to the ground state.
 func (e *Emulator) endString() {
 	s := e.sbuf[:e.slen]
-	if e.state == stAPC {
-		e.title = string(s)
-		e.state = stGround
-		return
-	}
+	st := e.state
 	e.state = stGround
-	// OSC Ps ; Pt
-	n, i := 0, 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 10000 {
-		n = n*10 + int(s[i]-'0')
-		i++
-	}
-	if i == 0 || i >= len(s) || s[i] != ';' {
-		return
-	}
-	if n == 0 || n == 2 {
-		e.title = string(s[i+1:])
+	switch st {
+	case stAPC:
+		e.title = string(s)
+	case stOSC:
+		// OSC Ps ; Pt (the ; may be missing, as tmate reads it)
+		n, i := 0, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 10000 {
+			n = n*10 + int(s[i]-'0')
+			i++
+		}
+		if i == 0 {
+			return
+		}
+		if i < len(s) && s[i] == ';' {
+			i++
+		}
+		if n == 0 || n == 2 {
+			e.title = string(s[i:])
+		}
 	}
 }
 

@@ -16,8 +16,8 @@ import (
 // The relay mirrors a tmate 2.4.0 host, so what a real tmate 2.4.0 pane holds
 // after a stream is the emulator's primary reference. testdata/tmate-2.4.0
 // holds, for every corpus stream, what `tmate capture-pane -p -e` printed
-// (NAME.screen), the history above it (NAME.hist) and the cursor and modes
-// (NAME.meta, as the tmux 3.3a corpus), at 80x24 and again at 80x23
+// (NAME.screen), the history above it (NAME.hist), the cursor and modes
+// (NAME.meta, as the tmux 3.3a corpus) and the pane's title (NAME.title), at 80x24 and again at 80x23
 // (NAME@80x23.*). `go test -run TestTmateConformance ./service/vt -args
 // -update` captures them again from the installed tmate: each stream is fed
 // to a tmate pane of that size by `cat` with output processing off, so the
@@ -72,6 +72,9 @@ func TestTmateConformance(t *testing.T) {
 		}
 		if w, g := acsToUnicode(string(wantHist)), tmateCapture(e, true); w != g {
 			diffs = append(diffs, "history:\n"+lineDiff(w, g))
+		}
+		if want, err := os.ReadFile(ref + ".title"); err == nil && strings.TrimSuffix(string(want), "\n") != e.Title() {
+			diffs = append(diffs, fmt.Sprintf("title: want %q got %q", strings.TrimSuffix(string(want), "\n"), e.Title()))
 		}
 		why, known := knownTmateDiffs[name]
 		switch {
@@ -414,8 +417,16 @@ func captureOne(dir, c string) error {
 	if f[8] != "0" {
 		return fmt.Errorf("pane went into a mode: %s", last[1])
 	}
+	title, err := run("display", "-p", "#{pane_title}")
+	if err != nil {
+		return err
+	}
+	// A pane's title starts as the host's name; ours starts empty.
+	if host, _ := os.Hostname(); strings.TrimSuffix(title, "\n") == host {
+		title = ""
+	}
 	base := filepath.Join(tmateDir, c)
-	for ext, body := range map[string]string{".screen": last[0], ".meta": strings.Join(f[:8], " ") + "\n", ".hist": last[2]} {
+	for ext, body := range map[string]string{".screen": last[0], ".meta": strings.Join(f[:8], " ") + "\n", ".hist": last[2], ".title": title} {
 		if err := os.WriteFile(base+ext, []byte(body), 0o644); err != nil {
 			return err
 		}
