@@ -38,6 +38,7 @@ var emulationParityCases = append(corpusParityCases(), []parityCase{
 		"keeps the wide one on its terminal, its grid (and a redraw) blanks it"),
 	stream("pen-edges"),
 	stream("private-modes"),
+	stream("escape-bytes"),
 	redrawn(stream("strings"), "tmux's passthrough (ESC P tmux; ... ESC \\) writes its bytes to a tmate client's terminal "+
 		"as they are, changing its pen under the client's feet; the grid is unchanged"),
 	// The default status-right shows the pane's title (#T).

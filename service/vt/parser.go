@@ -276,6 +276,8 @@ func (e *Emulator) escByte(b byte) {
 		e.inter = b
 		e.ninter++
 		return
+	case b >= 0x7f:
+		return // ignored, still in the escape sequence (tmate's esc_enter)
 	}
 	e.state = stGround
 	if e.ninter > 1 {
@@ -454,7 +456,7 @@ func (e *Emulator) csiByte(b byte) {
 		e.nparam++
 		e.params[e.nparam] = -1
 	case b >= 0x3c && b <= 0x3f:
-		if e.nparam == 0 && e.params[0] < 0 && e.priv == 0 {
+		if e.nparam == 0 && e.params[0] < 0 && e.priv == 0 && e.ninter == 0 {
 			e.priv = b
 		} else {
 			e.state = stCSIIgnore
