@@ -348,3 +348,31 @@ func TestANameInUseIsRefusedAndLoggedWithoutTheName(t *testing.T) {
 	waitFor(t, "the refusal logged", func() bool { return len(logLines(log, "host refused")) > 0 })
 	assertOneRefusal(t, log, "host refused", "tmate-session-name is in use", name, first.ReadOnlyToken())
 }
+
+// A refused guest key costs its address what a wrong token does: past the
+// allowance the connection keeps the address's unauthenticated slot for the
+// penalty, so probing key-restricted sessions is as slow as guessing tokens.
+func TestARefusedGuestKeyHoldsItsAddressForThePenalty(t *testing.T) {
+	alice, carol := testSigner(t, "ed25519"), testSigner(t, "ed25519")
+	addr, srv, log := startServer(t, Config{TokenFailures: 1})
+	sess := liveSession(t, srv.Registry(), session.Config{}, alice)
+	// Two failures already: the next one waits a penalty of a second or more.
+	srv.limits.fail("127.0.0.1")
+	srv.limits.fail("127.0.0.1")
+	if res := dialAs(t, addr, sess.Token(), carol); res.err == nil {
+		t.Fatal("a guest with an unlisted key was let in")
+	}
+	pending := func() int {
+		srv.limits.mu.Lock()
+		defer srv.limits.mu.Unlock()
+		if st := srv.limits.addrs["127.0.0.1"]; st != nil {
+			return st.pending
+		}
+		return 0
+	}
+	waitFor(t, "the refusal logged", func() bool { return strings.Contains(log.String(), "guest refused") })
+	if n := pending(); n != 1 {
+		t.Fatalf("right after the refusal the address holds %d unauthenticated connections, want 1 (kept for the penalty)", n)
+	}
+	waitFor(t, "the slot given back after the penalty", func() bool { return pending() == 0 })
+}

@@ -241,7 +241,10 @@ func (s *Server) handleConn(nc net.Conn) {
 	if err != nil {
 		if refusal := note.refusal(); refusal != "" {
 			if note.guest {
-				s.limits.fail(addr)
+				// As for a wrong token: the address's slot stays taken for
+				// the penalty, which slows probing for key-restricted
+				// sessions' names as much as guessing tokens.
+				defer time.Sleep(s.limits.fail(addr))
 			}
 			if note.lastKey != nil {
 				s.hostRefusals.remember(nc.RemoteAddr(), note.lastKey)
