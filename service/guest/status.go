@@ -415,14 +415,10 @@ func drawStatus(f *Frame, v *View, y int) {
 	if len(f.wtexts) != len(v.Windows) {
 		f.wtexts = make([]string, len(v.Windows))
 	}
-	var now time.Time
 	for i := range v.Windows {
 		wv := &v.Windows[i]
 		if wv.Custom {
-			if now.IsZero() {
-				now = time.Now()
-			}
-			f.text = windowStatusText(f.text[:0], wv.Format, v, wv, now)
+			f.text = windowStatusText(f.text[:0], wv.Format, v, wv, time.Unix(v.StatusClock, 0))
 		} else {
 			f.text = windowText(f.text[:0], wv)
 		}
@@ -544,7 +540,7 @@ func expandStatus(v *View, format string) string {
 			cur = &v.Windows[i]
 		}
 	}
-	return string(windowStatusText(nil, format, v, cur, time.Now()))
+	return string(windowStatusText(nil, format, v, cur, time.Unix(v.StatusClock, 0)))
 }
 
 // arrowCell is the cell of a '<' or '>' arrow: status-style, reversed

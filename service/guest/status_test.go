@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestStatusGolden pins status lines: alerts and their styles, arrows over
@@ -64,8 +65,9 @@ func TestStatusGolden(t *testing.T) {
 					Separator: " ", Bell: true, PaneID: 3, PaneIndex: 1, PaneCount: 2, AlertStyle: "reverse"},
 				{Index: 1, Name: "vim", Custom: true, Active: true, Format: "#[fg=red]#I:#W#F#[default] #{=-8:pane_title}",
 					Separator: "|", PaneTitle: "editing main.go", Styles: [3]string{"", "bold"}},
-				{Index: 2, Name: "logs", Custom: true, Format: "#I:#T", Separator: " ", Last: true},
+				{Index: 2, Name: "logs", Custom: true, Format: "#I:#T %Y", Separator: " ", Last: true},
 			}
+			v.StatusClock = time.Date(2026, time.June, 15, 12, 0, 0, 0, time.UTC).Unix() // 2026 in every time zone
 		}},
 	}
 	for _, tc := range cases {

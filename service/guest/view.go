@@ -68,6 +68,9 @@ type View struct {
 	// and status-right formats, for the guest to expand (the host sent no
 	// STATUS: no client of its own draws a status line).
 	StatusExpand bool
+	// StatusClock is the Unix time strftime reads in status formats; set
+	// only when one uses it, so that an unchanged view stays unchanged.
+	StatusClock int64
 
 	// Options the host may have changed with set-option; the zero value
 	// means tmate 2.4.0's default.

@@ -343,6 +343,9 @@ func (s *Session) optionsView(v *guest.View) {
 		v.StatusLeft, v.StatusRight = o.sessionOpt("status-left"), o.sessionOpt("status-right")
 		s.statusClock.Do(func() { go s.tickStatusClock() })
 	}
+	if s.statusUsesClock(v) {
+		v.StatusClock = time.Now().Unix()
+	}
 	v.StatusLeftStyle = o.sessionOpt("status-left-style")
 	v.StatusRightStyle = o.sessionOpt("status-right-style")
 	v.Host = s.hostName
@@ -447,4 +450,20 @@ func (s *Session) tickStatusClock() {
 			s.changed()
 		}
 	}
+}
+
+// statusUsesClock tells whether a status format the guest expands has
+// strftime sequences in it.
+func (s *Session) statusUsesClock(v *guest.View) bool {
+	o := &s.opts
+	if v.StatusExpand && strings.Contains(v.StatusLeft+v.StatusRight, "%") {
+		return true
+	}
+	for i := range s.windows {
+		idx := s.windows[i].idx
+		if strings.Contains(o.windowOpt(idx, "window-status-format")+o.windowOpt(idx, "window-status-current-format"), "%") {
+			return true
+		}
+	}
+	return false
 }

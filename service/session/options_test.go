@@ -1,6 +1,11 @@
 package session
 
-import "testing"
+import (
+	"testing"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/protocol"
+)
 
 func TestOptionsPrecedenceAndForms(t *testing.T) {
 	o := newOptions()
@@ -51,5 +56,37 @@ func TestOptionsPrecedenceAndForms(t *testing.T) {
 	}
 	if got := o.sessionOpt("status-style"); got != "fg=white,bg=blue,bold" {
 		t.Errorf("after -u the session reads the global value, got %q", got)
+	}
+}
+
+func TestStatusClockOnlyForFormatsThatReadIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		argv [][]string
+		host bool // the host sent its own status line
+		want bool
+	}{
+		{"tmate's status-right, expanded by the guest", nil, false, true},
+		{"the host's status line", nil, true, false},
+		{"no strftime in the guest's formats", [][]string{{"set", "-g", "status-right", "#W"}}, false, false},
+		{"strftime in a window format", [][]string{{"setw", "-t", "1", "window-status-format", "#I %H"}}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSession(t, Config{})
+			apply(t, s, alertWindows(0, 0, 1))
+			if tc.host {
+				apply(t, s, &protocol.Status{Left: "[0] ", Right: "12:00"})
+			}
+			for _, argv := range tc.argv {
+				apply(t, s, cmd(argv...))
+			}
+			var v guest.View
+			s.mu.RLock()
+			s.view(&v, &Guest{})
+			s.mu.RUnlock()
+			if got := v.StatusClock != 0; got != tc.want {
+				t.Errorf("StatusClock set: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
