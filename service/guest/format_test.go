@@ -103,3 +103,23 @@ func TestWindowStatusCell(t *testing.T) {
 		t.Errorf("red over colour231: got %+v", got)
 	}
 }
+
+// FuzzExpandFormat: any format a host may set expands without panicking,
+// and a drawn status line stays inside its row.
+func FuzzExpandFormat(f *testing.F) {
+	for _, seed := range []string{"#I:#W#{?window_flags,#{window_flags}, }", "#{=-3:#{s/a/b/:window_name}}",
+		"#{?a,#{?b,c,d},e}", "%H:%M %d-%b-%y %", "#(x#{y)", "#[fg=red]#{=5:pane_title}##", "#{"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, format string) {
+		v := frameWin(layoutPane(0, 0, 0, 80, 23))
+		v.StatusExpand = true
+		v.StatusLeft, v.StatusRight = format, format
+		v.Windows = []WindowView{{Index: 0, Name: format, Active: true, Custom: true, Format: format, Separator: format}}
+		var fr Frame
+		Compose(v, 80, 24, &fr)
+		if len(fr.Cells) != 80*24 {
+			t.Fatalf("frame of %d cells", len(fr.Cells))
+		}
+	})
+}
