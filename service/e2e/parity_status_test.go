@@ -114,6 +114,12 @@ var statusParityCases = []parityCase{
 	{name: "status-justify-centre-cut", conf: "set -g status-justify centre\nsetw -g window-status-current-style bg=red\n",
 		steps: followedBy(manyWindows(13), tmateCmd("select-window", "-t", ":6"), typed("echo cut-done")),
 		wait:  "cut-done\n"},
+	// A global -fg / -bg / -attr option changes tmate's default style
+	// rather than starting from "default".
+	{name: "options-old-forms-alone", conf: "set -g status-fg white\nset -g pane-active-border-bg blue\n" +
+		"setw -g window-status-current-attr underscore\nset -g status-right-bg red\n",
+		steps: []step{tmateCmd("new-window"), tmateCmd("split-window", "-h"), typed("echo forms-done")},
+		wait:  "forms-done\n"},
 	{name: "status-wide-left", conf: "set -g status-left '日本語のテキスト|' \nset -g status-left-length 7\n" +
 		"set -g status-right '#[fg=red]右側の文字列' \nset -g status-right-length 9\n",
 		steps: []step{typed("echo wide-done")},
