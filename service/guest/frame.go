@@ -504,6 +504,9 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 	w := f.W
 	other := styleCell(v.PaneBorderStyle, borderStyleDefault)
 	active := styleCell(v.PaneActiveBorderStyle, activeBorderStyleDefault)
+	// screen_redraw_draw_borders keeps only the styles' colours: its
+	// border cells carry no attributes (bold, reverse...).
+	other.Attr, active.Attr = 0, 0
 
 	// screen_redraw_draw_borders' "small" note.
 	small := rows > v.H || w > v.W

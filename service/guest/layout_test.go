@@ -23,6 +23,9 @@ type layoutCase struct {
 	active int
 	zoom   bool
 	w, h   int
+	// host options set before the panes are made: status-position,
+	// pane-border-style, pane-active-border-style
+	options [][2]string
 }
 
 // blankPaneCmd is what every pane of a layout case runs: nothing it
@@ -91,6 +94,19 @@ var layoutCases = []layoutCase{
 	{name: "bigger-one-row-and-column", make: customLayout(7, smallRowAndCol), layout: smallRowAndCol, active: 3, w: 100, h: 30},
 	{name: "wider-only", make: nestedSplits, layout: nested80x23, active: 1, w: 100, h: 24},
 	{name: "taller-only", make: nestedSplits, layout: nested80x23, active: 3, w: 80, h: 30},
+	// The status line on top moves the window and the filler down a row.
+	{name: "status-top-tiled-6", make: splitsWith(6, "tiled"), active: 1, w: 80, h: 24,
+		options: [][2]string{{"status-position", "top"}},
+		layout:  "79x23,0,0[80x7,0,0{39x7,0,0,0,40x7,40,0,1},80x7,0,8{39x7,0,8,2,40x7,40,8,3},80x7,0,16{39x7,0,16,4,40x7,40,16,5}]"},
+	{name: "status-top-bigger-nested", make: nestedSplits, active: 2, w: 80, h: 24,
+		options: [][2]string{{"status-position", "top"}},
+		layout:  "70x19,0,0{35x19,0,0,0,34x19,36,0[34x9,36,0,1,34x9,36,10{17x9,36,10,2,16x9,54,10,3}]}"},
+	// Border styles colour the borders and the filler outside the window.
+	{name: "styled-bigger-nested", make: nestedSplits, active: 3, w: 80, h: 24,
+		options: [][2]string{{"pane-border-style", "fg=red,bg=blue"}, {"pane-active-border-style", "fg=colour208,bold"}},
+		layout:  "70x19,0,0{35x19,0,0,0,34x19,36,0[34x9,36,0,1,34x9,36,10{17x9,36,10,2,16x9,54,10,3}]}"},
+	{name: "styled-two-one-column", make: customLayout(2, twoOneCol), layout: twoOneCol, active: 1, w: 80, h: 24,
+		options: [][2]string{{"pane-border-style", "fg=yellow"}, {"pane-active-border-style", "bg=magenta"}}},
 }
 
 // tiledRow is one 200-column row of seven panes six rows high in tmate's
@@ -120,7 +136,7 @@ func checksummed(layout string) string {
 
 // layoutPanes reads the panes of a tmux layout string, in layout order:
 // "WxH,X,Y" then ",ID" for a pane or {...} / [...] around its children.
-func layoutPanes(t *testing.T, s string) (w, h int, panes []PaneView) {
+func layoutPanes(t testing.TB, s string) (w, h int, panes []PaneView) {
 	t.Helper()
 	pos := 0
 	num := func() int {
@@ -178,7 +194,7 @@ func layoutPanes(t *testing.T, s string) (w, h int, panes []PaneView) {
 
 // layoutView is the View a relay holds for lc's window: blank panes with
 // their cursors at the top left, the status line of newLayoutHost.
-func layoutView(t *testing.T, lc layoutCase) *View {
+func layoutView(t testing.TB, lc layoutCase) *View {
 	w, h, panes := layoutPanes(t, lc.layout)
 	// The root of a tiled layout may be narrower than its rows: the
 	// window is as large as the panes reach.
@@ -194,9 +210,22 @@ func layoutView(t *testing.T, lc layoutCase) *View {
 		active.X, active.Y, active.W, active.H = 0, 0, w, h
 		active.Screen = newFake(w, h)
 	}
-	return &View{W: w, H: h, Panes: panes, ActivePane: active.ID, StatusOn: true,
+	v := &View{W: w, H: h, Panes: panes, ActivePane: active.ID, StatusOn: true,
 		StatusLeft: "[0] ", StatusRight: "RIGHT",
 		Windows: []WindowView{{Index: 0, Name: "layout", Active: true, Zoomed: lc.zoom}}}
+	for _, o := range lc.options {
+		switch o[0] {
+		case "status-position":
+			v.StatusTop = o[1] == "top"
+		case "pane-border-style":
+			v.PaneBorderStyle = o[1]
+		case "pane-active-border-style":
+			v.PaneActiveBorderStyle = o[1]
+		default:
+			t.Fatalf("layout case option %s is not drawn by layoutView", o[0])
+		}
+	}
+	return v
 }
 
 func layoutGoldenPath(lc layoutCase) string {
@@ -249,6 +278,9 @@ func TestLayoutGoldenMatchesTmateClient(t *testing.T) {
 			}
 			v := layoutView(t, lc)
 			h := newLayoutHost(t, v.W, v.H)
+			for _, o := range lc.options {
+				h.run("set", "-g", o[0], o[1])
+			}
 			for _, c := range lc.make {
 				h.run(c...)
 			}
