@@ -56,6 +56,13 @@ var statusParityCases = []parityCase{
 			tmateCmd("set-window-option", "-t", ":0", "monitor-activity", "on"),
 			inWindow(0, "echo busy")),
 		wait: "Activity in window 0"},
+	{name: "alert-visual-bell-current", conf: "set -g visual-bell on\nset -g bell-action current\nset -g display-time 60000\n",
+		steps: followedBy(alertWindows("w0", "w1"), typed("printf 'ring\\a'")),
+		wait:  "Bell in current window"},
+	{name: "alert-visual-silence", conf: "set -g visual-silence on\nset -g display-time 60000\n",
+		steps: followedBy(alertWindows("w0", "w1"),
+			tmateCmd("set-window-option", "-t", ":0", "monitor-silence", "1")),
+		wait: "Silence in window 0"},
 	// monitor-silence: the flag once the window has been quiet that long.
 	{name: "alert-silence", conf: "setw -g monitor-silence 1\n", steps: followedBy(alertWindows("w0", "w1"),
 		inWindow(0, "echo busy")),
