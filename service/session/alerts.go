@@ -37,12 +37,12 @@ type silenceTimer struct {
 	gen   uint64
 }
 
-// noteOutput records a pane's output (bell: it rang the bell) against its
-// window's alerts. The caller holds s.mu.
-func (s *Session) noteOutput(paneID int, bell bool) {
+// noteOutput records n bytes of a pane's output (bell: it rang the bell)
+// against its window's alerts. The caller holds s.mu.
+func (s *Session) noteOutput(paneID, n int, bell bool) {
 	w := s.windowOfPane(paneID)
-	if w == nil {
-		return
+	if w == nil || n == 0 {
+		return // tmux counts no activity for an empty read
 	}
 	s.restartSilence(w.idx)
 	current := w.idx == s.activeWindow

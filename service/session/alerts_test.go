@@ -101,6 +101,8 @@ func TestWindowAlerts(t *testing.T) {
 			"0:/- 1:/- 2:/-"},
 		{"output of a pane the layout does not list", []protocol.HostMessage{out(99, "\a")},
 			"0:/- 1:/- 2:/-"},
+		{"empty output", []protocol.HostMessage{cmd("setw", "-g", "monitor-activity", "on"), out(10, "")},
+			"0:/- 1:/- 2:/-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTestSession(t, Config{})

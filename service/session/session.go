@@ -184,7 +184,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		if p := s.panes[m.PaneID]; p != nil {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
-			s.noteOutput(m.PaneID, p.emu.Bells() != bells)
+			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 		}
 		s.mu.Unlock()
 	case *protocol.SyncLayout:
