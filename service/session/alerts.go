@@ -11,10 +11,11 @@ import (
 // Window alerts, as tmux 2.4 keeps them on its winlinks (alerts.c): a bell
 // in a window that is not the current one flags it '!' (whatever
 // bell-action says; not with monitor-activity on, see noteOutput), output
-// flags it '#' when its monitor-activity is on,
-// and monitor-silence seconds without output flag it '~'. Becoming the
-// current window clears them all. The relay derives them from the PTY_DATA
-// it mirrors, as the host's tmux does from the same bytes.
+// flags it '#' when its monitor-activity is on, and monitor-silence seconds
+// without output flag it '~'. Becoming the current window clears them all.
+// The relay derives them from the PTY_DATA it mirrors, as the host's tmux
+// does from the same bytes; visual-bell, visual-activity and visual-silence
+// show their messages to every guest.
 
 type alertFlags uint8
 
