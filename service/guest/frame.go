@@ -45,6 +45,7 @@ type Frame struct {
 
 	// scratch memory Compose reuses between calls
 	text   []byte
+	owner  []int32
 	list   []vt.Cell
 	line   []vt.Cell
 	wtexts []string
@@ -103,6 +104,9 @@ type composer struct {
 	panes  []*PaneView // visible panes, in layout order
 	active *PaneView
 	npanes int // all panes of the window, visible or not (window_count_panes)
+
+	owner  []int32 // see mapBorders
+	ow, oh int     // owner's width and height: the window's plus one
 }
 
 // Compose fills f with what a tmux 2.x client of w x h attached to the
@@ -389,68 +393,108 @@ func border1(p *PaneView, px, py int) int {
 	return -1
 }
 
+// mapBorders works out screen_redraw_cell_border once for every cell of
+// the window and the column and row past it, into c.owner (reusing
+// scratch): the index in c.panes of the first pane whose bordered
+// rectangle (the pane and the cells around it) holds the cell, shifted
+// left by one, with the low bit set when the cell is on that pane's border
+// rather than inside it; -1 when no pane's does. tmux asks every pane for
+// every cell, which for 50 panes is most of a full redraw's time; painting
+// the rectangles from the last pane to the first gives the same answer.
+func (c *composer) mapBorders(scratch []int32) []int32 {
+	c.ow, c.oh = c.v.W+2, c.v.H+2
+	n := c.ow * c.oh
+	if cap(scratch) < n {
+		scratch = make([]int32, n)
+	}
+	c.owner = scratch[:n]
+	for i := range c.owner {
+		c.owner[i] = -1
+	}
+	for i := len(c.panes) - 1; i >= 0; i-- {
+		p := c.panes[i]
+		// border1's rectangle: one cell around the pane, except before
+		// a pane at the window's left or top edge
+		x0, y0 := max(p.X-1, 0), max(p.Y-1, 0)
+		x1, y1 := min(p.X+p.W, c.ow-1), min(p.Y+p.H, c.oh-1)
+		for y := y0; y <= y1; y++ {
+			row := c.owner[y*c.ow : (y+1)*c.ow]
+			inRows := y >= p.Y && y < p.Y+p.H
+			for x := x0; x <= x1; x++ {
+				if inRows && x >= p.X && x < p.X+p.W {
+					row[x] = int32(i) << 1
+				} else {
+					row[x] = int32(i)<<1 | 1
+				}
+			}
+		}
+	}
+	return c.owner
+}
+
 // isBorder is screen_redraw_cell_border: the first pane that is not
 // indifferent to the cell decides.
 func (c *composer) isBorder(px, py int) bool {
-	for _, p := range c.panes {
-		if r := border1(p, px, py); r != -1 {
-			return r == 1
-		}
+	if px < 0 || py < 0 || px >= c.ow || py >= c.oh {
+		return false
 	}
-	return false
+	o := c.owner[py*c.ow+px]
+	return o >= 0 && o&1 == 1
 }
 
 // cellType is screen_redraw_check_cell: which border piece px, py is, and
-// the first pane whose bordered rectangle holds it.
+// the first pane whose bordered rectangle holds it. (tmux goes on to the
+// next such pane when the piece has no name, but that pane sees the same
+// borders around the cell, so the answer is outside.)
 func (c *composer) cellType(px, py int) (int, *PaneView) {
 	v := c.v
 	if px > v.W || py > v.H {
 		return cellOutside, nil
 	}
-	for _, p := range c.panes {
-		if (p.X != 0 && px < p.X-1) || px > p.X+p.W || (p.Y != 0 && py < p.Y-1) || py > p.Y+p.H {
-			continue
-		}
-		if !c.isBorder(px, py) {
-			return cellInside, p
-		}
-		b := 0
-		if px == 0 || c.isBorder(px-1, py) {
-			b |= 8
-		}
-		if px <= v.W && c.isBorder(px+1, py) {
-			b |= 4
-		}
-		if py == 0 || c.isBorder(px, py-1) {
-			b |= 2
-		}
-		if py <= v.H && c.isBorder(px, py+1) {
-			b |= 1
-		}
-		switch b {
-		case 15:
-			return cellJoin, p
-		case 14:
-			return cellBottomJoin, p
-		case 13:
-			return cellTopJoin, p
-		case 12:
-			return cellTopBottom, p
-		case 11:
-			return cellRightJoin, p
-		case 10:
-			return cellBottomRight, p
-		case 9:
-			return cellTopRight, p
-		case 7:
-			return cellLeftJoin, p
-		case 6:
-			return cellBottomLeft, p
-		case 5:
-			return cellTopLeft, p
-		case 3:
-			return cellLeftRight, p
-		}
+	o := c.owner[py*c.ow+px]
+	if o < 0 {
+		return cellOutside, nil
+	}
+	p := c.panes[o>>1]
+	if o&1 == 0 {
+		return cellInside, p
+	}
+	b := 0
+	if px == 0 || c.isBorder(px-1, py) {
+		b |= 8
+	}
+	if px <= v.W && c.isBorder(px+1, py) {
+		b |= 4
+	}
+	if py == 0 || c.isBorder(px, py-1) {
+		b |= 2
+	}
+	if py <= v.H && c.isBorder(px, py+1) {
+		b |= 1
+	}
+	switch b {
+	case 15:
+		return cellJoin, p
+	case 14:
+		return cellBottomJoin, p
+	case 13:
+		return cellTopJoin, p
+	case 12:
+		return cellTopBottom, p
+	case 11:
+		return cellRightJoin, p
+	case 10:
+		return cellBottomRight, p
+	case 9:
+		return cellTopRight, p
+	case 7:
+		return cellLeftJoin, p
+	case 6:
+		return cellBottomLeft, p
+	case 5:
+		return cellTopLeft, p
+	case 3:
+		return cellLeftRight, p
 	}
 	return cellOutside, nil
 }
@@ -526,6 +570,8 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 			small = false
 		}
 	}
+
+	f.owner = c.mapBorders(f.owner)
 
 	// Most cells lie inside a pane: skip them cheaply first.
 	for y := 0; y < rows; y++ {

@@ -172,3 +172,73 @@ func BenchmarkEchoOnePane(b *testing.B) {
 func BenchmarkEchoThreePanes(b *testing.B) {
 	benchEcho(b, []PaneView{{ID: 0, W: 40, H: 23}, {ID: 1, X: 41, W: 39, H: 11}, {ID: 2, X: 41, Y: 12, W: 39, H: 11}})
 }
+
+// fiftyThreePanes is the 53-pane tiled layout of a 200x60 guest, each pane
+// a real emulator full of coloured text.
+func fiftyThreePanes(b *testing.B) (*View, []*vt.Emulator) {
+	var lc layoutCase
+	for _, c := range layoutCases {
+		if c.name == "tiled-53" {
+			lc = c
+		}
+	}
+	v := layoutView(b, lc)
+	var emus []*vt.Emulator
+	for i := range v.Panes {
+		p := &v.Panes[i]
+		e := vt.New(p.W, p.H, 2000)
+		for y := 0; y < p.H-1; y++ {
+			fmt.Fprintf(e, "\x1b[3%dm%d:%d %s\x1b[m\r\n", y%8, i, y, strings.Repeat("x", p.W/2))
+		}
+		e.Write([]byte("$ "))
+		p.Screen = e
+		emus = append(emus, e)
+	}
+	return v, emus
+}
+
+// BenchmarkComposeRenderFiftyThreePanes composes and renders a 200x60
+// guest of 53 panes: "echo" is one typed character in the active pane
+// (the panes' screens alone change), "select-pane" moves the active pane
+// each time (the borders change: everything is composed again).
+func BenchmarkComposeRenderFiftyThreePanes(b *testing.B) {
+	b.Run("echo", func(b *testing.B) {
+		v, emus := fiftyThreePanes(b)
+		e := emus[23]
+		var f Frame
+		var r Renderer
+		Compose(v, 200, 60, &f)
+		buf := r.Render(nil, &f)
+		b.ReportAllocs()
+		b.ResetTimer()
+		n := 0
+		for i := 0; i < b.N; i++ {
+			if i%20 == 19 {
+				e.Write([]byte("\r\x1b[K$ "))
+			} else {
+				e.Write([]byte{byte('a' + i%26)})
+			}
+			Compose(v, 200, 60, &f)
+			buf = r.Render(buf[:0], &f)
+			n += len(buf)
+		}
+		b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+	})
+	b.Run("select-pane", func(b *testing.B) {
+		v, _ := fiftyThreePanes(b)
+		var f Frame
+		var r Renderer
+		Compose(v, 200, 60, &f)
+		buf := r.Render(nil, &f)
+		b.ReportAllocs()
+		b.ResetTimer()
+		n := 0
+		for i := 0; i < b.N; i++ {
+			v.ActivePane = v.Panes[i%len(v.Panes)].ID
+			Compose(v, 200, 60, &f)
+			buf = r.Render(buf[:0], &f)
+			n += len(buf)
+		}
+		b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+	})
+}
