@@ -2,6 +2,7 @@ package guest
 
 import (
 	"fmt"
+	"math/rand"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -343,4 +344,83 @@ func newLayoutHost(t *testing.T, w, h int) *tmateHost {
 		t.Fatalf("the first pane is still in a mode (%s)", mode)
 	}
 	return host
+}
+
+// tmuxCellType is screen_redraw_check_cell as tmux writes it, asking every
+// pane about every cell; mapBorders must give the same answers.
+func tmuxCellType(c *composer, px, py int) (int, *PaneView) {
+	isBorder := func(x, y int) bool {
+		for _, p := range c.panes {
+			if r := border1(p, x, y); r != -1 {
+				return r == 1
+			}
+		}
+		return false
+	}
+	v := c.v
+	if px > v.W || py > v.H {
+		return cellOutside, nil
+	}
+	names := map[int]int{15: cellJoin, 14: cellBottomJoin, 13: cellTopJoin, 12: cellTopBottom, 11: cellRightJoin,
+		10: cellBottomRight, 9: cellTopRight, 7: cellLeftJoin, 6: cellBottomLeft, 5: cellTopLeft, 3: cellLeftRight}
+	for _, p := range c.panes {
+		if (p.X != 0 && px < p.X-1) || px > p.X+p.W || (p.Y != 0 && py < p.Y-1) || py > p.Y+p.H {
+			continue
+		}
+		if !isBorder(px, py) {
+			return cellInside, p
+		}
+		b := 0
+		if px == 0 || isBorder(px-1, py) {
+			b |= 8
+		}
+		if px <= v.W && isBorder(px+1, py) {
+			b |= 4
+		}
+		if py == 0 || isBorder(px, py-1) {
+			b |= 2
+		}
+		if py <= v.H && isBorder(px, py+1) {
+			b |= 1
+		}
+		if typ, ok := names[b]; ok {
+			return typ, p
+		}
+	}
+	return cellOutside, nil
+}
+
+// TestBorderMapMatchesTmuxRule checks every cell of the layout cases and
+// of random, overlapping pane sets (a layout message may hold anything)
+// against tmux's rule.
+func TestBorderMapMatchesTmuxRule(t *testing.T) {
+	var views []*View
+	for _, lc := range layoutCases {
+		views = append(views, layoutView(t, lc))
+	}
+	rng := rand.New(rand.NewSource(3))
+	for i := 0; i < 300; i++ {
+		v := &View{W: 1 + rng.Intn(30), H: 1 + rng.Intn(12)}
+		for id := 0; id < 1+rng.Intn(6); id++ {
+			x, y := rng.Intn(v.W), rng.Intn(v.H)
+			v.Panes = append(v.Panes, PaneView{ID: id, X: x, Y: y, W: 1 + rng.Intn(v.W-x), H: 1 + rng.Intn(v.H-y)})
+		}
+		v.ActivePane = rng.Intn(len(v.Panes) + 1)
+		views = append(views, v)
+	}
+	for n, v := range views {
+		var c composer
+		c.init(v, nil)
+		c.mapBorders(nil)
+		for y := 0; y <= v.H+1; y++ {
+			for x := 0; x <= v.W+1; x++ {
+				typ, p := c.cellType(x, y)
+				wantTyp, wantP := tmuxCellType(&c, x, y)
+				if typ != wantTyp || p != wantP {
+					t.Fatalf("view %d (%dx%d, panes %+v): cell %d,%d is %d of %p, tmux says %d of %p",
+						n, v.W, v.H, v.Panes, x, y, typ, p, wantTyp, wantP)
+				}
+			}
+		}
+	}
 }
