@@ -41,6 +41,11 @@ var layoutParityCases = withFreshPane([]parityCase{
 	{name: "layout-guest-bigger-tiled", smallW: 60, smallH: 18, steps: layoutSteps(5, "tiled", ":.4"), wait: "layout-42"},
 	{name: "layout-guest-bigger-nested", smallW: 70, smallH: 20, steps: nestedSteps(":.1"), wait: "layout-42"},
 	{name: "layout-guest-bigger-zoomed", smallW: 60, smallH: 18, steps: append(nestedSteps(":.3"), tmateCmd("resize-pane", "-Z")), wait: "layout-42"},
+	// Borders take only the colours of their styles, the filler outside
+	// the session those of pane-border-style.
+	{name: "layout-guest-bigger-styled", smallW: 70, smallH: 20,
+		conf:  "set -g pane-border-style fg=red,bg=blue,underscore\nset -g pane-active-border-style fg=colour208,bold,reverse\n",
+		steps: nestedSteps(":.3"), wait: "layout-42"},
 	{name: "layout-guest-bigger-one-row-and-column", smallW: 60, smallH: 18, steps: customLayoutSteps(7,
 		"60x17,0,0{40x17,0,0[40x1,0,0,0,40x1,0,2,1,40x13,0,4,2],1x17,41,0,3,17x17,43,0[17x8,43,0,4,17x1,43,9,5,17x6,43,11,6]}", ":.2", ":.3"), wait: "layout-42"},
 })
