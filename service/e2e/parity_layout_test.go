@@ -6,7 +6,7 @@ import "fmt"
 // borders, their intersections and the active pane's border colours of
 // every layout tmux makes, for a guest of the session's size and for one
 // larger than the session.
-var layoutParityCases = withFreshPane([]parityCase{
+var layoutParityCases = []parityCase{
 	{name: "layout-even-horizontal", steps: layoutSteps(4, "even-horizontal", ":.1"), wait: "layout-42"},
 	{name: "layout-even-vertical", steps: layoutSteps(4, "even-vertical", ":.2"), wait: "layout-42"},
 	{name: "layout-tiled-6", steps: layoutSteps(6, "tiled", ":.4"), wait: "layout-42"},
@@ -48,7 +48,7 @@ var layoutParityCases = withFreshPane([]parityCase{
 		steps: nestedSteps(":.3"), wait: "layout-42"},
 	{name: "layout-guest-bigger-one-row-and-column", smallW: 60, smallH: 18, steps: customLayoutSteps(7,
 		"60x17,0,0{40x17,0,0[40x1,0,0,0,40x1,0,2,1,40x13,0,4,2],1x17,41,0,3,17x17,43,0[17x8,43,0,4,17x1,43,9,5,17x6,43,11,6]}", ":.2", ":.3"), wait: "layout-42"},
-})
+}
 
 // layoutSteps makes n panes, applies layout after each split and types
 // into pane target.
@@ -103,15 +103,4 @@ func layoutString(layout string) string {
 
 func selectAndType(target string) []step {
 	return []step{tmateCmd("select-pane", "-t", target), typed("echo layout-$((6*7))")}
-}
-
-// withFreshPane starts every case with 60 empty lines on top of the
-// harness's first command in the first pane's history: a pane a layout
-// grows pulls lines back from history, and how a pane reflows its history
-// is the emulator's parity, not the layout's.
-func withFreshPane(cases []parityCase) []parityCase {
-	for i := range cases {
-		cases[i].steps = append([]step{typed(`printf '\n%.0s' $(seq 60); clear; echo fresh-$((2*3))`), waitFor("fresh-6")}, cases[i].steps...)
-	}
-	return cases
 }
