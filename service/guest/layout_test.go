@@ -25,7 +25,7 @@ type layoutCase struct {
 	zoom   bool
 	w, h   int
 	// host options set before the panes are made: status-position,
-	// pane-border-style, pane-active-border-style
+	// pane-border-style, pane-active-border-style, main-pane-width
 	options [][2]string
 }
 
@@ -69,6 +69,9 @@ var layoutCases = []layoutCase{
 		layout: "79x23,0,0[80x7,0,0{39x7,0,0,0,40x7,40,0,1},80x7,0,8{39x7,0,8,2,40x7,40,8,3},80x7,0,16{39x7,0,16,4,40x7,40,16,5}]"},
 	{name: "main-vertical", make: splitsWith(4, "main-vertical"), active: 0, w: 80, h: 24,
 		layout: "80x23,0,0{30x23,0,0,0,49x23,31,0[49x7,31,0,1,49x7,31,8,2,49x7,31,16,3]}"},
+	{name: "main-vertical-default-width", make: splitsWith(3, "main-vertical"), active: 1, w: 80, h: 24,
+		options: [][2]string{{"main-pane-width", "80"}},
+		layout:  "80x23,0,0{77x23,0,0,0,2x23,78,0[2x11,78,0,1,2x11,78,12,2]}"},
 	{name: "main-horizontal", make: splitsWith(4, "main-horizontal"), active: 3, w: 80, h: 24,
 		layout: "80x23,0,0[80x9,0,0,0,80x13,0,10{26x13,0,10,1,26x13,27,10,2,26x13,54,10,3}]"},
 	{name: "nested", make: nestedSplits, layout: nested80x23, active: 2, w: 80, h: 24},
@@ -222,6 +225,8 @@ func layoutView(t testing.TB, lc layoutCase) *View {
 			v.PaneBorderStyle = o[1]
 		case "pane-active-border-style":
 			v.PaneActiveBorderStyle = o[1]
+		case "main-pane-width":
+			// the host's alone: the layout string has its effect
 		default:
 			t.Fatalf("layout case option %s is not drawn by layoutView", o[0])
 		}
