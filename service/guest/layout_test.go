@@ -95,6 +95,12 @@ var layoutCases = []layoutCase{
 		layout: "70x19,0,0{35x19,0,0,0,34x19,36,0[34x9,36,0,1,34x9,36,10{17x9,36,10,2,16x9,54,10,3}]}"},
 	{name: "bigger-zoomed", make: nestedSplits, active: 3, zoom: true, w: 80, h: 24,
 		layout: "60x17,0,0{30x17,0,0,0,29x17,31,0[29x8,31,0,1,29x8,31,9{14x8,31,9,2,14x8,46,9,3}]}"},
+	// With two panes only half of the border between them is the
+	// active one's, also next to the filler.
+	{name: "bigger-two-side-by-side", make: [][]string{{"split-window", "-h", blankPaneCmd}}, active: 0, w: 80, h: 24,
+		layout: "60x17,0,0{30x17,0,0,0,29x17,31,0,1}"},
+	{name: "bigger-two-stacked", make: [][]string{{"split-window", "-v", blankPaneCmd}}, active: 1, w: 80, h: 24,
+		layout: "60x17,0,0[60x8,0,0,0,60x8,0,9,1]"},
 	{name: "bigger-one-row-and-column", make: customLayout(7, smallRowAndCol), layout: smallRowAndCol, active: 3, w: 100, h: 30},
 	{name: "wider-only", make: nestedSplits, layout: nested80x23, active: 1, w: 100, h: 24},
 	{name: "taller-only", make: nestedSplits, layout: nested80x23, active: 3, w: 80, h: 30},
