@@ -104,6 +104,10 @@ var layoutCases = []layoutCase{
 	{name: "bigger-one-row-and-column", make: customLayout(7, smallRowAndCol), layout: smallRowAndCol, active: 3, w: 100, h: 30},
 	{name: "wider-only", make: nestedSplits, layout: nested80x23, active: 1, w: 100, h: 24},
 	{name: "taller-only", make: nestedSplits, layout: nested80x23, active: 3, w: 80, h: 30},
+	// The size note goes where tmux finds room for it: beside the window
+	// when the guest is much wider, nowhere when one row taller only.
+	{name: "much-wider", make: nestedSplits, layout: nested80x23, active: 3, w: 130, h: 24},
+	{name: "one-row-taller", make: nestedSplits, layout: nested80x23, active: 3, w: 80, h: 25},
 	// The status line on top moves the window and the filler down a row.
 	{name: "status-top-tiled-6", make: splitsWith(6, "tiled"), active: 1, w: 80, h: 24,
 		options: [][2]string{{"status-position", "top"}},
