@@ -41,6 +41,19 @@ var localViewParityCases = []parityCase{
 			typed("echo small-panes"), waitFor("small-panes\n"),
 			bothKeys("C-b", "q"),
 		}, wait: "80x7"},
+	// A zoomed window shows only its active pane's number (its index, 1).
+	{name: "display-panes-zoomed", conf: "set -g display-panes-time 600000\n", steps: []step{
+		tmateCmd("split-window", "-h"),
+		tmateCmd("resize-pane", "-Z"),
+		typed("echo zoomed"), waitFor("zoomed\n"),
+		bothKeys("C-b", "q"),
+	}, wait: "80x23"},
+	// Terminals bigger than the session (a smaller guest sets its size).
+	{name: "display-panes-bigger-terminals", conf: "set -g display-panes-time 600000\n", smallW: 60, smallH: 18, steps: []step{
+		tmateCmd("split-window", "-v"),
+		typed("echo bigger"), waitFor("$ echo bigger"),
+		bothKeys("C-b", "q"),
+	}, wait: "60x8"},
 	// A digit while the numbers show selects that pane (numbered from
 	// pane-base-index): the guest sends the host select-pane.
 	{name: "display-panes-select", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 1\n", steps: []step{
