@@ -143,16 +143,15 @@ func pad(s string, width int) string {
 	return s
 }
 
-// wrapLines cuts lines into rows of at most w columns, as writing them to
-// a w-wide screen does (a wide character that does not fit starts the
-// next row); control characters are left out, as window_copy_add does.
-func wrapLines(lines []string, w int) [][]rune {
-	if w < 1 {
-		w = 1
-	}
-	var rows [][]rune
+// eachRow walks lines cut into rows of at most w columns, as writing them
+// to a w-wide screen does (a wide character that does not fit starts the
+// next row; control characters are left out, as window_copy_add does),
+// calling fn for every character with its row and column; a row left
+// empty gets no call. It returns the number of rows.
+func eachRow(lines []string, w int, fn func(row, col int, r rune, width int)) int {
+	w = max(w, 1)
+	row := 0
 	for _, l := range lines {
-		var row []rune
 		col := 0
 		for _, r := range l {
 			rw := runeWidth(r)
@@ -160,21 +159,22 @@ func wrapLines(lines []string, w int) [][]rune {
 				continue
 			}
 			if col+rw > w {
-				rows = append(rows, row)
-				row, col = nil, 0
+				row, col = row+1, 0
 			}
-			row = append(row, r)
+			if fn != nil {
+				fn(row, col, r, rw)
+			}
 			col += rw
 		}
-		rows = append(rows, row)
+		row++
 	}
-	return rows
+	return row
 }
 
 // listHistory is how many rows of the list are above a w x h view when it
 // shows the last ones: tmux's history size of the output screen.
 func listHistory(lines []string, w, h int) int {
-	return max(0, len(wrapLines(lines, w))-h)
+	return max(0, eachRow(lines, w, nil)-h)
 }
 
 // keyList is the state of a guest's list view: its lines, the pane it
@@ -294,29 +294,25 @@ func drawKeyList(f *Frame, v *View, rows int) {
 	if p == nil || p.W < 1 || p.H < 1 {
 		return
 	}
-	wrapped := wrapLines(v.Local.List, p.W)
-	hsize := max(0, len(wrapped)-p.H)
+	hsize := listHistory(v.Local.List, p.W, p.H)
 	oy := min(max(v.Local.ListOY, 0), hsize)
+	top := hsize - oy // the list's row on the view's first row
 	plain := vt.Cell{Rune: ' ', Width: 1}
 	for y := 0; y < p.H; y++ {
-		var row []rune
-		if i := hsize - oy + y; i >= 0 && i < len(wrapped) {
-			row = wrapped[i]
-		}
-		x := 0
-		for _, r := range row {
-			c := plain
-			c.Rune, c.Width = r, uint8(runeWidth(r))
-			putCell(f, p.X+x, p.Y+y, c, rows)
-			if c.Width == 2 {
-				putWide(f, p.X+x+1, p.Y+y, rows)
-			}
-			x += int(c.Width)
-		}
-		for ; x < p.W; x++ {
+		for x := 0; x < p.W; x++ {
 			putCell(f, p.X+x, p.Y+y, plain, rows)
 		}
 	}
+	eachRow(v.Local.List, p.W, func(row, col int, r rune, width int) {
+		if y := row - top; y >= 0 && y < p.H {
+			c := plain
+			c.Rune, c.Width = r, uint8(width)
+			putCell(f, p.X+col, p.Y+y, c, rows)
+			if width == 2 {
+				putWide(f, p.X+col+1, p.Y+y, rows)
+			}
+		}
+	})
 	hdr := "[" + strconv.Itoa(oy) + "/" + strconv.Itoa(hsize) + "]"
 	if len(hdr) > p.W {
 		hdr = hdr[:p.W]

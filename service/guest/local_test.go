@@ -396,3 +396,35 @@ func TestPutCellSplitsWideCharacters(t *testing.T) {
 		t.Errorf("got %v, want %v", row, want)
 	}
 }
+
+// BenchmarkComposeLocalViews is the cost of a frame whose panes changed
+// while the guest's own views show (they are drawn again on every frame).
+func BenchmarkComposeLocalViews(b *testing.B) {
+	lines := keyListLines(defaultTable(b).List(), "")
+	for _, bc := range []struct {
+		name  string
+		local LocalView
+	}{
+		{"none", LocalView{}},
+		{"pane-numbers", LocalView{PaneNumbers: true}},
+		{"key-list", LocalView{List: lines, ListPane: 1, ListOY: 10}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := newIncState()
+			s.layout = 1
+			s.build()
+			for j := range s.v.Panes {
+				s.v.Panes[j].Index = j
+			}
+			s.v.Local = bc.local
+			var f Frame
+			Compose(&s.v, 80, 24, &f)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.emus[i%2].Write([]byte("x"))
+				Compose(&s.v, 80, 24, &f)
+			}
+		})
+	}
+}
