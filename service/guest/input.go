@@ -119,6 +119,7 @@ type Input struct {
 	history     promptHistory
 	numbersTill time.Time // pane numbers show until then (display-panes)
 	list        *keyList  // the key list view, if open
+	pasteToPane bool      // a bracketed paste's start marker went to the pane
 
 	out []Action
 }
@@ -198,6 +199,10 @@ func (in *Input) key(k keys.Key) {
 	if in.detached || k == keys.FocusIn || k == keys.FocusOut || k.IsMouse() {
 		return
 	}
+	if k == keys.PasteStart || k == keys.PasteEnd {
+		in.pasteMarker(k)
+		return
+	}
 	if in.numbersShown() {
 		// tmux 2.4's identify mode: a digit selects that pane, any other
 		// key hides the numbers and goes on as usual.
@@ -252,6 +257,33 @@ func (in *Input) key(k keys.Key) {
 		return
 	}
 	in.toPane(k)
+}
+
+// pasteMarker passes a bracketed paste's marker on to the pane as a tmate
+// client does (M-[ then "200~" or "201~"), so a program that asked for
+// bracketed paste sees the paste whole. A paste into the guest's own
+// prompt or views has no markers, and an end marker goes to the pane only
+// after its start marker did.
+func (in *Input) pasteMarker(k keys.Key) {
+	if k == keys.PasteEnd {
+		if in.pasteToPane {
+			in.pasteToPane = false
+			in.markerToPane("201~")
+		}
+		return
+	}
+	if in.prompt != nil || in.numbersShown() || in.list != nil && in.list.pane == in.activePane().ID {
+		return
+	}
+	in.pasteToPane = true
+	in.markerToPane("200~")
+}
+
+func (in *Input) markerToPane(rest string) {
+	in.emit(Action{Kind: ActPaneKey, Key: '[' | keys.Meta})
+	for _, c := range rest {
+		in.emit(Action{Kind: ActPaneKey, Key: keys.Key(c)})
+	}
 }
 
 // toPane gives k to the active pane: to the key list when this guest shows

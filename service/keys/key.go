@@ -93,6 +93,14 @@ const (
 	KPPeriod Key = KeycBase + 84
 )
 
+// The markers of a bracketed paste, as the Reader reports them. tmux 2.x has
+// no key for them (its client passes them on as M-[ and four characters), so
+// they lie beyond its enum and never reach a host as such.
+const (
+	PasteStart Key = KeycBase + 0x1000
+	PasteEnd   Key = KeycBase + 0x1001
+)
+
 // Base returns k without its modifier bits.
 func (k Key) Base() Key { return k & KeyMask }
 

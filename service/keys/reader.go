@@ -13,9 +13,9 @@ var pasteEnd = []byte("\x1b[201~")
 // controls, ESC x as M-x, cursor, editing, function and keypad keys in their
 // VT220, xterm (with modifiers), rxvt and Linux console forms. Mouse reports
 // (X10 and SGR) are consumed and dropped; focus reports come out as FocusIn
-// and FocusOut; bracketed paste markers are consumed and the bytes between
-// them come out as plain keys, one per character (InPaste is true while
-// they are emitted). Malformed sequences are consumed; the Reader never
+// and FocusOut; a bracketed paste comes out as PasteStart, the bytes
+// between the markers as plain keys, one per character, and PasteEnd
+// (InPaste is true while they are emitted). Malformed sequences are consumed; the Reader never
 // holds more than a few dozen bytes between Feeds.
 //
 // Like tmux, the byte the terminal sends for erase (127 unless SetErase says
@@ -73,12 +73,16 @@ func (r *Reader) Feed(p []byte, emit func(Key)) {
 
 // Flush decodes what is pending as if no more bytes will follow: a lone ESC
 // is Escape, ESC x is M-x, an unfinished sequence falls back to M-[ or M-O and
-// its bytes. It also ends a bracketed paste whose end marker never came.
+// its bytes. It also ends (with PasteEnd) a bracketed paste whose end marker
+// never came.
 func (r *Reader) Flush(emit func(Key)) {
 	b := r.buf
 	r.buf = nil
 	r.run(b, true, emit)
-	r.paste = false
+	if r.paste {
+		emit(PasteEnd)
+		r.paste = false
+	}
 	r.skip = false
 }
 
@@ -132,6 +136,7 @@ func (r *Reader) step(b []byte, final bool, emit func(Key)) int {
 	if r.paste {
 		if b[0] == 0x1b {
 			if hasPrefix(b, pasteEnd) {
+				emit(PasteEnd)
 				r.paste = false
 				return len(pasteEnd)
 			}
@@ -228,7 +233,7 @@ func (r *Reader) escape(b []byte, final bool, emit func(Key)) int {
 			emit(res.key)
 			return res.n
 		case seqDrop:
-			r.applyPaste(res.paste)
+			r.applyPaste(res.paste, emit)
 			return res.n
 		}
 		emit(Key(b[1]) | Meta)
@@ -252,7 +257,7 @@ func (r *Reader) escape(b []byte, final bool, emit func(Key)) int {
 				emit(res.key | Meta)
 				return res.n + 1
 			case seqDrop:
-				r.applyPaste(res.paste)
+				r.applyPaste(res.paste, emit)
 				return res.n + 1
 			}
 		}
@@ -280,9 +285,10 @@ func (r *Reader) escape(b []byte, final bool, emit func(Key)) int {
 	return n + 1
 }
 
-func (r *Reader) applyPaste(p int) {
+func (r *Reader) applyPaste(p int, emit func(Key)) {
 	if p > 0 {
 		r.paste = true
+		emit(PasteStart)
 	}
 }
 

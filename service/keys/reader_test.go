@@ -71,9 +71,12 @@ func TestReader(t *testing.T) {
 		{"overlong csi discarded to its end", []string{"\x1b[" + string(make40('1')) + ";" + string(make40('2')) + "Az"}, []Key{'z'}},
 		{"overlong csi ended by control", []string{"\x1b[" + string(make40('1')), "\ra"}, []Key{Enter, 'a'}},
 		{"paste passes bytes plain", []string{"\x1b[200~a\x1b[A\x02\x7f\r\x1b[201~b"},
-			[]Key{'a', Escape, '[', 'A', 2, 127, Enter, 'b'}},
-		{"paste end split", []string{"\x1b[200~x\x1b[2", "01~y"}, []Key{'x', 'y'}},
-		{"paste utf8", []string{"\x1b[200~\xc3", "\xa9\x1b[201~"}, []Key{'é'}},
+			[]Key{PasteStart, 'a', Escape, '[', 'A', 2, 127, Enter, PasteEnd, 'b'}},
+		{"paste end split", []string{"\x1b[200~x\x1b[2", "01~y"}, []Key{PasteStart, 'x', PasteEnd, 'y'}},
+		{"paste utf8", []string{"\x1b[200~\xc3", "\xa9\x1b[201~"}, []Key{PasteStart, 'é', PasteEnd}},
+		{"empty paste", []string{"\x1b[200~\x1b[201~"}, []Key{PasteStart, PasteEnd}},
+		{"meta paste start", []string{"\x1b\x1b[200~a\x1b[201~"}, []Key{PasteStart, 'a', PasteEnd}},
+		{"paste without end ends at flush", []string{"\x1b[200~ab"}, []Key{PasteStart, 'a', 'b', PasteEnd}},
 		{"stray paste end dropped", []string{"\x1b[201~a"}, []Key{'a'}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,7 +121,8 @@ func TestReaderInPaste(t *testing.T) {
 	var r Reader
 	var pasted []bool
 	r.Feed([]byte("a\x1b[200~b\x1b[201~c"), func(Key) { pasted = append(pasted, r.InPaste()) })
-	if !reflect.DeepEqual(pasted, []bool{false, true, false}) {
+	// The markers belong to the paste: only 'a' and 'c' are typed.
+	if !reflect.DeepEqual(pasted, []bool{false, true, true, true, false}) {
 		t.Errorf("InPaste during emits: %v", pasted)
 	}
 }
