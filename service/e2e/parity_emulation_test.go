@@ -51,10 +51,16 @@ var emulationParityCases = append(corpusParityCases(), []parityCase{
 	keysRow("normal-keypad", `\033=\033>`, []string{"KP1", "KP5"}, "15"),
 	keysRow("mouse-modes-keys", `\033[?1000h\033[?1002h\033[?1006h`, []string{"-l", "typed with mouse on"}, "typed with mouse on"),
 	keysRow("mouse-any-keys", `\033[?1003h\033[?1005h`, []string{"Home", "End", "F1"}, "^[[1~^[[4~^[OP"),
-	// A tmate client passes the paste markers on to the pane; the relay
-	// drops them, so only the text is waited for.
-	keysRow("bracketed-paste", `\033[?2004h`, []string{"-l", "\x1b[200~pasted text\x1b[201~"}, "pasted text"),
+	// A tmate client passes the paste markers on to the pane (as M-[ and
+	// "200~"), and so does the relay.
+	keysRow("bracketed-paste", `\033[?2004h`, []string{"-l", "\x1b[200~pasted text\x1b[201~"}, "^[[200~pasted text^[[201~"),
 	keysRow("bracketed-paste-off", `\033[?2004h\033[?2004l`, []string{"-l", "typed text"}, "typed text"),
+	// A real paste into the guest's terminal (tmux's paste-buffer -p
+	// brackets it only when the terminal was asked for bracketed paste):
+	// the relay asks the guest's terminal for it while the active pane's
+	// program does, as a tmate client asks its own.
+	pasteRow("bracketed-paste-buffer", `\033[?2004h`, "^[[200~a paste^[[201~"),
+	pasteRow("bracketed-paste-buffer-off", `\033[?2004h\033[?2004l`, "a paste"),
 }...)
 
 func init() {
@@ -118,6 +124,14 @@ func keysRow(name, setup string, guestKeys []string, want string) parityCase {
 		waitFor(name + "-ready\n"),
 		{guestKeys: guestKeys},
 	}, wait: want}
+}
+
+// pasteRow pastes "a paste" into the guest's terminal once the program
+// has set its modes, and waits for what the program reads.
+func pasteRow(name, setup, want string) parityCase {
+	pc := keysRow(name, setup, nil, "ready\n"+want)
+	pc.steps[2] = step{guestWait: name + "-ready", guestTmux: []string{"set-buffer", "a paste", ";", "paste-buffer", "-p"}}
+	return pc
 }
 
 // guestKeyCases are keys typed into a program after it set the modes that

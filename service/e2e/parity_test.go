@@ -38,6 +38,11 @@ type step struct {
 	refKeys []string
 	// guestKeys are tmux key names typed into the guest's terminal.
 	guestKeys []string
+	// guestWait: first wait until the guest's terminal shows this;
+	// guestTmux: then run this command on the tmux the guest's terminal
+	// is a pane of (paste-buffer: what a terminal's paste sends).
+	guestWait string
+	guestTmux []string
 }
 
 func typed(text string) step       { return step{text: text} }
@@ -491,6 +496,12 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 		for _, k := range st.keys {
 			hs.run("send-keys", k)
+		}
+		if st.guestWait != "" {
+			guest.waitFor(st.guestWait, 20*time.Second)
+		}
+		if st.guestTmux != nil {
+			guest.tmux(st.guestTmux...)
 		}
 		if st.guestKeys != nil {
 			guest.key(st.guestKeys...)

@@ -22,6 +22,10 @@ type Frame struct {
 	CursorX       int
 	CursorY       int
 	CursorVisible bool
+	// BracketedPaste: the active pane's program asked for bracketed paste
+	// (mode 2004), so the guest's terminal is asked for it too, as tmux's
+	// tty_update_mode does for a client; its markers then reach the pane.
+	BracketedPaste bool
 
 	// seq counts Composes into this frame; dirty[y] is false only when
 	// Compose left row y exactly as the previous Compose did, which lets a
@@ -126,6 +130,7 @@ func Compose(v *View, w, h int, f *Frame) {
 	}
 	f.seq++
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
+	f.BracketedPaste = false
 	if cap(f.dirty) < h {
 		f.dirty = make([]bool, h)
 	}
@@ -192,6 +197,9 @@ func Compose(v *View, w, h int, f *Frame) {
 	// server_client_reset_state); a column past the right edge is clamped
 	// to the last column as tty_cursor does.
 	if a := c.active; a != nil && a.Screen != nil {
+		if m, ok := a.Screen.(interface{ Modes() vt.Modes }); ok {
+			f.BracketedPaste = m.Modes()&vt.ModeBracketedPaste != 0
+		}
 		cx, cy, vis := a.Screen.Cursor()
 		x, y := a.X+cx, a.Y+cy
 		if x >= w {

@@ -21,6 +21,7 @@ type Renderer struct {
 	posKnown  bool
 	cursorOn  bool
 	curKnown  bool
+	pasteOn   bool // bracketed paste asked of the terminal (mode 2004)
 	top, bot  int  // scroll region, 0-based inclusive, when regionOn
 	regionOn  bool // a region other than the whole screen is set
 	prevHash  []uint64
@@ -53,10 +54,10 @@ func Enter() []byte {
 }
 
 // Leave returns what restores the guest terminal at the end: full scroll
-// region, default attributes, keypad mode off, cleared, cursor shown, main
-// screen back.
+// region, default attributes, keypad mode off, bracketed paste off,
+// cleared, cursor shown, main screen back.
 func Leave() []byte {
-	return []byte("\x1b[r\x1b[m\x1b[?1l\x1b>\x1b[H\x1b[2J\x1b[?25h\x1b[?1049l")
+	return []byte("\x1b[r\x1b[m\x1b[?1l\x1b>\x1b[?2004l\x1b[H\x1b[2J\x1b[?25h\x1b[?1049l")
 }
 
 // Render appends to dst what changes the guest's terminal from the last
@@ -128,6 +129,14 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		dst = append(dst, "\x1b[?25l"...)
 	}
 	r.cursorOn, r.curKnown = f.CursorVisible, true
+	if f.BracketedPaste != r.pasteOn {
+		if f.BracketedPaste {
+			dst = append(dst, "\x1b[?2004h"...)
+		} else {
+			dst = append(dst, "\x1b[?2004l"...)
+		}
+		r.pasteOn = f.BracketedPaste
+	}
 	return dst
 }
 

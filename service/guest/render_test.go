@@ -3,6 +3,7 @@ package guest
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"tmate-relay/service/vt"
@@ -158,5 +159,53 @@ func TestRenderScrollUsesRegion(t *testing.T) {
 	out := r.Render(nil, &f)
 	if len(out) > 40 {
 		t.Errorf("one-line scroll took %d bytes: %q", len(out), out)
+	}
+}
+
+// TestRenderFollowsBracketedPaste checks that the guest's terminal is asked
+// for bracketed paste exactly while the active pane's program has it on.
+func TestRenderFollowsBracketedPaste(t *testing.T) {
+	withPaste, without := vt.New(40, 23, 0), vt.New(39, 23, 0)
+	withPaste.Write([]byte("\x1b[?2004h$ "))
+	v := &View{W: 80, H: 23, ActivePane: 0, Panes: []PaneView{
+		{ID: 0, X: 0, Y: 0, W: 40, H: 23, Screen: withPaste},
+		{ID: 1, X: 41, Y: 0, W: 39, H: 23, Screen: without},
+	}}
+	var (
+		f Frame
+		r Renderer
+	)
+	for _, step := range []struct {
+		name   string
+		change func()
+		want   string // the mode change sent, "" for none
+	}{
+		{"the active pane's program has it", func() {}, "\x1b[?2004h"},
+		{"nothing changed", func() {}, ""},
+		{"the other pane becomes active", func() { v.ActivePane = 1 }, "\x1b[?2004l"},
+		{"back", func() { v.ActivePane = 0 }, "\x1b[?2004h"},
+		{"the program turns it off", func() { withPaste.Write([]byte("\x1b[?2004l")) }, "\x1b[?2004l"},
+	} {
+		step.change()
+		Compose(v, 80, 24, &f)
+		out := string(r.Render(nil, &f))
+		on, off := strings.Count(out, "\x1b[?2004h"), strings.Count(out, "\x1b[?2004l")
+		switch step.want {
+		case "":
+			if on+off != 0 {
+				t.Errorf("%s: sent %q, want no mode change", step.name, out)
+			}
+		case "\x1b[?2004h":
+			if on != 1 || off != 0 {
+				t.Errorf("%s: sent %q, want bracketed paste on once", step.name, out)
+			}
+		default:
+			if off != 1 || on != 0 {
+				t.Errorf("%s: sent %q, want bracketed paste off once", step.name, out)
+			}
+		}
+	}
+	if !strings.Contains(string(Leave()), "\x1b[?2004l") {
+		t.Error("Leave does not turn bracketed paste off")
 	}
 }
