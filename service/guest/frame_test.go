@@ -87,21 +87,7 @@ func TestComposeGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Frame
 			Compose(tc.v, tc.w, tc.h, &f)
-			got := dumpFrame(&f)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *updateGolden {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -updateGolden)", err)
-			}
-			if got != string(want) {
-				t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
-			}
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden"), dumpFrame(&f))
 		})
 	}
 }
@@ -133,5 +119,24 @@ func TestComposeReusesMemory(t *testing.T) {
 	Compose(v, 80, 24, &f)
 	if n := testing.AllocsPerRun(20, func() { Compose(v, 80, 24, &f) }); n != 0 {
 		t.Errorf("Compose allocates %v times per call", n)
+	}
+}
+
+// checkGolden compares a dumped frame with its golden file, or rewrites the
+// file with -updateGolden.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -updateGolden)", err)
+	}
+	if got != string(want) {
+		t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
 	}
 }

@@ -256,21 +256,7 @@ func TestLayoutGolden(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			var f Frame
 			Compose(layoutView(t, lc), lc.w, lc.h, &f)
-			got := dumpFrame(&f)
-			path := layoutGoldenPath(lc)
-			if *updateGolden {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
-			}
+			checkGolden(t, layoutGoldenPath(lc), dumpFrame(&f))
 		})
 	}
 }

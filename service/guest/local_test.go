@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -325,21 +324,7 @@ func TestLocalViewsGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Frame
 			Compose(tc.v, tc.w, tc.h, &f)
-			got := dumpFrame(&f)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *updateGolden {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
-			}
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden"), dumpFrame(&f))
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,21 +75,7 @@ func TestStatusGolden(t *testing.T) {
 			tc.v(v)
 			var f Frame
 			Compose(v, 80, 24, &f)
-			got := dumpFrame(&f)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *updateGolden {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
-			}
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden"), dumpFrame(&f))
 		})
 	}
 }
