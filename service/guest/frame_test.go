@@ -123,7 +123,7 @@ func TestComposeReusesMemory(t *testing.T) {
 }
 
 // checkGolden compares a dumped frame with its golden file, or rewrites the
-// file with -updateGolden.
+// file with -update.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
 	if *updateGolden {
@@ -134,7 +134,7 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run with -updateGolden)", err)
+		t.Fatalf("%v (run with -update)", err)
 	}
 	if got != string(want) {
 		t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
