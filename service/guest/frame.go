@@ -26,6 +26,8 @@ type Frame struct {
 	// (mode 2004), so the guest's terminal is asked for it too, as tmux's
 	// tty_update_mode does for a client; its markers then reach the pane.
 	BracketedPaste bool
+	// Rings is the view's bell count (View.Rings).
+	Rings uint64
 
 	// seq counts Composes into this frame; dirty[y] is false only when
 	// Compose left row y exactly as the previous Compose did, which lets a
@@ -131,6 +133,7 @@ func Compose(v *View, w, h int, f *Frame) {
 	f.seq++
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
 	f.BracketedPaste = false
+	f.Rings = v.Rings
 	if cap(f.dirty) < h {
 		f.dirty = make([]bool, h)
 	}

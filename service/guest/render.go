@@ -12,21 +12,23 @@ import (
 // SGR changes, erases for blank runs, and a scroll when a full-width band
 // of rows moved up. Its zero value is ready; the first frame is drawn whole.
 type Renderer struct {
-	prev      []vt.Cell // what the guest's terminal holds
-	w, h      int
-	valid     bool // prev describes the terminal
-	pen       vt.Cell
-	penKnown  bool
-	cx, cy    int // cursor; cx == w: after the last column (wrap pending)
-	posKnown  bool
-	cursorOn  bool
-	curKnown  bool
-	pasteOn   bool // bracketed paste asked of the terminal (mode 2004)
-	top, bot  int  // scroll region, 0-based inclusive, when regionOn
-	regionOn  bool // a region other than the whole screen is set
-	prevHash  []uint64
-	nextHash  []uint64
-	scrollOff bool // disables scroll detection (tests)
+	prev       []vt.Cell // what the guest's terminal holds
+	w, h       int
+	valid      bool // prev describes the terminal
+	pen        vt.Cell
+	penKnown   bool
+	cx, cy     int // cursor; cx == w: after the last column (wrap pending)
+	posKnown   bool
+	cursorOn   bool
+	curKnown   bool
+	pasteOn    bool   // bracketed paste asked of the terminal (mode 2004)
+	rings      uint64 // the last frame's bell count (Frame.Rings)
+	ringsKnown bool
+	top, bot   int  // scroll region, 0-based inclusive, when regionOn
+	regionOn   bool // a region other than the whole screen is set
+	prevHash   []uint64
+	nextHash   []uint64
+	scrollOff  bool // disables scroll detection (tests)
 
 	// The frame last rendered and its Compose count: when the next frame
 	// is the same one composed once since, only its dirty rows can differ
@@ -129,6 +131,13 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		dst = append(dst, "\x1b[?25l"...)
 	}
 	r.cursorOn, r.curKnown = f.CursorVisible, true
+	// A bell rung since the last frame rings the terminal once, as tmux
+	// puts one BEL to a client however many came (bells before the guest's
+	// first frame are not its to hear).
+	if r.ringsKnown && f.Rings > r.rings {
+		dst = append(dst, '\a')
+	}
+	r.rings, r.ringsKnown = f.Rings, true
 	if f.BracketedPaste != r.pasteOn {
 		if f.BracketedPaste {
 			dst = append(dst, "\x1b[?2004h"...)

@@ -209,3 +209,24 @@ func TestRenderFollowsBracketedPaste(t *testing.T) {
 		t.Error("Leave does not turn bracketed paste off")
 	}
 }
+
+// TestRenderRingsOncePerRise checks that the guest's terminal rings once for
+// each frame whose bell count rose, and never for bells before its first
+// frame.
+func TestRenderRingsOncePerRise(t *testing.T) {
+	v, _, _ := styledView()
+	var (
+		f Frame
+		r Renderer
+	)
+	for _, step := range []struct {
+		rings uint64
+		want  int // BELs sent
+	}{{3, 0}, {3, 0}, {4, 1}, {7, 1}, {7, 0}} {
+		v.Rings = step.rings
+		Compose(v, 80, 24, &f)
+		if got := strings.Count(string(r.Render(nil, &f)), "\a"); got != step.want {
+			t.Errorf("rings %d: %d BELs sent, want %d", step.rings, got, step.want)
+		}
+	}
+}

@@ -63,6 +63,10 @@ type View struct {
 	StatusOn    bool
 	Message     string // a status-line message for this guest ("" for none)
 	Prompt      Prompt // this guest's status-line prompt (Text "" for none), under Message
+	// Rings counts the bells the session has rung on its clients'
+	// terminals (bell-action with visual-bell off); the guest's terminal
+	// rings once for each rise.
+	Rings uint64
 
 	// StatusExpand: StatusLeft and StatusRight are the host's status-left
 	// and status-right formats, for the guest to expand (the host sent no

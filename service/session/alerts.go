@@ -63,18 +63,23 @@ func (s *Session) noteOutput(paneID, n int, bell bool) {
 	if !current {
 		s.setAlert(w.idx, alertBell)
 	}
-	s.bellMessage(w.idx, current)
+	s.bellAlert(w.idx, current)
 }
 
-// bellMessage is alerts_check_bell's visual-bell message, by bell-action.
-func (s *Session) bellMessage(idx int, current bool) {
-	if s.opts.sessionOpt("visual-bell") != "on" {
+// bellAlert is what alerts_check_bell does for each client, by
+// bell-action: with visual-bell on a status-line message, else a ring of
+// the guest's terminal bell (counted in rings).
+func (s *Session) bellAlert(idx int, current bool) {
+	action := s.opts.sessionOpt("bell-action")
+	if !(action == "any" || action == "current" && current || action == "other" && !current) {
 		return
 	}
-	switch action := s.opts.sessionOpt("bell-action"); {
-	case action == "current" && current:
+	switch {
+	case s.opts.sessionOpt("visual-bell") != "on":
+		s.rings++
+	case action == "current":
 		s.showAll("Bell in current window")
-	case action == "any" || action == "other" && !current:
+	default:
 		s.showAll("Bell in window " + strconv.Itoa(idx))
 	}
 }

@@ -223,3 +223,42 @@ func TestVisualAlerts(t *testing.T) {
 		})
 	}
 }
+
+// TestBellRings checks which bells ring the guests' terminals: those
+// bell-action lets through while visual-bell is off, as tmux 2.4 puts a BEL
+// to its clients.
+func TestBellRings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msgs []protocol.HostMessage
+		want uint64
+	}{
+		{"no bell", []protocol.HostMessage{out(10, "x")}, 0},
+		{"bell in a background window", []protocol.HostMessage{out(10, "\a")}, 1},
+		{"bell in the current window", []protocol.HostMessage{out(12, "\a")}, 1},
+		{"two bells", []protocol.HostMessage{out(10, "\a"), out(12, "\a")}, 2},
+		{"bell-action none", []protocol.HostMessage{cmd("set", "-g", "bell-action", "none"), out(10, "\a")}, 0},
+		{"bell-action current, background window", []protocol.HostMessage{cmd("set", "-g", "bell-action", "current"), out(10, "\a")}, 0},
+		{"bell-action current, current window", []protocol.HostMessage{cmd("set", "-g", "bell-action", "current"), out(12, "\a")}, 1},
+		{"bell-action other, current window", []protocol.HostMessage{cmd("set", "-g", "bell-action", "other"), out(12, "\a")}, 0},
+		{"visual-bell shows a message instead", []protocol.HostMessage{cmd("set", "-g", "visual-bell", "on"), out(10, "\a")}, 0},
+		{"monitor-activity drops the bell", []protocol.HostMessage{cmd("setw", "-g", "monitor-activity", "on"), out(10, "\a")}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSession(t, Config{})
+			apply(t, s, alertWindows(2, 0, 1, 2))
+			g, err := s.Attach(false, "192.0.2.1", 80, 24)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s, tc.msgs...)
+			var v guest.View
+			s.mu.RLock()
+			s.view(&v, g)
+			s.mu.RUnlock()
+			if v.Rings != tc.want {
+				t.Errorf("%d rings, want %d", v.Rings, tc.want)
+			}
+		})
+	}
+}

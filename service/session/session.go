@@ -92,6 +92,7 @@ type Session struct {
 	sentSize     [2]int // under sizeMu and mu
 
 	alerts   windowAlerts // under mu: window activity, bell and silence flags (alerts.go)
+	rings    uint64       // under mu: bells guests' terminals ring (bellAlert)
 	hostName string       // under mu: the host's uname nodename, tmux's #H
 
 	statusFromHost bool      // under mu: the host sent a STATUS (else guests expand its formats)
@@ -379,6 +380,7 @@ func (s *Session) view(v *guest.View, g *Guest) {
 	v.Panes = v.Panes[:0]
 	v.Windows = v.Windows[:0]
 	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
+	v.Rings = s.rings
 	s.optionsView(v)
 	v.Message = g.currentMessage()
 	if v.Message == "" {
