@@ -235,7 +235,12 @@ func sshGuestPty(tb testing.TB, r *relay, token string, w, h int) *ptyTerm {
 }
 
 func newSSHGuestPty(r *relay, token string, w, h int) (*ptyTerm, error) {
-	env := append(filterEnv(os.Environ(), "TMUX", "TMATE", "TERM"), "TERM=screen-256color")
+	return newSSHGuestPtyAs(r, token, w, h, "screen-256color")
+}
+
+// newSSHGuestPtyAs is newSSHGuestPty with TERM set to term.
+func newSSHGuestPtyAs(r *relay, token string, w, h int, term string) (*ptyTerm, error) {
+	env := append(filterEnv(os.Environ(), "TMUX", "TMATE", "TERM"), "TERM="+term)
 	return newPty("ssh guest", w, h, env, "ssh",
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
 		"-o", "BatchMode=yes", "-tt", "-p", strconv.Itoa(r.port), token+"@127.0.0.1")
@@ -245,7 +250,13 @@ func newSSHGuestPty(r *relay, token string, w, h int) (*ptyTerm, error) {
 // host's own server, on a w x h pty (TMUX unset, the host's HOME).
 func attachPty(tb testing.TB, h *host, w, ht int) *ptyTerm {
 	tb.Helper()
-	env := append(filterEnv(slices.Clone(h.env), "TERM"), "TERM=screen-256color")
+	return attachPtyAs(tb, h, w, ht, "screen-256color")
+}
+
+// attachPtyAs is attachPty with TERM set to term.
+func attachPtyAs(tb testing.TB, h *host, w, ht int, term string) *ptyTerm {
+	tb.Helper()
+	env := append(filterEnv(slices.Clone(h.env), "TERM"), "TERM="+term)
 	return startPty(tb, "tmate attach", w, ht, env, h.tmateArgs("attach")...)
 }
 

@@ -28,6 +28,8 @@ type Frame struct {
 	BracketedPaste bool
 	// Rings is the view's bell count (View.Rings).
 	Rings uint64
+	// CursorStyle is the active pane's DECSCUSR style (0: default).
+	CursorStyle int
 
 	// seq counts Composes into this frame; dirty[y] is false only when
 	// Compose left row y exactly as the previous Compose did, which lets a
@@ -134,6 +136,7 @@ func Compose(v *View, w, h int, f *Frame) {
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
 	f.BracketedPaste = false
 	f.Rings = v.Rings
+	f.CursorStyle = 0
 	if cap(f.dirty) < h {
 		f.dirty = make([]bool, h)
 	}
@@ -202,6 +205,9 @@ func Compose(v *View, w, h int, f *Frame) {
 	if a := c.active; a != nil && a.Screen != nil {
 		if m, ok := a.Screen.(interface{ Modes() vt.Modes }); ok {
 			f.BracketedPaste = m.Modes()&vt.ModeBracketedPaste != 0
+		}
+		if cs, ok := a.Screen.(interface{ CursorStyle() int }); ok {
+			f.CursorStyle = cs.CursorStyle()
 		}
 		cx, cy, vis := a.Screen.Cursor()
 		x, y := a.X+cx, a.Y+cy

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"strconv"
 	"unicode/utf8"
 
 	"tmate-relay/service/vt"
@@ -12,6 +13,10 @@ import (
 // SGR changes, erases for blank runs, and a scroll when a full-width band
 // of rows moved up. Its zero value is ready; the first frame is drawn whole.
 type Renderer struct {
+	// CursorStyles: the terminal takes DECSCUSR (xterm-like), so the
+	// active pane's cursor style is set on it.
+	CursorStyles bool
+
 	prev       []vt.Cell // what the guest's terminal holds
 	w, h       int
 	valid      bool // prev describes the terminal
@@ -24,6 +29,7 @@ type Renderer struct {
 	pasteOn    bool   // bracketed paste asked of the terminal (mode 2004)
 	rings      uint64 // the last frame's bell count (Frame.Rings)
 	ringsKnown bool
+	cstyle     int  // cursor style set on the terminal (0: its default)
 	top, bot   int  // scroll region, 0-based inclusive, when regionOn
 	regionOn   bool // a region other than the whole screen is set
 	prevHash   []uint64
@@ -55,12 +61,19 @@ func Enter() []byte {
 	return []byte("\x1b[?1049h\x1b[?1h\x1b=\x1b[m\x1b[H\x1b[2J")
 }
 
-// Leave returns what restores the guest terminal at the end: full scroll
-// region, default attributes, keypad mode off, bracketed paste off,
-// cleared, cursor shown, main screen back.
-func Leave() []byte {
-	return []byte("\x1b[r\x1b[m\x1b[?1l\x1b>\x1b[?2004l\x1b[H\x1b[2J\x1b[?25h\x1b[?1049l")
+// Leave appends what restores the guest terminal at the end: full scroll
+// region, default attributes, keypad mode off, bracketed paste off, the
+// default cursor style if another was set, cleared, cursor shown, main
+// screen back.
+func (r *Renderer) Leave(dst []byte) []byte {
+	if r.cstyle != 0 {
+		dst = append(dst, cursorStyleReset...)
+	}
+	return append(dst, "\x1b[r\x1b[m\x1b[?1l\x1b>\x1b[?2004l\x1b[H\x1b[2J\x1b[?25h\x1b[?1049l"...)
 }
+
+// cursorStyleReset is tmux 2.4's Se for xterm terminals.
+const cursorStyleReset = "\x1b[2 q"
 
 // Render appends to dst what changes the guest's terminal from the last
 // rendered frame to f and returns the extended slice.
@@ -138,6 +151,18 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		dst = append(dst, '\a')
 	}
 	r.rings, r.ringsKnown = f.Rings, true
+	// The active pane's cursor style, as tty_update_mode sets it with Ss
+	// (Se for the default) on a terminal that has them.
+	if r.CursorStyles && f.CursorStyle != r.cstyle {
+		if f.CursorStyle == 0 {
+			dst = append(dst, cursorStyleReset...)
+		} else {
+			dst = append(dst, "\x1b["...)
+			dst = strconv.AppendInt(dst, int64(f.CursorStyle), 10)
+			dst = append(dst, " q"...)
+		}
+		r.cstyle = f.CursorStyle
+	}
 	if f.BracketedPaste != r.pasteOn {
 		if f.BracketedPaste {
 			dst = append(dst, "\x1b[?2004h"...)

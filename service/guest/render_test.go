@@ -205,7 +205,7 @@ func TestRenderFollowsBracketedPaste(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(Leave()), "\x1b[?2004l") {
+	if !strings.Contains(string(r.Leave(nil)), "\x1b[?2004l") {
 		t.Error("Leave does not turn bracketed paste off")
 	}
 }
@@ -227,6 +227,43 @@ func TestRenderRingsOncePerRise(t *testing.T) {
 		Compose(v, 80, 24, &f)
 		if got := strings.Count(string(r.Render(nil, &f)), "\a"); got != step.want {
 			t.Errorf("rings %d: %d BELs sent, want %d", step.rings, got, step.want)
+		}
+	}
+}
+
+// TestRenderCursorStyle checks that a terminal that takes cursor styles
+// gets the active pane's, and one that does not gets none.
+func TestRenderCursorStyle(t *testing.T) {
+	for _, styles := range []bool{true, false} {
+		pane := vt.New(80, 23, 0)
+		v := &View{W: 80, H: 23, ActivePane: 0, Panes: []PaneView{{ID: 0, W: 80, H: 23, Screen: pane}}}
+		var f Frame
+		r := Renderer{CursorStyles: styles}
+		for _, step := range []struct {
+			write, want string
+		}{
+			{"", ""},
+			{"\x1b[5 q", "\x1b[5 q"},
+			{"x", ""},
+			{"\x1b[0 q", "\x1b[2 q"},
+			{"\x1b[3 q", "\x1b[3 q"},
+		} {
+			pane.Write([]byte(step.write))
+			Compose(v, 80, 24, &f)
+			out := string(r.Render(nil, &f))
+			got := strings.Count(out, " q")
+			switch {
+			case !styles && got != 0:
+				t.Errorf("no styles: %q sent %q", step.write, out)
+			case styles && step.want == "" && got != 0:
+				t.Errorf("%q sent %q, want no style", step.write, out)
+			case styles && step.want != "" && (got != 1 || !strings.Contains(out, step.want)):
+				t.Errorf("%q sent %q, want %q once", step.write, out, step.want)
+			}
+		}
+		leave := string(r.Leave(nil))
+		if reset := strings.Contains(leave, "\x1b[2 q"); reset != styles {
+			t.Errorf("styles %v: Leave resets the cursor style: %v (%q)", styles, reset, leave)
 		}
 	}
 }

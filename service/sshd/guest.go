@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -51,7 +52,7 @@ func (c *conn) guest() {
 	}
 	c.admitted()
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
-	why := viewer.Run(sess, g, sshTerminal{c, resizes}, viewer.Config{
+	why := viewer.Run(sess, g, sshTerminal{c, resizes, term.term}, viewer.Config{
 		FrameInterval: c.srv.cfg.FrameInterval,
 		EscapeTime:    c.srv.cfg.EscapeTime,
 		InputRate:     c.srv.cfg.InputRate,
@@ -64,12 +65,17 @@ func (c *conn) guest() {
 type sshTerminal struct {
 	c       *conn
 	resizes <-chan viewer.Size
+	term    string // TERM from the pty-req
 }
 
 func (t sshTerminal) Read(b []byte) (int, error)  { return t.c.ch.Read(b) }
 func (t sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
 func (t sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
 func (t sshTerminal) End(string)                  { t.c.exit(0) }
+
+// CursorStyles: tmux 2.4 sets cursor styles (Ss, Se) on xterm* terminals
+// only (its default terminal-overrides), so the relay does the same.
+func (t sshTerminal) CursorStyles() bool { return strings.HasPrefix(t.term, "xterm") }
 
 // waitShell answers the channel's requests until the guest asks for a
 // shell, and keeps delivering window changes afterwards.

@@ -39,6 +39,12 @@ type Terminal interface {
 	End(why string)
 }
 
+// CursorStyler is a Terminal that may say it takes cursor styles
+// (DECSCUSR); a Terminal that does not implement it gets none.
+type CursorStyler interface {
+	CursorStyles() bool
+}
+
 // Config tunes a guest's loop; zero values mean defaults.
 type Config struct {
 	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
@@ -84,8 +90,11 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		credit   = pacer{burst: frameBurst, every: cfg.FrameInterval}
 	)
 	defer pace.Stop()
+	if cs, ok := term.(CursorStyler); ok {
+		renderer.CursorStyles = cs.CursorStyles()
+	}
 	leave := func(msg string) string {
-		buf = append(buf[:0], guest.Leave()...)
+		buf = renderer.Leave(buf[:0])
 		buf = append(buf, "["+msg+"]\r\n"...)
 		term.Write(buf)
 		term.End(msg)

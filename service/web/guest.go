@@ -197,6 +197,9 @@ func (t *wsTerminal) Write(b []byte) (int, error) {
 
 func (t *wsTerminal) Resizes() <-chan viewer.Size { return t.resizes }
 
+// CursorStyles: xterm.js takes DECSCUSR as xterm does.
+func (t *wsTerminal) CursorStyles() bool { return true }
+
 // End closes the WebSocket with a code that tells the page not to
 // reconnect, and the reason it shows.
 func (t *wsTerminal) End(why string) {
