@@ -22,7 +22,7 @@ func (c *conn) host() {
 		log.Info("host connection without the tmate subsystem")
 		return
 	}
-	enc := protocol.NewEncoder(c.ch)
+	enc := newHostSender(c.ch, c.sc)
 	in := bufio.NewReaderSize(c.ch, 32<<10)
 	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
 
@@ -89,7 +89,7 @@ func (c *conn) host() {
 // session limit, which a session taken back does not count against).
 // Anything else is left for the session's reader, and the host keeps
 // fresh. An error refuses the host.
-func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, stream *hostStream, enc *protocol.Encoder, log *slog.Logger) (*session.Session, uint64, error) {
+func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, stream *hostStream, enc *hostSender, log *slog.Logger) (*session.Session, uint64, error) {
 	reg := c.srv.cfg.Registry
 	if addErr != nil && reg.Reconnector() == nil {
 		return fresh, freshGen, addErr // no need to wait for what follows
