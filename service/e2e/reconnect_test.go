@@ -2,117 +2,12 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// hostLine is a TCP proxy between a tmate host and the relay that the test
-// cuts, as a dropped Wi-Fi does, and can hold down (connections it takes
-// are closed at once) until the test has seen what guests see meanwhile.
-type hostLine struct {
-	target string
-	port   int
-	mu     sync.Mutex
-	down   bool
-	pairs  map[net.Conn]net.Conn // host side -> relay side
-	// stranded are relay sides left open after their host side was cut.
-	stranded map[net.Conn]bool
-}
-
-func startHostLine(t *testing.T, r *relay) *hostLine {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &hostLine{target: fmt.Sprintf("127.0.0.1:%d", r.port), port: l.Addr().(*net.TCPAddr).Port,
-		pairs: map[net.Conn]net.Conn{}, stranded: map[net.Conn]bool{}}
-	t.Cleanup(func() {
-		l.Close()
-		p.cut(false)
-		p.mu.Lock()
-		for up := range p.stranded {
-			up.Close()
-		}
-		p.mu.Unlock()
-	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-	return p
-}
-
-func (p *hostLine) forward(c net.Conn) {
-	defer c.Close()
-	p.mu.Lock()
-	down := p.down
-	p.mu.Unlock()
-	if down {
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	p.mu.Lock()
-	p.pairs[c] = up
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	p.mu.Lock()
-	delete(p.pairs, c)
-	if !p.stranded[up] {
-		up.Close()
-	}
-	p.mu.Unlock()
-}
-
-// cut closes every connection through the line (both ends, so the relay
-// reads EOF while tmate's reads fail) and, with hold, refuses new ones
-// until restore. It returns how many it cut.
-func (p *hostLine) cut(hold bool) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = hold
-	for c, up := range p.pairs {
-		c.Close()
-		up.Close()
-	}
-	return len(p.pairs)
-}
-
-// strand closes only the host's side of every connection: the relay's
-// stays open and silent, as when a laptop moves to another network and
-// nothing tells the relay.
-func (p *hostLine) strand() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c, up := range p.pairs {
-		p.stranded[up] = true
-		c.Close()
-	}
-	return len(p.pairs)
-}
-
-func (p *hostLine) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
 
 // statusLine is the bottom row of a guest's terminal.
 func statusLine(tm *term) string {
@@ -139,7 +34,7 @@ func TestHostReconnectsAfterConnectionCut(t *testing.T) {
 				hostConf = fmt.Sprintf("set -g tmate-identity %q\n", key)
 			}
 			r := startRelay(t, relayConf)
-			line := startHostLine(t, r)
+			line := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", r.port))
 			h := spawnHost(t, r, hostConf+fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
 			h.waitReady(20 * time.Second)
 			testReconnectAfterCut(t, r, line, h)
@@ -147,7 +42,7 @@ func TestHostReconnectsAfterConnectionCut(t *testing.T) {
 	}
 }
 
-func testReconnectAfterCut(t *testing.T, r *relay, line *hostLine, h *host) {
+func testReconnectAfterCut(t *testing.T, r *relay, line *cutProxy, h *host) {
 	sshCmd := h.display("#{tmate_ssh}")
 	token := tokenOf(t, sshCmd)
 	g := sshGuest(t, r, token, 80, 25)
@@ -204,7 +99,7 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *hostLine, h *host) {
 func TestHostReconnectsBeforeRelayNoticesLoss(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	r := startRelay(t, "")
-	line := startHostLine(t, r)
+	line := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", r.port))
 	h := spawnHost(t, r, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
 	h.waitReady(20 * time.Second)
 	sshCmd := h.display("#{tmate_ssh}")
@@ -234,7 +129,7 @@ func TestHostReconnectsBeforeRelayNoticesLoss(t *testing.T) {
 func TestGuestsAreToldWhenHostDoesNotComeBack(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	r := startRelay(t, "[sessions]\nreconnect_window = \"10s\"\n")
-	line := startHostLine(t, r)
+	line := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", r.port))
 	h := spawnHost(t, r, fmt.Sprintf("set -g tmate-server-port %d\n", line.port))
 	h.waitReady(20 * time.Second)
 	token := tokenOf(t, h.display("#{tmate_ssh}"))

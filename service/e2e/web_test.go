@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +22,10 @@ import (
 func TestBrowserGuest(t *testing.T) {
 	needTools(t, "tmate", "ssh-keygen", "node", "chromium")
 	b := startBrowser(t)
-	px := startProxy(t)
 	r := prepareRelay(t, "")
+	px := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", r.webPort))
 	public := fmt.Sprintf("http://127.0.0.1:%d", px.port)
 	setPublicURL(t, r, public)
-	px.target = fmt.Sprintf("127.0.0.1:%d", r.webPort)
 	r.launch(relayBin, "serve", "-c", r.conf)
 	h := startHost(t, r, 80, 24, "")
 
@@ -105,7 +103,7 @@ func TestBrowserGuest(t *testing.T) {
 	// A connection cut between browser and relay: the page reconnects by
 	// itself, shows the session again and types again.
 	before := b.screen("rw").Connects
-	if n := px.dropAll(); n == 0 {
+	if n := px.cut(false); n == 0 {
 		t.Fatal("the proxy had no connection to cut")
 	}
 	b.waitScreen("rw", "the page reconnects", func(s screen) bool { return s.Connects > before && s.State == "open" })
@@ -162,69 +160,6 @@ func artifact(t *testing.T, name string) string {
 	p := filepath.Join(dir, name)
 	t.Logf("screenshot: %s", p)
 	return p
-}
-
-// proxy forwards TCP connections to target, and cuts them all on demand:
-// what a browser sees when its connection to the relay drops.
-type proxy struct {
-	t      testing.TB
-	port   int
-	target string
-	l      net.Listener
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-}
-
-func startProxy(t testing.TB) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, port: l.Addr().(*net.TCPAddr).Port, l: l, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { l.Close(); p.dropAll() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-	return p
-}
-
-func (p *proxy) forward(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// dropAll cuts every open connection; it returns how many it cut.
-func (p *proxy) dropAll() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for c := range p.conns {
-		c.Close()
-		n++
-	}
-	return n / 2
 }
 
 // browser is headless chromium driven by playwright-core
