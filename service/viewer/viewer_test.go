@@ -99,6 +99,20 @@ func newSession(t *testing.T) (*session.Session, *hostLog) {
 	return s, h
 }
 
+// runGuest attaches an 80x25 guest to s and runs its loop on a fake
+// terminal; done reports why the loop ended.
+func runGuest(t *testing.T, s *session.Session, readOnly bool) (*session.Guest, *fakeTerm, <-chan string) {
+	t.Helper()
+	g, err := s.Attach(readOnly, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := newFakeTerm()
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	return g, term, done
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
@@ -110,13 +124,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestTypingReachesTheHostAndPrefixBindingsRun(t *testing.T) {
 	s, h := newSession(t)
-	g, err := s.Attach(false, "192.0.2.1", 80, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := newFakeTerm()
-	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	g, term, done := runGuest(t, s, false)
 	term.typeIn.Write([]byte("a"))
 	waitFor(t, "PANE_KEY a", func() bool { return h.has("PANE_KEY -1 0x61") })
 	term.typeIn.Write([]byte("\x02c"))
@@ -134,13 +142,7 @@ func TestTypingReachesTheHostAndPrefixBindingsRun(t *testing.T) {
 
 func TestReadOnlyGuestSendsNothingButDetaches(t *testing.T) {
 	s, h := newSession(t)
-	g, err := s.Attach(true, "192.0.2.1", 80, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := newFakeTerm()
-	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	_, term, done := runGuest(t, s, true)
 	term.typeIn.Write([]byte("echo hi\r\x02c"))
 	term.typeIn.Write([]byte("\x02d"))
 	if why := <-done; why != "detached" {
@@ -153,13 +155,7 @@ func TestReadOnlyGuestSendsNothingButDetaches(t *testing.T) {
 
 func TestSessionEndTellsTheGuestWhy(t *testing.T) {
 	s, _ := newSession(t)
-	g, err := s.Attach(false, "192.0.2.1", 80, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := newFakeTerm()
-	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	_, term, done := runGuest(t, s, false)
 	s.End("the host left")
 	if why := <-done; why != "the host left" || term.ended != "the host left" {
 		t.Fatalf("Run returned %q, terminal ended with %q", why, term.ended)
@@ -168,13 +164,7 @@ func TestSessionEndTellsTheGuestWhy(t *testing.T) {
 
 func TestDisconnectReturnsWithoutLastWords(t *testing.T) {
 	s, _ := newSession(t)
-	g, err := s.Attach(false, "192.0.2.1", 80, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := newFakeTerm()
-	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	_, term, done := runGuest(t, s, false)
 	term.typeIn.Close()
 	if why := <-done; why != "disconnected" || term.ended != "" {
 		t.Fatalf("Run returned %q, terminal ended with %q", why, term.ended)
@@ -220,13 +210,7 @@ func TestLocalViewsStayOnTheGuest(t *testing.T) {
 	if _, err := s.Apply(layout); err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.Attach(false, "192.0.2.1", 80, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := newFakeTerm()
-	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	g, term, done := runGuest(t, s, false)
 	shows := func(text string) {
 		t.Helper()
 		waitFor(t, "the guest shows "+text, func() bool { return strings.Contains(term.shown(), text) })
