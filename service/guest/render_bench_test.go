@@ -142,20 +142,26 @@ func echoView(layout []PaneView) (*View, *vt.Emulator) {
 // benchEcho composes and renders one typed character's echo each time.
 func benchEcho(b *testing.B, layout []PaneView) {
 	v, e := echoView(layout)
+	benchTyping(b, v, e, 80, 24, 40)
+}
+
+// benchTyping composes and renders a w x h guest of v while e, one of its
+// panes, echoes typed characters, its line killed every line characters.
+func benchTyping(b *testing.B, v *View, e *vt.Emulator, w, h, line int) {
 	var f Frame
 	var r Renderer
-	Compose(v, 80, 24, &f)
+	Compose(v, w, h, &f)
 	buf := r.Render(nil, &f)
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
 	for i := 0; i < b.N; i++ {
-		if i%40 == 39 {
+		if i%line == line-1 {
 			e.Write([]byte("\r\x1b[K$ "))
 		} else {
 			e.Write([]byte{byte('a' + i%26)})
 		}
-		Compose(v, 80, 24, &f)
+		Compose(v, w, h, &f)
 		buf = r.Render(buf[:0], &f)
 		n += len(buf)
 	}
@@ -204,25 +210,7 @@ func fiftyThreePanes(b *testing.B) (*View, []*vt.Emulator) {
 func BenchmarkComposeRenderFiftyThreePanes(b *testing.B) {
 	b.Run("echo", func(b *testing.B) {
 		v, emus := fiftyThreePanes(b)
-		e := emus[23]
-		var f Frame
-		var r Renderer
-		Compose(v, 200, 60, &f)
-		buf := r.Render(nil, &f)
-		b.ReportAllocs()
-		b.ResetTimer()
-		n := 0
-		for i := 0; i < b.N; i++ {
-			if i%20 == 19 {
-				e.Write([]byte("\r\x1b[K$ "))
-			} else {
-				e.Write([]byte{byte('a' + i%26)})
-			}
-			Compose(v, 200, 60, &f)
-			buf = r.Render(buf[:0], &f)
-			n += len(buf)
-		}
-		b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+		benchTyping(b, v, emus[23], 200, 60, 20)
 	})
 	b.Run("select-pane", func(b *testing.B) {
 		v, _ := fiftyThreePanes(b)
