@@ -16,6 +16,7 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,11 +68,23 @@ func (bp *benchPair) terms() []*ptyTerm { return []*ptyTerm{bp.guest, bp.base} }
 // quiet waits until neither terminal has received anything for d.
 func (bp *benchPair) quiet(b *testing.B, d time.Duration) {
 	b.Helper()
+	quiet(b, d, bp.terms()...)
+}
+
+// quiet waits until none of terms has received anything for d.
+func quiet(b *testing.B, d time.Duration, terms ...*ptyTerm) {
+	b.Helper()
+	count := func() (n int) {
+		for _, p := range terms {
+			n += p.readCount()
+		}
+		return n
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	n := bp.guest.readCount() + bp.base.readCount()
+	n := count()
 	for {
 		time.Sleep(d)
-		m := bp.guest.readCount() + bp.base.readCount()
+		m := count()
 		if m == n {
 			break
 		}
@@ -80,7 +93,7 @@ func (bp *benchPair) quiet(b *testing.B, d time.Duration) {
 		}
 		n = m
 	}
-	for _, p := range bp.terms() {
+	for _, p := range terms {
 		if err := p.quiet(0, time.Second); err != nil {
 			b.Fatal(err)
 		}
@@ -90,7 +103,13 @@ func (bp *benchPair) quiet(b *testing.B, d time.Duration) {
 // both waits until both terminals satisfy cond.
 func (bp *benchPair) both(b *testing.B, within time.Duration, cond func(*vt.Emulator) bool) {
 	b.Helper()
-	for _, p := range bp.terms() {
+	waitAll(b, within, bp.terms(), cond)
+}
+
+// waitAll waits until every one of terms satisfies cond.
+func waitAll(b *testing.B, within time.Duration, terms []*ptyTerm, cond func(*vt.Emulator) bool) {
+	b.Helper()
+	for _, p := range terms {
 		if _, err := p.until(within, cond); err != nil {
 			b.Fatal(err)
 		}
@@ -102,59 +121,98 @@ func rowIs(y int, text string) func(*vt.Emulator) bool {
 }
 
 // BenchmarkKeystrokeEcho types printable characters at the host's shell
-// prompt, alternately from the ssh guest and from the baseline client, and
-// times each from the write to the typist's pty until the read that makes
-// the character appear on that typist's screen (guest to guest).
+// prompt from three terminals in turn: the ssh guest, the baseline client
+// and an ssh guest of the floor relay (floorrelay_test.go), which has a host
+// of its own. Each keystroke is timed from the write to the typist's pty
+// until the read that makes the character appear on that typist's screen
+// (guest to guest). The order of the three is shuffled every round so that
+// none always follows another.
+//
+// The floor shows what the hops of any relay cost on this machine, whatever
+// it does: floor-added is the floor relay's lead over the baseline,
+// over-floor what the relay adds to the floor.
 func BenchmarkKeystrokeEcho(b *testing.B) {
 	bp := startBenchPair(b)
-	var relayLat, baseLat []time.Duration
+	floorHost, floor := floorGuest(b)
+	typists := []*typist{
+		{term: bp.guest, host: bp.h, watch: bp.terms()},
+		{term: bp.base, host: bp.h, watch: bp.terms()},
+		{term: floor, host: floorHost, watch: []*ptyTerm{floor}},
+	}
+	all := append(bp.terms(), floor)
 	for b.Loop() {
-		relayLat, baseLat = relayLat[:0], baseLat[:0]
+		lines := map[*host]*string{bp.h: new(string), floorHost: new(string)}
+		for _, t := range typists {
+			t.lat = t.lat[:0]
+			t.line = lines[t.host]
+		}
 		// Start from an empty line at the top of the screen.
-		bp.h.run("send-keys", "C-u", "clear", "Enter")
-		bp.both(b, 10*time.Second, rowIs(0, "$"))
-		bp.quiet(b, 50*time.Millisecond)
-		typed := ""
-		for i := 0; i < 2*echoSamples; i++ {
-			who, lat := bp.guest, &relayLat
-			if i%2 == 1 {
-				who, lat = bp.base, &baseLat
+		for h := range lines {
+			h.run("send-keys", "C-u", "clear", "Enter")
+		}
+		waitAll(b, 10*time.Second, all, rowIs(0, "$"))
+		quiet(b, 50*time.Millisecond, all...)
+		for range echoSamples {
+			for _, i := range rand.Perm(len(typists)) {
+				typists[i].echo(b, all)
 			}
-			if len(typed) == echoLine {
-				who.write([]byte{0x15}) // ^U: the tty kills the line
-				typed = ""
-				bp.both(b, 5*time.Second, rowIs(0, "$"))
-				bp.quiet(b, 20*time.Millisecond)
-			}
-			c := byte('a' + len(typed)%26)
-			typed += string(c)
-			want := rowIs(0, "$ "+typed)
-			t0 := time.Now()
-			who.write([]byte{c})
-			at, err := who.until(5*time.Second, want)
-			if err != nil {
-				b.Fatal(err)
-			}
-			*lat = append(*lat, at.Sub(t0))
-			bp.both(b, 5*time.Second, want)
-			// Both terminals idle for longer than the frame interval: the
-			// next keystroke starts from the same state as a typist's.
-			bp.quiet(b, 15*time.Millisecond)
 		}
 	}
-	slices.Sort(relayLat)
-	slices.Sort(baseLat)
-	rp50, rp99 := percentile(relayLat, 50), percentile(relayLat, 99)
-	bp50, bp99 := percentile(baseLat, 50), percentile(baseLat, 99)
+	relay, base, fl := typists[0].lat, typists[1].lat, typists[2].lat
+	for _, l := range [][]time.Duration{relay, base, fl} {
+		slices.Sort(l)
+	}
+	rp50, rp99 := percentile(relay, 50), percentile(relay, 99)
+	bp50, bp99 := percentile(base, 50), percentile(base, 99)
+	fp50, fp99 := percentile(fl, 50), percentile(fl, 99)
 	b.ReportMetric(rp50, "relay-p50-µs")
 	b.ReportMetric(rp99, "relay-p99-µs")
 	b.ReportMetric(bp50, "base-p50-µs")
 	b.ReportMetric(bp99, "base-p99-µs")
+	b.ReportMetric(fp50, "floor-p50-µs")
 	b.ReportMetric(rp50-bp50, "added-p50-µs")
 	b.ReportMetric(rp99-bp99, "added-p99-µs")
-	b.Logf("keystroke echo over %d samples each: relay p50 %.0f µs p90 %.0f µs p99 %.0f µs max %.0f µs; baseline p50 %.0f µs p90 %.0f µs p99 %.0f µs max %.0f µs",
-		len(relayLat), rp50, percentile(relayLat, 90), rp99, percentile(relayLat, 100),
-		bp50, percentile(baseLat, 90), bp99, percentile(baseLat, 100))
+	b.ReportMetric(fp50-bp50, "floor-added-p50-µs")
+	b.ReportMetric(rp50-fp50, "over-floor-p50-µs")
+	b.Logf("keystroke echo over %d samples each: relay p50 %.0f µs p90 %.0f µs p99 %.0f µs max %.0f µs; baseline p50 %.0f µs p90 %.0f µs p99 %.0f µs max %.0f µs; floor relay p50 %.0f µs p90 %.0f µs p99 %.0f µs max %.0f µs",
+		len(relay), rp50, percentile(relay, 90), rp99, percentile(relay, 100),
+		bp50, percentile(base, 90), bp99, percentile(base, 100),
+		fp50, percentile(fl, 90), fp99, percentile(fl, 100))
+}
+
+// typist is a terminal typing at a host's prompt; watch are the terminals
+// that show that prompt, line is what has been typed on it.
+type typist struct {
+	term  *ptyTerm
+	host  *host
+	watch []*ptyTerm
+	line  *string
+	lat   []time.Duration
+}
+
+// echo types one character and records its echo latency, then waits until
+// every terminal is idle for longer than the relay's frame interval: the
+// next keystroke starts from the same state as a typist's.
+func (t *typist) echo(b *testing.B, all []*ptyTerm) {
+	b.Helper()
+	if len(*t.line) == echoLine {
+		t.term.write([]byte{0x15}) // ^U: the tty kills the line
+		*t.line = ""
+		waitAll(b, 5*time.Second, t.watch, rowIs(0, "$"))
+		quiet(b, 20*time.Millisecond, all...)
+	}
+	c := byte('a' + len(*t.line)%26)
+	*t.line += string(c)
+	want := rowIs(0, "$ "+*t.line)
+	t0 := time.Now()
+	t.term.write([]byte{c})
+	at, err := t.term.until(5*time.Second, want)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t.lat = append(t.lat, at.Sub(t0))
+	waitAll(b, 5*time.Second, t.watch, want)
+	quiet(b, 15*time.Millisecond, all...)
 }
 
 // BenchmarkSeqOutput types `seq 1 200000` at the host's prompt and counts

@@ -20,6 +20,11 @@ import (
 var relayBin string
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(floorRelayListen); addr != "" {
+		err := runFloorRelay(addr, os.Getenv(floorRelayKeys))
+		fmt.Fprintln(os.Stderr, "floor relay:", err)
+		os.Exit(1)
+	}
 	dir, err := os.MkdirTemp("", "tmate-relay-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,7 +94,8 @@ type relay struct {
 	webPort int
 	cmd     *exec.Cmd
 	log     *lockedBuffer
-	tmateRC string // tmate.conf for hosts of this relay
+	tmateRC string   // tmate.conf for hosts of this relay
+	env     []string // added to the process's environment
 }
 
 // prepareRelay writes a relay's configuration and keys.
@@ -133,6 +139,9 @@ func (r *relay) launch(argv ...string) {
 	t := r.t
 	t.Helper()
 	r.cmd = exec.Command(argv[0], argv[1:]...)
+	if r.env != nil {
+		r.cmd.Env = append(os.Environ(), r.env...)
+	}
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
