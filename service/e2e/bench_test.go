@@ -122,8 +122,8 @@ func rowIs(y int, text string) func(*vt.Emulator) bool {
 
 // BenchmarkKeystrokeEcho types printable characters at the host's shell
 // prompt from three terminals in turn: the ssh guest, the baseline client
-// and an ssh guest of the floor relay (floorrelay_test.go), which has a host
-// of its own. Each keystroke is timed from the write to the typist's pty
+// and an ssh guest of the floor relay (floorrelay_test.go), whose host of
+// its own also has a tmate client attached. Each keystroke is timed from the write to the typist's pty
 // until the read that makes the character appear on that typist's screen
 // (guest to guest). The order of the three is shuffled every round so that
 // none always follows another.
@@ -133,15 +133,15 @@ func rowIs(y int, text string) func(*vt.Emulator) bool {
 // over-floor what the relay adds to the floor.
 func BenchmarkKeystrokeEcho(b *testing.B) {
 	bp := startBenchPair(b)
-	floorHost, floor := floorGuest(b)
+	fp := floorPair(b)
 	typists := []*typist{
 		{term: bp.guest, host: bp.h, watch: bp.terms()},
 		{term: bp.base, host: bp.h, watch: bp.terms()},
-		{term: floor, host: floorHost, watch: []*ptyTerm{floor}},
+		{term: fp.guest, host: fp.h, watch: fp.terms()},
 	}
-	all := append(bp.terms(), floor)
+	all := append(bp.terms(), fp.terms()...)
 	for b.Loop() {
-		lines := map[*host]*string{bp.h: new(string), floorHost: new(string)}
+		lines := map[*host]*string{bp.h: new(string), fp.h: new(string)}
 		for _, t := range typists {
 			t.lat = t.lat[:0]
 			t.line = lines[t.host]

@@ -49,20 +49,27 @@ func startFloorRelay(tb testing.TB) *relay {
 	return r
 }
 
-// floorGuest starts a host on a floor relay and an ssh guest of it on a
-// benchW x benchH pty, and waits until the guest shows the host's prompt.
-// The floor relay keeps no screen: the guest sees output that follows its
-// arrival, so the host clears its screen until the guest has seen it.
-func floorGuest(b *testing.B) (*host, *ptyTerm) {
+// floorPair starts a host on a floor relay, an ssh guest of it and a
+// tmate client attached to the host's server, each on a benchW x benchH
+// pty, and waits until both show the host's prompt. The client is there so
+// that the host draws for one client besides the relay, as the benchmarked
+// relay's host does for the baseline. The floor relay keeps no screen: the
+// guest sees output that follows its arrival, so the host clears its
+// screen until the guest has seen it.
+func floorPair(b *testing.B) *benchPair {
 	b.Helper()
 	r := startFloorRelay(b)
 	h := startHost(b, r, benchW, benchH-1, "")
-	g := sshGuestPty(b, r, "guest", benchW, benchH)
+	bp := &benchPair{r: r, h: h,
+		guest: sshGuestPty(b, r, "guest", benchW, benchH),
+		base:  attachPty(b, h, benchW, benchH),
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		h.run("send-keys", "C-u", "clear", "Enter")
-		if _, err := g.until(500*time.Millisecond, rowIs(0, "$")); err == nil {
-			return h, g
+		if _, err := bp.guest.until(500*time.Millisecond, rowIs(0, "$")); err == nil {
+			bp.both(b, 5*time.Second, rowIs(0, "$"))
+			return bp
 		}
 		if time.Now().After(deadline) {
 			b.Fatal("the floor relay's guest never showed the host's prompt")
