@@ -66,13 +66,13 @@ func startBenchPair(b *testing.B) *benchPair {
 func (bp *benchPair) terms() []*ptyTerm { return []*ptyTerm{bp.guest, bp.base} }
 
 // quiet waits until neither terminal has received anything for d.
-func (bp *benchPair) quiet(b *testing.B, d time.Duration) {
+func (bp *benchPair) quiet(b testing.TB, d time.Duration) {
 	b.Helper()
 	quiet(b, d, bp.terms()...)
 }
 
 // quiet waits until none of terms has received anything for d.
-func quiet(b *testing.B, d time.Duration, terms ...*ptyTerm) {
+func quiet(b testing.TB, d time.Duration, terms ...*ptyTerm) {
 	b.Helper()
 	count := func() (n int) {
 		for _, p := range terms {
@@ -101,13 +101,13 @@ func quiet(b *testing.B, d time.Duration, terms ...*ptyTerm) {
 }
 
 // both waits until both terminals satisfy cond.
-func (bp *benchPair) both(b *testing.B, within time.Duration, cond func(*vt.Emulator) bool) {
+func (bp *benchPair) both(b testing.TB, within time.Duration, cond func(*vt.Emulator) bool) {
 	b.Helper()
 	waitAll(b, within, bp.terms(), cond)
 }
 
 // waitAll waits until every one of terms satisfies cond.
-func waitAll(b *testing.B, within time.Duration, terms []*ptyTerm, cond func(*vt.Emulator) bool) {
+func waitAll(b testing.TB, within time.Duration, terms []*ptyTerm, cond func(*vt.Emulator) bool) {
 	b.Helper()
 	for _, p := range terms {
 		if _, err := p.until(within, cond); err != nil {

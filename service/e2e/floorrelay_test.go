@@ -56,25 +56,37 @@ func startFloorRelay(tb testing.TB) *relay {
 // relay's host does for the baseline. The floor relay keeps no screen: the
 // guest sees output that follows its arrival, so the host clears its
 // screen until the guest has seen it.
-func floorPair(b *testing.B) *benchPair {
-	b.Helper()
-	r := startFloorRelay(b)
-	h := startHost(b, r, benchW, benchH-1, "")
+func floorPair(tb testing.TB) *benchPair {
+	tb.Helper()
+	r := startFloorRelay(tb)
+	h := startHost(tb, r, benchW, benchH-1, "")
 	bp := &benchPair{r: r, h: h,
-		guest: sshGuestPty(b, r, "guest", benchW, benchH),
-		base:  attachPty(b, h, benchW, benchH),
+		guest: sshGuestPty(tb, r, "guest", benchW, benchH),
+		base:  attachPty(tb, h, benchW, benchH),
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		h.run("send-keys", "C-u", "clear", "Enter")
 		if _, err := bp.guest.until(500*time.Millisecond, rowIs(0, "$")); err == nil {
-			bp.both(b, 5*time.Second, rowIs(0, "$"))
+			bp.both(tb, 5*time.Second, rowIs(0, "$"))
 			return bp
 		}
 		if time.Now().After(deadline) {
-			b.Fatal("the floor relay's guest never showed the host's prompt")
+			tb.Fatal("the floor relay's guest never showed the host's prompt")
 		}
 	}
+}
+
+// TestFloorRelayForwards keeps the benchmark's yardstick honest: a key
+// typed in its guest reaches the host's shell, and the echo reaches both
+// the guest and the host's own client.
+func TestFloorRelayForwards(t *testing.T) {
+	needTools(t, "tmate", "ssh", "ssh-keygen")
+	fp := floorPair(t)
+	fp.guest.write([]byte("echo floor"))
+	fp.both(t, 10*time.Second, rowIs(0, "$ echo floor"))
+	fp.guest.write([]byte("\r"))
+	fp.both(t, 10*time.Second, rowIs(1, "floor"))
 }
 
 // runFloorRelay serves on addr until the process is stopped.
