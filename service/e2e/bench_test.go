@@ -3,7 +3,8 @@ package e2e
 // Benchmarks with the real programs, each run side by side with the
 // no-relay baseline where there is one: a real tmate 2.4.0 host, a real
 // OpenSSH guest on a pty, and a `tmate -S SOCK attach` client on a pty of
-// the same size attached to the host's own server. Figures are reported
+// the same size attached to the host's own server. Keystroke echo is also
+// timed through the floor relay (floorrelay_test.go). Figures are reported
 // with b.ReportMetric, never asserted; one iteration is one full
 // measurement, and the metrics are those of the last one.
 //
