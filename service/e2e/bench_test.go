@@ -124,10 +124,10 @@ func rowIs(y int, text string) func(*vt.Emulator) bool {
 // BenchmarkKeystrokeEcho types printable characters at the host's shell
 // prompt from three terminals in turn: the ssh guest, the baseline client
 // and an ssh guest of the floor relay (floorrelay_test.go), whose host of
-// its own also has a tmate client attached. Each keystroke is timed from the write to the typist's pty
-// until the read that makes the character appear on that typist's screen
-// (guest to guest). The order of the three is shuffled every round so that
-// none always follows another.
+// its own also has a tmate client attached. Each keystroke is timed from
+// the write to the typist's pty until the read that makes the character
+// appear on that typist's screen (guest to guest). The order of the three
+// is shuffled every round so that none always follows another.
 //
 // The floor shows what the hops of any relay cost on this machine, whatever
 // it does: floor-added is the floor relay's lead over the baseline,
