@@ -27,7 +27,7 @@ var localViewParityCases = []parityCase{
 		typed("echo left"),
 		tmateCmd("split-window", "-h"),
 		tmateCmd("split-window", "-v"),
-		typed("echo bottom-right"), waitFor("bottom-right\n"),
+		typed("echo 'bottom-right'"), waitFor("bottom-right\n"),
 		bothKeys("C-b", "q"),
 	}, wait: "40x23"},
 	// Panes too small for big digits get their number as text, in the
@@ -38,14 +38,14 @@ var localViewParityCases = []parityCase{
 			tmateCmd("split-window", "-v"), tmateCmd("select-layout", "even-vertical"),
 			tmateCmd("split-window", "-v"), tmateCmd("select-layout", "even-vertical"),
 			tmateCmd("split-window", "-v"), tmateCmd("select-layout", "even-vertical"),
-			typed("echo small-panes"), waitFor("small-panes\n"),
+			typed("echo 'small-panes'"), waitFor("small-panes\n"),
 			bothKeys("C-b", "q"),
 		}, wait: "80x7"},
 	// A zoomed window shows only its active pane's number (its index, 1).
 	{name: "display-panes-zoomed", conf: "set -g display-panes-time 600000\n", steps: []step{
 		tmateCmd("split-window", "-h"),
 		tmateCmd("resize-pane", "-Z"),
-		typed("echo zoomed"), waitFor("zoomed\n"),
+		typed("echo 'zoomed'"), waitFor("zoomed\n"),
 		bothKeys("C-b", "q"),
 	}, wait: "80x23"},
 	// Terminals bigger than the session (a smaller guest sets its size).
@@ -58,25 +58,25 @@ var localViewParityCases = []parityCase{
 	// pane-base-index): the guest sends the host select-pane.
 	{name: "display-panes-select", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 1\n", steps: []step{
 		tmateCmd("split-window", "-h"),
-		typed("echo right"), waitFor("right\n"),
+		typed("echo 'right'"), waitFor("right\n"),
 		step{guestKeys: []string{"C-b", "q"}},
 		step{guestKeys: []string{"1"}},
 		typed("echo selected-$((6*7))"),
 	}, wait: "selected-42"},
 	{name: "display-panes-base-index", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 7\n", steps: []step{
 		tmateCmd("split-window", "-v"),
-		typed("echo bottom"), waitFor("bottom\n"),
+		typed("echo 'bottom'"), waitFor("bottom\n"),
 		bothKeys("C-b", "q"),
 	}, wait: "80x11"},
 	// prefix ?: the key list in view mode at its first line, then a page
 	// further down.
 	{name: "list-keys", steps: []step{
-		typed("echo before-keys"), waitFor("before-keys\n"),
+		typed("echo 'before-keys'"), waitFor("before-keys\n"),
 		step{guestKeys: []string{"C-b", "?"}},
 		refKeys("C-b", "?"), waitFor("bind-key"),
 	}, wait: "send-prefix"},
 	{name: "list-keys-scrolled", steps: []step{
-		typed("echo before-keys"), waitFor("before-keys\n"),
+		typed("echo 'before-keys'"), waitFor("before-keys\n"),
 		step{guestKeys: []string{"C-b", "?"}},
 		step{guestKeys: []string{"C-v", "C-v", "Up"}},
 		refKeys("C-b", "?"), waitFor("bind-key"),
@@ -84,7 +84,7 @@ var localViewParityCases = []parityCase{
 	}, wait: "bind-key"},
 	// With mode-keys vi the list takes vi's copy-mode keys.
 	{name: "list-keys-vi", conf: "setw -g mode-keys vi\n", steps: []step{
-		typed("echo before-keys"), waitFor("before-keys\n"),
+		typed("echo 'before-keys'"), waitFor("before-keys\n"),
 		step{guestKeys: []string{"C-b", "?"}},
 		step{guestKeys: []string{"C-f", "C-d", "j", "j", "K"}},
 		refKeys("C-b", "?"), waitFor("bind-key"),
@@ -92,7 +92,7 @@ var localViewParityCases = []parityCase{
 	}, wait: "bind-key"},
 	// list-keys -T from the command prompt lists one table.
 	{name: "list-keys-table", conf: "bind-key -n F7 select-pane -t :.+\nbind-key -n M-F8 split-window -h -c '#{pane_current_path}'\n", steps: []step{
-		typed("echo before-keys"), waitFor("before-keys\n"),
+		typed("echo 'before-keys'"), waitFor("before-keys\n"),
 		step{guestKeys: []string{"C-b", ":"}},
 		step{guestKeys: []string{"-l", "list-keys -T root"}},
 		step{guestKeys: []string{"Enter"}},
@@ -100,12 +100,12 @@ var localViewParityCases = []parityCase{
 	}, wait: "M-F8"},
 	// prefix $: rename-session's prompt with the session's name.
 	{name: "rename-session-prompt", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", "$"), bothKeys("-l", "X"),
 	}, wait: "(rename-session) 0X"},
 	// After the guest renamed the session, #S is the new name.
 	{name: "rename-session-renamed", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		step{guestKeys: []string{"C-b", "$"}},
 		step{guestKeys: []string{"C-u"}},
 		step{guestKeys: []string{"-l", "shared"}},
@@ -117,12 +117,12 @@ var localViewParityCases = []parityCase{
 	// status-left, "[#S] ") tells the guest the name.
 	{name: "rename-session-on-host", steps: []step{
 		tmateCmd("rename-session", "from-host"),
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", "$"),
 	}, wait: "(rename-session) from-host"},
 	// Up and Down walk the lines entered at earlier prompts.
 	{name: "prompt-history", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "rename-window one"), bothKeys("Enter"), waitFor(":one*"),
 		bothKeys("C-b", ":"), bothKeys("-l", "rename-window two"), bothKeys("Enter"), waitFor(":two*"),
 		bothKeys("C-b", ":"), bothKeys("Up", "Up", "Up", "Down"),
@@ -130,14 +130,14 @@ var localViewParityCases = []parityCase{
 	// Word moves, transposing and deleting a word, as tmux's emacs-edit
 	// keys do them with the default word-separators.
 	{name: "prompt-words", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "split-window -h -c x"),
 		bothKeys("M-b"), bothKeys("M-b"), bothKeys("C-t"), bothKeys("C-w"), bothKeys("M-f"),
 	}, wait: ":split-window -h  x"},
 	// Tab completes command names: several matches to their common
 	// prefix, one with a space after it.
 	{name: "prompt-complete", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "sel"), bothKeys("Tab"), bothKeys("-l", "w"), bothKeys("Tab"),
 		bothKeys("-l", "status-l"), bothKeys("Tab"),
 	}, wait: ":select-window status-left"},

@@ -310,14 +310,14 @@ var parityCases = []parityCase{
 	// the harness sends q, which this host's config leaves unbound.
 	{name: "tips", tips: true, conf: "unbind-key -t emacs-copy q\n", wait: "[0/"},
 	{name: "show-messages", steps: []step{
-		typed("echo before-messages"), waitFor("before-messages\n"),
+		typed("echo 'before-messages'"), waitFor("before-messages\n"),
 		refKeys("C-b", ":"), refKeys("-l", "show-messages"), refKeys("Enter"),
 	}, wait: "A mate has joined"},
 	// A bound command that fails on the host: its cause on the status
 	// line of the client that ran it, in message-style, for display-time.
 	{name: "failed-command", conf: "set -g display-time 8000\nset -g message-style fg=white,bg=red,bright\nbind-key F select-window -t 9\n",
 		steps: []step{
-			typed("echo before-failure"), waitFor("before-failure\n"),
+			typed("echo 'before-failure'"), waitFor("before-failure\n"),
 			bothKeys("C-b", "F"),
 		}, wait: "window 9",
 		redraw: "the reference client sometimes leaves the pane rows drawn before the key stale while its " +
@@ -331,7 +331,7 @@ var parityCases = []parityCase{
 	{name: "confirm-before", steps: []step{
 		typed("echo left"),
 		tmateCmd("split-window", "-h"),
-		typed("echo right"), waitFor("right\n"),
+		typed("echo 'right'"), waitFor("right\n"),
 		bothKeys("C-b", "x"),
 	}, wait: "kill-pane 1? (y/n)"},
 	// y at the guest's prompt runs kill-pane on the host: the left pane
@@ -339,26 +339,26 @@ var parityCases = []parityCase{
 	{name: "confirm-before-yes", steps: []step{
 		typed("echo " + strings.Repeat("A", 50) + "-END"), waitFor("-END\n"),
 		tmateCmd("split-window", "-h"),
-		typed("echo right"), waitFor("right\n"),
+		typed("echo 'right'"), waitFor("right\n"),
 		step{guestKeys: []string{"C-b", "x"}},
 		step{guestKeys: []string{"y"}},
 	}, wait: strings.Repeat("A", 50) + "-END"},
 	// prefix : on the guest: the command prompt with typed text, a
 	// deleted character and the cursor moved back into the text.
 	{name: "command-prompt", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "display-messagX"), bothKeys("BSpace"),
 		bothKeys("-l", "e hi"), bothKeys("Left", "Left"),
 	}, wait: ":display-message hi"},
 	{name: "status-top-prompt", conf: "set -g status-position top\n", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ":"), bothKeys("-l", "list-keys"),
 	}, wait: ":list-keys"},
 	// prefix ' (command-prompt -p index ...): a -p prompt, then its
 	// template run on the host with the answer.
 	{name: "command-prompt-index", steps: []step{
 		tmateCmd("new-window", "-n", "second"),
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", "'"), bothKeys("0"), waitFor("index 0"),
 		step{guestKeys: []string{"Enter"}},
 		refKeys("Escape"),
@@ -366,12 +366,12 @@ var parityCases = []parityCase{
 	// prefix , (command-prompt -I "#W" ...): the window's name to edit.
 	{name: "command-prompt-rename", steps: []step{
 		tmateCmd("rename-window", "editor"),
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		bothKeys("C-b", ","), bothKeys("BSpace"), bothKeys("-l", "X"),
 	}, wait: "(rename-window) editoX"},
 	// Enter at the guest's prompt runs the command on the host.
 	{name: "command-prompt-run", steps: []step{
-		typed("echo before-prompt"), waitFor("before-prompt\n"),
+		typed("echo 'before-prompt'"), waitFor("before-prompt\n"),
 		step{guestKeys: []string{"C-b", ":"}},
 		step{guestKeys: []string{"-l", `rename-window "by guest"`}},
 		step{guestKeys: []string{"Enter"}},

@@ -301,6 +301,16 @@ func TestLayoutGoldenMatchesTmateClient(t *testing.T) {
 			client := "session"
 			attach(client, v.W, v.H+1)
 			if lc.w != v.W || lc.h != v.H+1 {
+				// Only once the session-sized client is attached: alone,
+				// the larger one would grow the window first, and tmux's
+				// layout would not shrink back to the same cells.
+				deadline := time.Now().Add(15 * time.Second)
+				for strings.TrimSpace(h.run("display", "-p", "#{session_attached}")) != "1" {
+					if time.Now().After(deadline) {
+						t.Fatal("the session-sized tmate client did not attach within 15s")
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
 				client = "guest"
 				attach(client, lc.w, lc.h)
 			}
