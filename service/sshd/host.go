@@ -3,8 +3,10 @@ package sshd
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -25,6 +27,8 @@ func (c *conn) host() {
 	enc := newHostSender(c.ch, c.sc)
 	in := bufio.NewReaderSize(c.ch, 32<<10)
 	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
+	startup := c.startupDeadline(enc, log)
+	defer startup.timer.Stop()
 
 	first, err := dec.Next()
 	if err != nil {
@@ -48,7 +52,7 @@ func (c *conn) host() {
 	sess := session.New(c.srv.cfg.Session, enc)
 	addErr := reg.Add(sess)
 	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
-	stream := &hostStream{dec: dec}
+	stream := &hostStream{dec: dec, onReady: startup.ready}
 	fresh := sess
 	sess, gen, err = c.resume(fresh, gen, addErr, stream, enc, log)
 	if err == nil && sess == fresh {
@@ -69,6 +73,9 @@ func (c *conn) host() {
 	reason, failed, lost := c.readHost(sess, stream, in)
 	if sess.HostGen() != gen {
 		return // a reconnection of this host took this connection's place
+	}
+	if startup.expired.Load() {
+		reason, lost = "The host did not finish starting its session.", false
 	}
 	if lost && reg.HostLost(sess, gen) {
 		log.Info("host lost its connection: waiting for it to reconnect", "window", reg.Reconnector().Window)
@@ -145,11 +152,12 @@ func refreshReconnectionData(sess *session.Session, every time.Duration, stop <-
 }
 
 // hostStream is the host's decoded messages, with the one resume read
-// ahead put back.
+// ahead put back; onReady is called at each READY.
 type hostStream struct {
 	dec     *protocol.Decoder
 	pending protocol.HostMessage
 	err     error
+	onReady func()
 }
 
 func (s *hostStream) Next() (protocol.HostMessage, error) {
@@ -157,24 +165,63 @@ func (s *hostStream) Next() (protocol.HostMessage, error) {
 		s.pending, s.err = nil, nil
 		return m, err
 	}
-	return s.dec.Next()
+	m, err := s.dec.Next()
+	if _, ok := m.(*protocol.Ready); ok && s.onReady != nil {
+		s.onReady()
+	}
+	return m, err
 }
 
-// refuseHost tells a host whose keys are not listed in [hosts]
-// authorized_keys why it may not host, in a NOTIFY its user reads.
-func (c *conn) refuseHost(fingerprint string) {
+// startup is a host's deadline to finish its start-up (send READY).
+type startup struct {
+	timer   *time.Timer
+	expired atomic.Bool
+}
+
+func (st *startup) ready() { st.timer.Stop() }
+
+// startupDeadline tells the host why and closes its channel unless READY
+// arrives within HostReadyTimeout: a host that never finishes its
+// start-up would otherwise hold a session, and its slot, for ever.
+func (c *conn) startupDeadline(notify interface{ Notify(string) error }, log *slog.Logger) *startup {
+	d := c.srv.cfg.HostReadyTimeout
+	st := &startup{}
+	st.timer = time.AfterFunc(d, func() {
+		st.expired.Store(true)
+		log.Info("host closed: no READY within the start-up deadline", "deadline", d)
+		told := make(chan struct{})
+		go func() {
+			notify.Notify(fmt.Sprintf("Relay: the session did not finish starting within %s.", d))
+			close(told)
+		}()
+		select { // a host that reads nothing must not keep its channel open
+		case <-told:
+		case <-time.After(time.Second):
+		}
+		c.ch.Close()
+	})
+	return st
+}
+
+// refuseHost tells a host why it may not host (its keys are not listed in
+// [hosts] authorized_keys, its address has too many sessions), in a
+// NOTIFY its user reads, once its header (within HostReadyTimeout) says
+// how to encode it; logMsg and logArgs say it in the log.
+func (c *conn) refuseHost(notice, logMsg string, logArgs ...any) {
 	if !c.waitSubsystem() {
 		return
 	}
 	enc := protocol.NewEncoder(c.ch)
 	dec := protocol.NewDecoder(bufio.NewReader(c.ch), c.srv.cfg.Limits)
+	t := time.AfterFunc(c.srv.cfg.HostReadyTimeout, func() { c.ch.Close() })
+	defer t.Stop()
 	if m, err := dec.Next(); err == nil {
 		if hdr, ok := m.(*protocol.Header); ok {
 			enc.SetClientProtocol(hdr.ProtocolVersion)
 		}
 	}
-	enc.Notify("Relay: " + HostKeyRefusal + " Your key " + fingerprint + " is not listed.")
-	c.srv.cfg.Log.Info("host told why it was refused", "addr", c.addr, "key", fingerprint)
+	enc.Notify(notice)
+	c.srv.cfg.Log.Info(logMsg, append([]any{"addr", c.addr}, logArgs...)...)
 	c.lingerThenClose()
 }
 

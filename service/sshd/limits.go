@@ -1,15 +1,19 @@
 package sshd
 
 import (
-	"net/netip"
+	"math/rand/v2"
 	"sync"
 	"time"
 
+	"tmate-relay/service/accept"
 	"tmate-relay/service/viewer"
 )
 
 // addrLimits keeps token guessing from one source address slow: it caps the
-// connections an address holds open before they reach a session, and after
+// connections an address holds open before they reach a session (as
+// OpenSSH's MaxStartups start:rate:full, per address: up to start are
+// admitted, beyond that each new one is dropped with a chance that rises
+// from earlyDropRate to certainty at full), and after
 // a number of failed attempts within a window each further refusal from
 // that address waits twice as long as the one before (up to maxPenalty),
 // while its connection still counts against the cap. An IPv6 address counts
@@ -17,7 +21,9 @@ import (
 type addrLimits struct {
 	failures int
 	window   time.Duration
-	pending  int
+	start    int            // unauthenticated connections always admitted
+	full     int            // unauthenticated connections never exceeded
+	random   func() float64 // in [0, 1), for the early drop
 
 	mu    sync.Mutex
 	addrs map[string]*addrState
@@ -31,8 +37,16 @@ type addrState struct {
 // maxPenalty is the longest a refusal waits.
 const maxPenalty = 10 * time.Second
 
-func newAddrLimits(failures int, window time.Duration, pending int) *addrLimits {
-	return &addrLimits{failures: failures, window: window, pending: pending, addrs: map[string]*addrState{}}
+// earlyDropRate is the chance of dropping a new connection from an
+// address that holds start unauthenticated connections (OpenSSH's
+// default rate).
+const earlyDropRate = 0.3
+
+// newAddrLimits caps unauthenticated connections per address from start
+// (with early drop) to full; full <= start is a hard cap at start.
+func newAddrLimits(failures int, window time.Duration, start, full int) *addrLimits {
+	return &addrLimits{failures: failures, window: window, start: start, full: max(full, start),
+		random: rand.Float64, addrs: map[string]*addrState{}}
 }
 
 func (l *addrLimits) state(addr string, now time.Time) *addrState {
@@ -66,13 +80,20 @@ func (l *addrLimits) sweep(now time.Time) {
 }
 
 // open counts a new connection from addr; false means the address holds
-// too many already and the connection must be closed.
+// too many already (or the early drop picked this one) and the connection
+// must be closed.
 func (l *addrLimits) open(addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.state(limitKey(addr), time.Now())
-	if st.pending >= l.pending {
+	if st.pending >= l.full {
 		return false
+	}
+	if st.pending >= l.start {
+		beyond := float64(st.pending-l.start) / float64(l.full-l.start)
+		if l.random() < earlyDropRate+(1-earlyDropRate)*beyond {
+			return false
+		}
 	}
 	st.pending++
 	return true
@@ -109,18 +130,41 @@ func (l *addrLimits) fail(addr string) time.Duration {
 	return d
 }
 
-// limitKey is what addr counts as: an IPv4 address (also written as
-// IPv4-mapped IPv6) itself, an IPv6 address its /64, since a host or
-// network usually gets a whole /64 and could otherwise pick a fresh address
-// for every attempt. Anything else (not an IP) counts as itself.
-func limitKey(addr string) string {
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
+// limitKey is what addr counts as (accept.AddressKey): an IPv6 address
+// counts as its /64.
+func limitKey(addr string) string { return accept.AddressKey(addr) }
+
+// hostCounts counts live host connections per source address (limitKey),
+// from authentication until the host leaves, so that one address cannot
+// take more than max of the relay's sessions.
+type hostCounts struct {
+	max int
+
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// take counts a host from addr in; false: the address is at its cap.
+func (h *hostCounts) take(addr string) bool {
+	key := limitKey(addr)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n[key] >= h.max {
+		return false
 	}
-	ip = ip.Unmap()
-	if ip.Is4() {
-		return ip.String()
+	if h.n == nil {
+		h.n = map[string]int{}
 	}
-	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
+	h.n[key]++
+	return true
+}
+
+// leave counts a host from addr out.
+func (h *hostCounts) leave(addr string) {
+	key := limitKey(addr)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n[key]--; h.n[key] <= 0 {
+		delete(h.n, key)
+	}
 }

@@ -72,7 +72,7 @@ func TestFailedAttemptsSlowDownPerAddress(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newAddrLimits(tc.failures, tc.window, 10)
+				l := newAddrLimits(tc.failures, tc.window, 10, 10)
 				for i, at := range tc.attempts {
 					time.Sleep(at.after)
 					d := l.fail(at.addr)
@@ -120,7 +120,7 @@ func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newAddrLimits(10, time.Minute, tc.cap)
+			l := newAddrLimits(10, time.Minute, tc.cap, tc.cap)
 			opened := map[string]int{}
 			for i, o := range tc.ops {
 				if !o.open {
@@ -167,7 +167,7 @@ func TestLimitKey(t *testing.T) {
 
 func TestFailuresOutliveTheirConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newAddrLimits(1, time.Minute, 10)
+		l := newAddrLimits(1, time.Minute, 10, 10)
 		const a = "192.0.2.1"
 		for range 2 {
 			if !l.open(a) {
@@ -185,7 +185,7 @@ func TestFailuresOutliveTheirConnection(t *testing.T) {
 
 func TestIdleAddressesAreSweptWhenManyAreKnown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newAddrLimits(10, time.Minute, 10)
+		l := newAddrLimits(10, time.Minute, 10, 10)
 		for i := range 4096 {
 			l.fail(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
 		}

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/pires/go-proxyproto"
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/accept"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 )
@@ -44,10 +46,21 @@ type Config struct {
 	InputRate int
 	// Per source address: failed token attempts allowed within
 	// FailureWindow before each further one waits longer (10, 1 min), and
-	// connections not yet in a session (10).
+	// connections not yet in a session: up to UnauthenticatedConn (10)
+	// are admitted, beyond that new ones are dropped with a rising chance
+	// up to UnauthenticatedMax, which none exceeds (no more than
+	// UnauthenticatedConn: a hard cap there).
 	TokenFailures       int
 	FailureWindow       time.Duration
 	UnauthenticatedConn int
+	UnauthenticatedMax  int
+	// HostReadyTimeout is how long a host has, once its tmate subsystem
+	// is open, to finish its start-up (READY) before it is told why and
+	// closed (30 s; tmate takes well under a second).
+	HostReadyTimeout time.Duration
+	// SessionsPerAddress caps the live host connections from one source
+	// address (50); more are told the limit and closed.
+	SessionsPerAddress int
 	// ProxyProtocol: every connection opens with a PROXY protocol header
 	// (v1 or v2, from a load balancer) whose client address the relay
 	// uses; false refuses connections that send one (proxy.go).
@@ -60,6 +73,7 @@ type Server struct {
 	ssh      *ssh.ServerConfig
 	hostKeys *authorizedKeys // nil: anyone may host
 	limits   *addrLimits
+	hosts    hostCounts
 	auth     sync.Map // remote address string -> *authNote, during the handshake
 	// hostRefusals lets a refused host back in once to read why (auth.go).
 	hostRefusals hostRefusals
@@ -109,8 +123,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UnauthenticatedConn <= 0 {
 		cfg.UnauthenticatedConn = 10
 	}
+	if cfg.HostReadyTimeout <= 0 {
+		cfg.HostReadyTimeout = 30 * time.Second
+	}
+	if cfg.SessionsPerAddress <= 0 {
+		cfg.SessionsPerAddress = 50
+	}
 	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}
-	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.UnauthenticatedConn)
+	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.UnauthenticatedConn, cfg.UnauthenticatedMax)
+	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {
 		s.hostKeys = newAuthorizedKeys(cfg.HostAuthorizedKeys)
 	}
@@ -141,18 +162,19 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Registry() *session.Registry { return s.cfg.Registry }
 
 // Serve accepts connections on l until l is closed or Shutdown is called.
+// A failed accept (out of descriptors, say) is waited out, never returned.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
+	l = accept.Retrying(l, "ssh", s.cfg.Log)
 	if s.cfg.ProxyProtocol {
 		l = proxyListener(l, s.cfg.GracePeriod)
 	}
 	s.listeners[l] = struct{}{}
 	s.mu.Unlock()
-	var tempDelay time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -162,15 +184,8 @@ func (s *Server) Serve(l net.Listener) error {
 			if closing || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				time.Sleep(tempDelay)
-				continue
-			}
 			return err
 		}
-		tempDelay = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -262,8 +277,16 @@ func (s *Server) handleConn(nc net.Conn) {
 	if sc.Permissions != nil {
 		refusedKey = sc.Permissions.Extensions[refusedHost]
 	}
+	// A host counts against its address's live hosts from here on; one
+	// over that cap keeps its unauthenticated place while it is told.
+	overCap := false
 	if sc.User() == HostUser && refusedKey == "" {
-		release()
+		if s.hosts.take(addr) {
+			defer s.hosts.leave(addr)
+			release()
+		} else {
+			overCap = true
+		}
 	}
 	nc.SetDeadline(time.Time{})
 	s.mu.Lock()
@@ -287,7 +310,10 @@ func (s *Server) handleConn(nc net.Conn) {
 	}
 	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release}
 	if sc.User() == HostUser && refusedKey != "" {
-		c.refuseHost(refusedKey)
+		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
+	} else if sc.User() == HostUser && overCap {
+		c.refuseHost(fmt.Sprintf("Relay: this relay takes at most %d sessions from one address (sessions_per_address), and yours has that many: end one and start again.", s.cfg.SessionsPerAddress),
+			"host refused: too many sessions from this address", "limit", s.cfg.SessionsPerAddress)
 	} else if sc.User() == HostUser {
 		c.host()
 	} else {
