@@ -82,6 +82,9 @@ func runServe(args []string) error {
 		TokenFailures:       cfg.Limits.TokenFailures,
 		FailureWindow:       cfg.Limits.TokenFailureWindow,
 		UnauthenticatedConn: cfg.Limits.UnauthenticatedPerAddress,
+		UnauthenticatedMax:  cfg.Limits.UnauthenticatedPerAddressMax,
+		HostReadyTimeout:    cfg.Limits.HostReadyTimeout,
+		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
 	})
 	if err != nil {
@@ -91,16 +94,13 @@ func runServe(args []string) error {
 	go func() { errc <- srv.Serve(sshL) }()
 	var httpSrv *http.Server
 	if httpL != nil {
-		httpSrv = &http.Server{
-			Handler: web.New(cfg, web.Options{
-				Registry:     registry,
-				Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
-				PingInterval: cfg.Limits.KeepaliveInterval,
-				Log:          log,
-			}),
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
+		httpSrv = web.NewServer(web.New(cfg, web.Options{
+			Registry:     registry,
+			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
+			PingInterval: cfg.Limits.KeepaliveInterval,
+			Log:          log,
+		}), 0, log)
+		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
 			if err != nil {

@@ -124,6 +124,20 @@ type Limits struct {
 	// UnauthenticatedPerAddress caps the connections one address may hold
 	// open before they reach a session (or, for hosts, pass authentication).
 	UnauthenticatedPerAddress int `toml:"unauthenticated_per_address"`
+	// UnauthenticatedPerAddressMax: beyond UnauthenticatedPerAddress, new
+	// connections are dropped with a chance rising from 30 % to 100 % at
+	// this many (OpenSSH's MaxStartups start:rate:full, per address). Not
+	// above UnauthenticatedPerAddress: that is a hard cap.
+	UnauthenticatedPerAddressMax int `toml:"unauthenticated_per_address_max"`
+	// HostReadyTimeout is how long a host has, once connected, to finish
+	// its start-up (READY) before it is told why and closed.
+	HostReadyTimeout time.Duration `toml:"host_ready_timeout"`
+	// SessionsPerAddress caps the live host sessions from one source
+	// address (the PROXY protocol's client address, with proxy_protocol).
+	SessionsPerAddress int `toml:"sessions_per_address"`
+	// WebConnectionsPerAddress caps the connections (pages, keep-alive,
+	// WebSocket guests) one address holds open to the web side.
+	WebConnectionsPerAddress int `toml:"web_connections_per_address"`
 }
 
 // Repo is the [repo] table: the signed apt and yum repositories the relay
@@ -160,8 +174,16 @@ const (
 	DefaultTokenFailures       = 10
 	DefaultTokenFailureWindow  = time.Minute
 	DefaultUnauthPerAddress    = 10
-	DefaultLogLevel            = "info"
-	DefaultRepoValidFor        = 7 * 24 * time.Hour
+	DefaultUnauthPerAddressMax = 30
+	DefaultHostReadyTimeout    = 30 * time.Second
+	// DefaultSessionsPerAddress is 5 % of DefaultMaxSessions: room for an
+	// office behind one NAT, while no address takes a large share.
+	DefaultSessionsPerAddress = 50
+	// DefaultWebConnectionsPerAddress lets one office fill a session with
+	// browser guests (max_guests_per_session) and still load pages.
+	DefaultWebConnectionsPerAddress = 200
+	DefaultLogLevel                 = "info"
+	DefaultRepoValidFor             = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -209,6 +231,11 @@ func Default() *Config {
 			TokenFailures:             DefaultTokenFailures,
 			TokenFailureWindow:        DefaultTokenFailureWindow,
 			UnauthenticatedPerAddress: DefaultUnauthPerAddress,
+
+			UnauthenticatedPerAddressMax: DefaultUnauthPerAddressMax,
+			HostReadyTimeout:             DefaultHostReadyTimeout,
+			SessionsPerAddress:           DefaultSessionsPerAddress,
+			WebConnectionsPerAddress:     DefaultWebConnectionsPerAddress,
 		},
 		Log:  Log{Level: DefaultLogLevel},
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
@@ -434,6 +461,10 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
 	v.count(&l.TokenFailures, d.Limits.TokenFailures, "token_failures")
 	v.count(&l.UnauthenticatedPerAddress, d.Limits.UnauthenticatedPerAddress, "unauthenticated_per_address")
+	v.count(&l.UnauthenticatedPerAddressMax, d.Limits.UnauthenticatedPerAddressMax, "unauthenticated_per_address_max")
+	v.count(&l.SessionsPerAddress, d.Limits.SessionsPerAddress, "sessions_per_address")
+	v.count(&l.WebConnectionsPerAddress, d.Limits.WebConnectionsPerAddress, "web_connections_per_address")
+	v.duration(md, &l.HostReadyTimeout, d.Limits.HostReadyTimeout, "limits", "host_ready_timeout")
 	v.duration(md, &l.TokenFailureWindow, d.Limits.TokenFailureWindow, "limits", "token_failure_window")
 	hl := []string{"limits", "history_lines"}
 	switch {

@@ -81,6 +81,9 @@ func TestLoadErrors(t *testing.T) {
 		{"negative token_failures", "[limits]\ntoken_failures = -1\n", 2, "token_failures -1 must not be negative"},
 		{"token_failure_window integer", "[limits]\ntoken_failure_window = 60\n", 2, "token_failure_window must be a duration string"},
 		{"negative unauthenticated_per_address", "[limits]\n\nunauthenticated_per_address = -2\n", 3, "unauthenticated_per_address -2 must not be negative"},
+		{"negative sessions_per_address", "[limits]\nsessions_per_address = -1\n", 2, "sessions_per_address -1 must not be negative"},
+		{"negative web_connections_per_address", "[limits]\nweb_connections_per_address = -1\n", 2, "web_connections_per_address -1 must not be negative"},
+		{"host_ready_timeout as a bare integer", "[limits]\nhost_ready_timeout = 30\n", 2, "host_ready_timeout must be a duration string"},
 		{"hosts authorized_keys missing", "[hosts]\nauthorized_keys = \"/nonexistent/keys\"\n", 2, "authorized_keys /nonexistent/keys: no such file or directory"},
 		{"empty api key", "[sessions]\napi_keys = [\"ok\", \"\"]\n", 2, "api_keys[1] must be a non-empty string"},
 		{"api key with space", "[sessions]\napi_keys = [\"a b\"]\n", 2, "api_keys[0] must be a non-empty string without spaces"},
@@ -226,6 +229,10 @@ keepalive_interval = "10s"
 token_failures = 3
 token_failure_window = "10s"
 unauthenticated_per_address = 4
+unauthenticated_per_address_max = 12
+host_ready_timeout = "5s"
+sessions_per_address = 8
+web_connections_per_address = 9
 [hosts]
 authorized_keys = "hosts_keys"
 [guests]
@@ -272,6 +279,11 @@ valid_for = "24h"
 			TokenFailures:             3,
 			TokenFailureWindow:        10 * time.Second,
 			UnauthenticatedPerAddress: 4,
+
+			UnauthenticatedPerAddressMax: 12,
+			HostReadyTimeout:             5 * time.Second,
+			SessionsPerAddress:           8,
+			WebConnectionsPerAddress:     9,
 		},
 		Hosts:    Hosts{AuthorizedKeys: filepath.Join(dir, "hosts_keys")},
 		Guests:   Guests{RequireAuthorizedKeys: true},

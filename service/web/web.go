@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"tmate-relay/service/accept"
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
 	"tmate-relay/service/session"
@@ -35,6 +37,41 @@ type Options struct {
 	// that stopped reading is dropped.
 	WriteTimeout time.Duration
 	Log          *slog.Logger
+}
+
+// Connection limits of the web side, so that idle or slow clients cannot
+// hold descriptors for long: a request's headers must arrive within
+// ReadHeaderTimeout and fit in MaxHeaderBytes, and a keep-alive connection
+// idle for IdleTimeout between requests is closed. A browser opens a new
+// one when it needs it. A WebSocket, once open, has its own ping deadline
+// (Options.PingInterval).
+const (
+	ReadHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout = time.Minute
+	MaxHeaderBytes     = 32 << 10
+)
+
+// NewServer is the web side's http.Server for h; idle is its IdleTimeout
+// (zero: DefaultIdleTimeout). Serve it on a Listener.
+func NewServer(h http.Handler, idle time.Duration, log *slog.Logger) *http.Server {
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listener wraps the web side's listener l: a failed accept (out of
+// descriptors) is waited out, not the end of the server, and one source
+// address (an IPv6 /64) holds at most perAddress connections open; more
+// are closed at once.
+func Listener(l net.Listener, perAddress int, log *slog.Logger) net.Listener {
+	return accept.PerAddress(accept.Retrying(l, "web", log), perAddress, "web", log)
 }
 
 // Handler serves the relay's pages for cfg, without browser guests.
