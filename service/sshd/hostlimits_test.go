@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pires/go-proxyproto"
+	"github.com/vmihailenco/msgpack/v5"
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/protocol"
@@ -222,4 +224,62 @@ func TestServeOutlivesFailedAccepts(t *testing.T) {
 		t.Fatalf("Serve returned %v", err)
 	default:
 	}
+}
+
+// proxiedHost starts a host's stream (HEADER, READY) through a PROXY
+// protocol v2 header naming src, and returns the NOTIFYs the relay sends
+// up to the RESIZE that ends its announcement, or until it hangs up.
+func proxiedHost(t *testing.T, addr, src string) []string {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	h := proxyproto.HeaderProxyFromAddrs(2, &net.TCPAddr{IP: net.ParseIP(src), Port: 40000}, nc.RemoteAddr())
+	if _, err := h.WriteTo(nc); err != nil {
+		t.Fatal(err)
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: HostUser, HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ssh.NewClient(cc, chans, reqs)
+	ch, chReqs, err := c.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.DiscardRequests(chReqs)
+	if ok, err := ch.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{"tmate"})); !ok || err != nil {
+		t.Fatalf("subsystem tmate: %v %v", ok, err)
+	}
+	b := protocol.AppendHostMessage(nil, &protocol.Header{ProtocolVersion: 6, ClientVersion: "2.4.0"})
+	ch.Write(protocol.AppendHostMessage(b, &protocol.Ready{}))
+	var notes []string
+	dec := msgpack.NewDecoder(ch)
+	for {
+		var m []any
+		if dec.Decode(&m) != nil {
+			return notes
+		}
+		switch typ, _ := m[0].(int8); typ {
+		case 0:
+			notes = append(notes, m[1].(string))
+		case 2:
+			return notes
+		}
+	}
+}
+
+func TestLiveHostsAreCappedPerProxiedClientAddress(t *testing.T) {
+	addr, srv, _ := startServer(t, Config{ProxyProtocol: true, SessionsPerAddress: 1})
+	if !srv.hosts.take("203.0.113.9") { // that client already hosts one
+		t.Fatal("take")
+	}
+	if n := proxiedHost(t, addr, "203.0.113.9"); len(n) != 1 || !strings.Contains(n[0], "at most 1 sessions from one address") {
+		t.Fatalf("the capped client address got NOTIFYs %q, want the limit", n)
+	}
+	proxiedHost(t, addr, "203.0.113.10") // through the same balancer
+	waitFor(t, "the other client's session", func() bool { return srv.Registry().Len() == 1 })
 }
