@@ -2,6 +2,9 @@ package session
 
 import (
 	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
 
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/vt"
@@ -108,4 +111,48 @@ func (s *Session) shedHistory() bool {
 		}
 	}
 	return false
+}
+
+// dropPanes lets go of an ended session's panes, which held held cells,
+// whoever still holds the session (a guest leaving). After a large
+// session the memory goes back to the system at once rather than at the
+// runtime's next collection, minutes later on an idle relay.
+func (s *Session) dropPanes(held int64) {
+	s.mu.Lock()
+	for id, p := range s.panes {
+		p.emu.Release()
+		p.dropOutput()
+		delete(s.panes, id)
+	}
+	s.mu.Unlock()
+	if held*vt.CellBytes >= returnMemoryAbove {
+		returnMemory()
+	}
+}
+
+// returnMemoryAbove is the size of panes whose end returns memory to the
+// system; returnEvery bounds how often it is done (it is a full
+// collection).
+const (
+	returnMemoryAbove = 32 << 20
+	returnEvery       = 10 * time.Second
+)
+
+var (
+	lastReturn    atomic.Int64 // unix nanoseconds
+	returnPending atomic.Bool
+)
+
+// returnMemory returns free memory to the system now, or once returnEvery
+// has passed since it last did; calls meanwhile share that one.
+func returnMemory() {
+	if !returnPending.CompareAndSwap(false, true) {
+		return
+	}
+	wait := time.Duration(lastReturn.Load() + int64(returnEvery) - time.Now().UnixNano())
+	time.AfterFunc(max(wait, 0), func() {
+		debug.FreeOSMemory()
+		lastReturn.Store(time.Now().UnixNano())
+		returnPending.Store(false)
+	})
 }

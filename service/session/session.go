@@ -159,8 +159,10 @@ func (s *Session) EndReason() string { return s.endReason }
 func (s *Session) End(reason string) {
 	s.endOnce.Do(func() {
 		s.endReason = reason
+		held := s.cells.Used()
 		s.cells.Close() // the relay's cells are free for others at once
 		close(s.done)
+		go s.dropPanes(held)
 	})
 }
 

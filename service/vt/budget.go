@@ -165,8 +165,10 @@ func (e *Emulator) Release() {
 // screen. The session that owns e ends then.
 func (e *Emulator) Short() *Pool { return e.short }
 
-// Cells returns the number of cells e keeps (see budget.go).
-func (e *Emulator) Cells() int64 { return e.held }
+// Cells counts the cells e keeps now (see budget.go), from its storage
+// itself: what it drew from its pool is always this much. It walks every
+// line, so it is for tests and reports.
+func (e *Emulator) Cells() int64 { return e.footprint() }
 
 // Shed frees what e can do without: spare line storage and bytes kept for
 // reuse, or else the oldest tenth (at least one line) of its history, as
