@@ -265,3 +265,18 @@ func FuzzLayoutCells(f *testing.F) {
 		}
 	})
 }
+
+// A pane that leaves the layout gives its cells back before a new one
+// draws: a window replaced by one as large fits a budget that holds one.
+func TestReplacedPaneGivesBackFirst(t *testing.T) {
+	s, _ := newTestSession(t, Config{MaxCells: 91000})
+	apply(t, s, cellLayout(split(1, 300, 300)))
+	apply(t, s, &protocol.PtyData{PaneID: 0, Data: []byte("\x1b#8")})
+	next := cellLayout(split(1, 300, 300))
+	next.Windows[0].Panes[0].ID, next.Windows[0].ActivePaneID = 1, 1
+	for _, m := range []protocol.HostMessage{next, &protocol.PtyData{PaneID: 1, Data: []byte("\x1b#8")}} {
+		if _, err := s.Apply(m); err != nil {
+			t.Fatalf("%T: %v", m, err)
+		}
+	}
+}

@@ -273,12 +273,24 @@ func (s *Session) applyLayout(m *protocol.SyncLayout) error {
 	}
 	s.sx, s.sy = m.SX, m.SY
 	seen := make(map[int]bool, count)
+	for _, w := range m.Windows {
+		for _, p := range w.Panes {
+			seen[p.ID] = true
+		}
+	}
+	// Panes that are gone give their cells back before new ones draw.
+	for id, p := range s.panes {
+		if !seen[id] {
+			p.emu.Release()
+			p.dropOutput()
+			delete(s.panes, id)
+		}
+	}
 	windows := make([]window, 0, len(m.Windows))
 	for _, w := range m.Windows {
 		win := window{idx: w.Idx, name: w.Name, activePane: w.ActivePaneID}
 		for _, p := range w.Panes {
 			win.panes = append(win.panes, paneGeom{id: p.ID, x: p.XOff, y: p.YOff, w: p.SX, h: p.SY})
-			seen[p.ID] = true
 			if cur := s.panes[p.ID]; cur == nil {
 				emu := vt.New(p.SX, p.SY, s.cfg.HistoryLines)
 				if err := s.cellsRefusal(emu.SetPool(s.cells), "this layout"); err != nil {
@@ -299,13 +311,6 @@ func (s *Session) applyLayout(m *protocol.SyncLayout) error {
 			}
 		}
 		windows = append(windows, win)
-	}
-	for id, p := range s.panes {
-		if !seen[id] {
-			p.emu.Release()
-			p.dropOutput()
-			delete(s.panes, id)
-		}
 	}
 	sort.Slice(windows, func(i, j int) bool { return windows[i].idx < windows[j].idx })
 	if m.ActiveWindowIdx != s.activeWindow {
