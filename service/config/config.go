@@ -106,6 +106,13 @@ type Limits struct {
 	MaxGuestsPerSession int `toml:"max_guests_per_session"` // guests (ssh + web) per session
 	MaxPanes            int `toml:"max_panes"`              // panes per session
 	HistoryLines        int `toml:"history_lines"`          // scrollback per pane, 1..100000
+	// MaxSessionCells bounds the cells (16 bytes each) one session's
+	// panes keep: screens, history, alternate screens. A layout whose
+	// screens do not fit is refused; history gives way first.
+	MaxSessionCells int `toml:"max_session_cells"`
+	// MaxRelayCells bounds the cells all sessions keep together: no new
+	// layout is admitted past it.
+	MaxRelayCells int `toml:"max_relay_cells"`
 	// MaxMessageSize caps one host message in bytes; 0 keeps 0, which
 	// means the protocol package's own default.
 	MaxMessageSize int `toml:"max_message_size"`
@@ -206,6 +213,16 @@ const (
 	MinMessageSize = 17 * 1024
 )
 
+// Memory for panes' cells (16 bytes each), see [limits] max_session_cells.
+const (
+	// DefaultMaxSessionCells (8 Mi cells, 128 MiB) holds 80 screens of
+	// 500x200, or one split into hundreds of panes, with their history.
+	DefaultMaxSessionCells = 8 << 20
+	// DefaultMaxRelayCells (64 Mi cells, 1 GiB) stays under the unit's
+	// MemoryHigh= (systemd/tmate-relay.service).
+	DefaultMaxRelayCells = 64 << 20
+)
+
 // LogLevels are the accepted values of [log] level.
 var LogLevels = []string{"debug", "info", "warn", "error"}
 
@@ -224,6 +241,8 @@ func Default() *Config {
 			MaxGuestsPerSession: DefaultMaxGuestsPerSession,
 			MaxPanes:            DefaultMaxPanes,
 			HistoryLines:        DefaultHistoryLines,
+			MaxSessionCells:     DefaultMaxSessionCells,
+			MaxRelayCells:       DefaultMaxRelayCells,
 			GuestInputRate:      DefaultGuestInputRate,
 			GracePeriod:         DefaultGracePeriod,
 			KeepaliveInterval:   DefaultKeepaliveInterval,
@@ -458,6 +477,8 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
 	v.count(&l.MaxGuestsPerSession, d.Limits.MaxGuestsPerSession, "max_guests_per_session")
 	v.count(&l.MaxPanes, d.Limits.MaxPanes, "max_panes")
+	v.count(&l.MaxSessionCells, d.Limits.MaxSessionCells, "max_session_cells")
+	v.count(&l.MaxRelayCells, d.Limits.MaxRelayCells, "max_relay_cells")
 	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
 	v.count(&l.TokenFailures, d.Limits.TokenFailures, "token_failures")
 	v.count(&l.UnauthenticatedPerAddress, d.Limits.UnauthenticatedPerAddress, "unauthenticated_per_address")

@@ -222,6 +222,8 @@ max_sessions = 5
 max_guests_per_session = 6
 max_panes = 7
 history_lines = 100000
+max_session_cells = 1000000
+max_relay_cells = 20000000
 max_message_size = 1048576
 guest_input_rate = 1000
 grace_period = "1m30s"
@@ -271,6 +273,8 @@ valid_for = "24h"
 			MaxGuestsPerSession: 6,
 			MaxPanes:            7,
 			HistoryLines:        100000,
+			MaxSessionCells:     1000000,
+			MaxRelayCells:       20000000,
 			MaxMessageSize:      1 << 20,
 			GuestInputRate:      1000,
 			GracePeriod:         90 * time.Second,

@@ -15,7 +15,10 @@ type Limits struct {
 	MaxWindows int
 	// MaxArgs bounds the argv of an EXEC_CMD.
 	MaxArgs int
-	// MaxSize bounds every width, height, offset and cursor coordinate.
+	// MaxSize bounds every width, height, offset and cursor coordinate,
+	// each alone: their product, and the panes' sum of it, is bounded by
+	// the session's cell budget ([limits] max_session_cells), as cells are
+	// written.
 	MaxSize int
 	// MaxSnapshotLines bounds the lines of one snapshot grid.
 	MaxSnapshotLines int

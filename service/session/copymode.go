@@ -162,10 +162,13 @@ func (c *copyScreen) selected(x, y int) bool {
 // writeOutput is window_copy_add of tmux 2.x for an output view: each text
 // starts on a new line (but the first), is written as plain characters
 // that wrap at the pane's width, and earlier lines scroll into history.
-func (p *pane) writeOutput(text string, historyLines int) {
+func (p *pane) writeOutput(text string, historyLines int, cells *vt.Pool) {
 	if p.out == nil {
 		w, h := p.emu.Size()
 		p.out, p.outWritten = vt.New(w, h, historyLines), false
+		if p.out.SetPool(cells) != nil {
+			return // Short: the session ends
+		}
 	}
 	b := make([]byte, 0, len(text)+2)
 	if p.outWritten {
@@ -178,4 +181,12 @@ func (p *pane) writeOutput(text string, historyLines int) {
 		}
 	}
 	p.out.Write(b)
+}
+
+// dropOutput closes the output view and gives back its cells.
+func (p *pane) dropOutput() {
+	if p.out != nil {
+		p.out.Release()
+	}
+	p.out, p.outWritten = nil, false
 }

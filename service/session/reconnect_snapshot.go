@@ -58,7 +58,7 @@ const keepHistory = "\x1b[?1049l\x1b[r\x1b[?6l\x1b[4l\x1b(B\x1b[m\x1b[9999;9999H
 // for a pane (its host came back to a live session), the pane keeps that
 // history and takes only the snapshot's later lines. The caller holds
 // s.mu.
-func (s *Session) applySnapshot(m *protocol.Snapshot) {
+func (s *Session) applySnapshot(m *protocol.Snapshot) error {
 	for i := range m.Panes {
 		sp := &m.Panes[i]
 		p := s.panes[sp.ID]
@@ -74,6 +74,9 @@ func (s *Session) applySnapshot(m *protocol.Snapshot) {
 		if from := continuation(p.emu, main.Lines, h); from > 0 {
 			emu, lines = p.emu, main.Lines[from:]
 			emu.Write([]byte(keepHistory))
+		} else {
+			p.emu.Release()
+			emu.SetPool(s.cells) // when refused, Short ends the session below
 		}
 		var b strings.Builder
 		writeGrid(&b, main.CX, main.CY, lines)
@@ -84,8 +87,13 @@ func (s *Session) applySnapshot(m *protocol.Snapshot) {
 		writeModes(&b, sp.Mode)
 		emu.Write([]byte(b.String()))
 		p.emu = emu
-		p.copy.mode, p.out, p.outWritten = nil, nil, false
+		p.copy.mode = nil
+		p.dropOutput()
+		if err := s.cellsRefusal(emu.Short(), "the snapshot of pane "+strconv.Itoa(sp.ID)); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // continuation finds where lines (a snapshot's main grid, history first)

@@ -38,6 +38,12 @@ type Config struct {
 	MaxPanes       int    // per session
 	MaxGuests      int    // per session, 0 = no cap
 	MessageTimeout time.Duration
+	// MaxCells bounds the cells (vt.CellBytes each) the session's panes
+	// keep: screens, history, alternate screens (see cells.go).
+	MaxCells int64
+	// Cells is the relay's pool every session's cells are also drawn
+	// from; nil: no relay-wide bound.
+	Cells *vt.Pool
 }
 
 // Errors a guest may see when attaching.
@@ -80,6 +86,7 @@ type Session struct {
 	activeWindow int      // idx
 	lastWindow   int      // idx, -1 for none
 	panes        map[int]*pane
+	cells        *vt.Pool // what the panes keep, drawn from cfg.Cells (cells.go)
 	statusLeft   string
 	statusRight  string
 	keys         *keys.Table
@@ -117,8 +124,11 @@ func New(cfg Config, host HostSender) *Session {
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = 750 * time.Millisecond
 	}
+	if cfg.MaxCells <= 0 {
+		cfg.MaxCells = DefaultMaxCells
+	}
 	link := newHostLink(host)
-	return &Session{
+	s := &Session{
 		cfg:        cfg,
 		host:       link,
 		rc:         link,
@@ -130,6 +140,9 @@ func New(cfg Config, host HostSender) *Session {
 		done:       make(chan struct{}),
 		sentSize:   [2]int{-2, -2},
 	}
+	s.cells = vt.NewPool(SessionCellsSetting, cfg.MaxCells, cfg.Cells)
+	s.cells.Reclaim = s.shedHistory
+	return s
 }
 
 // Token and ReadOnlyToken are the session's guest tokens.
@@ -146,7 +159,10 @@ func (s *Session) EndReason() string { return s.endReason }
 func (s *Session) End(reason string) {
 	s.endOnce.Do(func() {
 		s.endReason = reason
+		held := s.cells.Used()
+		s.cells.Close() // the relay's cells are free for others at once
 		close(s.done)
+		go s.dropPanes(held)
 	})
 }
 
@@ -186,6 +202,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
+			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
 		}
 		s.mu.Unlock()
 	case *protocol.SyncLayout:
@@ -197,14 +214,15 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		if p := s.panes[m.PaneID]; p != nil {
 			p.copy.mode = m.CopyMode
 			if m.CopyMode == nil || m.CopyMode.Backing {
-				p.out, p.outWritten = nil, false
+				p.dropOutput()
 			}
 		}
 		s.mu.Unlock()
 	case *protocol.WriteCopyMode:
 		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
-			p.writeOutput(m.Text, s.cfg.HistoryLines)
+			p.writeOutput(m.Text, s.cfg.HistoryLines, s.cells)
+			err = s.cellsRefusal(p.out.Short(), "the copy-mode text of pane "+strconv.Itoa(m.PaneID))
 		}
 		s.mu.Unlock()
 	case *protocol.Status:
@@ -228,7 +246,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Unlock()
 	case *protocol.Snapshot:
 		s.mu.Lock()
-		s.applySnapshot(m)
+		err = s.applySnapshot(m)
 		s.mu.Unlock()
 	default:
 		// The host's uname changes nothing a guest sees.
@@ -250,29 +268,49 @@ func (s *Session) applyLayout(m *protocol.SyncLayout) error {
 	if count > s.cfg.MaxPanes {
 		return fmt.Errorf("layout has %d panes, the limit is %d", count, s.cfg.MaxPanes)
 	}
+	if err := s.admitLayout(m); err != nil {
+		return err
+	}
 	s.sx, s.sy = m.SX, m.SY
 	seen := make(map[int]bool, count)
+	for _, w := range m.Windows {
+		for _, p := range w.Panes {
+			seen[p.ID] = true
+		}
+	}
+	// Panes that are gone give their cells back before new ones draw.
+	for id, p := range s.panes {
+		if !seen[id] {
+			p.emu.Release()
+			p.dropOutput()
+			delete(s.panes, id)
+		}
+	}
 	windows := make([]window, 0, len(m.Windows))
 	for _, w := range m.Windows {
 		win := window{idx: w.Idx, name: w.Name, activePane: w.ActivePaneID}
 		for _, p := range w.Panes {
 			win.panes = append(win.panes, paneGeom{id: p.ID, x: p.XOff, y: p.YOff, w: p.SX, h: p.SY})
-			seen[p.ID] = true
 			if cur := s.panes[p.ID]; cur == nil {
-				s.panes[p.ID] = &pane{emu: vt.New(p.SX, p.SY, s.cfg.HistoryLines)}
+				emu := vt.New(p.SX, p.SY, s.cfg.HistoryLines)
+				if err := s.cellsRefusal(emu.SetPool(s.cells), "this layout"); err != nil {
+					return err
+				}
+				s.panes[p.ID] = &pane{emu: emu}
 			} else if cw, ch := cur.emu.Size(); cw != p.SX || ch != p.SY {
 				cur.emu.Resize(p.SX, p.SY)
+				if err := s.cellsRefusal(cur.emu.Short(), "this layout"); err != nil {
+					return err
+				}
 				if cur.out != nil {
 					cur.out.Resize(p.SX, p.SY)
+					if err := s.cellsRefusal(cur.out.Short(), "this layout"); err != nil {
+						return err
+					}
 				}
 			}
 		}
 		windows = append(windows, win)
-	}
-	for id := range s.panes {
-		if !seen[id] {
-			delete(s.panes, id)
-		}
 	}
 	sort.Slice(windows, func(i, j int) bool { return windows[i].idx < windows[j].idx })
 	if m.ActiveWindowIdx != s.activeWindow {

@@ -96,6 +96,11 @@ type Emulator struct {
 	gen    uint64 // change counter, see Gen
 	bells  uint64 // BEL bytes executed, see Bells
 
+	// memory, see budget.go
+	pool  *Pool // nil: cells are counted, not drawn
+	held  int64 // cells kept, == footprint()
+	short *Pool // the pool that refused cells, nil if none has
+
 	// parser
 	state    uint8
 	nparam   int
@@ -129,6 +134,7 @@ func New(w, h, historyLimit int) *Emulator {
 	e.bot = h - 1
 	e.modes = ModeCursorVisible | ModeWrap
 	e.resetTabs()
+	e.held = e.footprint()
 	return e
 }
 
@@ -227,6 +233,8 @@ func (e *Emulator) newCells() []Cell {
 func (e *Emulator) free(c []Cell) {
 	if cap(c) > 0 && len(e.spare) < 64 {
 		e.spare = append(e.spare, c[:0])
+	} else {
+		e.shrink(int64(cap(c)))
 	}
 }
 
@@ -240,28 +248,26 @@ func trim(c []Cell) []Cell {
 	return c[:n]
 }
 
-// cellAt returns a pointer to cell x of line y, extending the line.
-func (e *Emulator) cellAt(x, y int) *Cell {
-	l := &e.lines[y]
-	if x >= len(l.cells) {
-		l.cells = extend(l.cells, x+1, e.w)
-	}
-	return &l.cells[x]
-}
-
-func extend(c []Cell, n, w int) []Cell {
+// extend returns c grown to n cells, and false when the pool refused the
+// cells (c is then returned as it was). The new capacity is bounded by the
+// width w, so a line costs at most what it can show.
+func (e *Emulator) extend(c []Cell, n, w int) ([]Cell, bool) {
 	if n <= len(c) {
-		return c // never shrinks (a line may be longer than a narrowed screen)
+		return c, true // never shrinks (a line may be longer than a narrowed screen)
 	}
 	if n <= cap(c) {
 		old := len(c)
 		c = c[:n]
 		clear(c[old:])
-		return c
+		return c, true
 	}
-	nc := make([]Cell, n, max(n, min(w, 2*cap(c)+8)))
+	size := max(n, min(w, 2*cap(c)+8))
+	if !e.grow(int64(size - cap(c))) {
+		return c, false
+	}
+	nc := make([]Cell, n, size)
 	copy(nc, c)
-	return nc
+	return nc, true
 }
 
 // scrollUp scrolls lines top..bot up by one (a linefeed at the bottom
@@ -332,7 +338,10 @@ func (e *Emulator) fillBg(y, x, n int, bg Color) {
 	}
 	l := &e.lines[y]
 	if end > len(l.cells) {
-		l.cells = extend(l.cells, end, e.w)
+		var ok bool
+		if l.cells, ok = e.extend(l.cells, end, e.w); !ok {
+			return
+		}
 	}
 	for i := x; i < end; i++ {
 		l.cells[i] = Cell{Bg: bg, Width: 1}
@@ -404,7 +413,10 @@ func (e *Emulator) put(r rune, w int) {
 	l := &e.lines[y]
 	x := e.cx
 	if x+w > len(l.cells) {
-		l.cells = extend(l.cells, x+w, W)
+		var ok bool
+		if l.cells, ok = e.extend(l.cells, x+w, W); !ok {
+			return
+		}
 	}
 	c := l.cells
 	// Overwriting half of a wide character blanks its other half.
@@ -513,16 +525,24 @@ func (e *Emulator) insertCells(x, n int, bg Color) {
 	if len(l.cells) > e.w {
 		l.cells = l.cells[:e.w]
 	}
-	if x < e.w-1 {
+	if x < e.w-1 && len(l.cells) < e.w {
 		// tmate's grid_move_cells grows the line to the pane's width
 		// with blank cells, which then count as written.
-		for len(l.cells) < e.w {
-			l.cells = append(l.cells, Cell{Rune: ' ', Width: 1})
+		old := len(l.cells)
+		var ok bool
+		if l.cells, ok = e.extend(l.cells, e.w, e.w); !ok {
+			return
+		}
+		for i := old; i < e.w; i++ {
+			l.cells[i] = Cell{Rune: ' ', Width: 1}
 		}
 	}
 	if x < len(l.cells) {
 		newLen := min(len(l.cells)+n, e.w)
-		l.cells = extend(l.cells, newLen, e.w)
+		var ok bool
+		if l.cells, ok = e.extend(l.cells, newLen, e.w); !ok {
+			return
+		}
 		copy(l.cells[x+n:], l.cells[x:newLen-n])
 		clear(l.cells[x : x+n])
 	}
@@ -589,6 +609,9 @@ func (e *Emulator) altOn(saveCursor bool) {
 	if saveCursor {
 		e.altCX, e.altCY = e.cx, e.cy
 	}
+	if !e.grow(int64(RowCells * e.h)) {
+		return // the session ends: its pool is spent
+	}
 	e.altPen = e.pen
 	e.saved = e.lines
 	e.lines = make([]line, e.h)
@@ -615,6 +638,7 @@ func (e *Emulator) altOff(restoreCursor bool) {
 	}
 	e.cx = min(e.cx, e.w-1)
 	e.cy = min(e.cy, e.h-1)
+	e.settle()
 }
 
 // fitMain adjusts a restored main screen to the current height.

@@ -19,7 +19,12 @@ func FuzzWrite(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, w, h uint8) {
 		W, H := int(w%200)+1, int(h%100)+1
 		e := New(W, H, 50)
+		pool := NewPool("test", 0, nil)
+		e.SetPool(pool)
 		check := func() {
+			if drawn, kept := pool.Used(), e.Cells(); drawn != kept {
+				t.Fatalf("%d cells drawn, %d kept", drawn, kept)
+			}
 			gw, gh := e.Size()
 			if gw != W || gh != H {
 				t.Fatalf("size %dx%d, want %dx%d", gw, gh, W, H)

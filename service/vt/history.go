@@ -210,7 +210,8 @@ func (e *Emulator) HistoryCell(x, i int) Cell {
 // when full (grid_collect_history). The line is stored encoded, so it
 // returns l's emptied cell slice for the caller to reuse: steady scrolling
 // then allocates only the encoded line, and nothing once the ring is full
-// (a dropped line's bytes are reused).
+// (a dropped line's bytes are reused). A line the pool has no room for is
+// not kept.
 func (e *Emulator) pushHistory(l line) []Cell {
 	if e.hlimit == 0 {
 		return l.cells[:0]
@@ -228,18 +229,27 @@ func (e *Emulator) pushHistory(l line) []Cell {
 		e.hstart = (e.hstart + k) % len(e.hist)
 		e.hlen -= k
 	}
-	var j int
-	if len(e.hist) < e.hlimit && e.hstart == 0 && e.hlen == len(e.hist) {
-		e.hist = append(e.hist, histLine{})
-		j = len(e.hist) - 1
-	} else {
-		j = e.slot(e.hlen)
-	}
+	old := cap(e.hbuf)
 	e.hbuf = encodeLine(e.hbuf[:0], trim(l.cells))
+	if !e.grow(bytesCells(cap(e.hbuf)) - bytesCells(old)) {
+		e.hbuf = nil // made before it was counted: let it go
+		e.shrink(bytesCells(old))
+		return l.cells[:0]
+	}
+	if e.hlen == len(e.hist) && !e.growRing() {
+		return l.cells[:0]
+	}
+	// Growing may have shed the oldest lines: the slot after the newest
+	// is the same, and free.
+	j := e.slot(e.hlen)
+	n := len(e.hbuf)
 	data := e.hist[j].data
-	if n := len(e.hbuf); cap(data) >= n && cap(data) <= 2*n+64 {
+	if cap(data) >= n && cap(data) <= 2*n+64 {
 		data = data[:n]
 	} else {
+		if !e.grow(bytesCells(n) - bytesCells(cap(data))) {
+			return l.cells[:0]
+		}
 		data = make([]byte, n) // exact: history is most of a pane's memory
 	}
 	copy(data, e.hbuf)
@@ -248,7 +258,28 @@ func (e *Emulator) pushHistory(l line) []Cell {
 	return l.cells[:0]
 }
 
+// growRing makes room for more history lines in the ring (every slot is
+// in use), up to the history limit, and lays the lines out from slot 0.
+func (e *Emulator) growRing() bool {
+	n := min(e.hlimit, max(16, 2*len(e.hist)))
+	if !e.grow(int64(RowCells * (n - len(e.hist)))) {
+		return false
+	}
+	ring := make([]histLine, n)
+	for i := range e.hist {
+		ring[i] = e.hist[e.slot(i)]
+	}
+	e.hist, e.hstart = ring, 0
+	return true
+}
+
+// clearHistory drops the history and gives back its cells.
 func (e *Emulator) clearHistory() {
+	freed := int64(RowCells * len(e.hist))
+	for i := range e.hist {
+		freed += bytesCells(cap(e.hist[i].data))
+	}
 	e.hist = nil
 	e.hstart, e.hlen = 0, 0
+	e.shrink(freed)
 }

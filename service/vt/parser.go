@@ -58,7 +58,11 @@ func (e *Emulator) printASCII(p []byte, i int) int {
 		x := e.cx
 		end := x + (j - i)
 		if end > len(l.cells) {
-			l.cells = extend(l.cells, end, W)
+			var ok bool
+			if l.cells, ok = e.extend(l.cells, end, W); !ok {
+				e.cx, i = end, j // not stored: the session ends
+				continue
+			}
 		}
 		c := l.cells
 		if c[x].Width == 0 && x > 0 && c[x-1].Width == 2 {
@@ -358,7 +362,10 @@ func (e *Emulator) restoreCursor() {
 func (e *Emulator) alignmentTest() {
 	for y := 0; y < e.h; y++ {
 		l := &e.lines[y]
-		l.cells = extend(l.cells[:0], e.w, e.w)
+		var ok bool
+		if l.cells, ok = e.extend(l.cells[:0], e.w, e.w); !ok {
+			break // the session ends: its pool is spent
+		}
 		for x := range l.cells {
 			l.cells[x] = Cell{Rune: 'E', Width: 1}
 		}

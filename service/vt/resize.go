@@ -38,6 +38,7 @@ func (e *Emulator) Resize(w, h int) {
 		e.cx = e.w
 	}
 	e.cy = min(e.cy, e.h-1)
+	e.settle()
 }
 
 func (e *Emulator) resizeY(h int) {
@@ -135,7 +136,7 @@ func (e *Emulator) reflow() {
 		}
 		prev = l.wrapped
 	}
-	e.hist, e.hstart, e.hlen = nil, 0, 0
+	e.clearHistory() // its lines are in out, decoded
 	change := 0
 	if len(out) < e.h {
 		change = e.h - len(out)
