@@ -22,6 +22,14 @@ import (
 // reads, over any transport: it never tells whether the token existed.
 const InvalidTokenMessage = "Invalid or expired session token"
 
+// LastWords is how a message the guest reads as its connection ends is
+// written: on a line of its own, below a blank one. A guest's terminal is
+// often back on its first line here (the main screen, as it was when ssh
+// started), and a tmux pane that keeps its dead command's output
+// (remain-on-exit) scrolls one line up to say "Pane is dead": a message on
+// the first line would scroll out of sight.
+func LastWords(msg string) string { return "\r\n" + msg + "\r\n" }
+
 // Size is a guest terminal's size in cells.
 type Size struct{ W, H int }
 
@@ -95,7 +103,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 	}
 	leave := func(msg string) string {
 		buf = renderer.Leave(buf[:0])
-		buf = append(buf, "["+msg+"]\r\n"...)
+		buf = append(buf, LastWords("["+msg+"]")...)
 		term.Write(buf)
 		term.End(msg)
 		return msg
