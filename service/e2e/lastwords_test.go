@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // lastWordsTries is how many guests each case ends, each in its own pane.
@@ -149,4 +153,41 @@ func (p *panes) checkLastWords(want string, within time.Duration) {
 	if shown != p.n {
 		p.t.Errorf("%q shown in %d of %d panes; for example %s", want, shown, p.n, missed[0])
 	}
+}
+
+// TestBrowserLastWordsOnRestart: a browser guest of a relay that stops
+// gets the restart notice as its terminal's last data, then a close with
+// the code that tells the page the session ended, and the reason.
+func TestBrowserLastWordsOnRestart(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	h := startHost(t, r, 80, 24, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("ws://127.0.0.1:%d/t/%s/ws?cols=80&rows=25", r.webPort, tokenOf(t, h.display("#{tmate_ssh}")))
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); err != nil { // the first frame: the guest is in
+		t.Fatal(err)
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	var last []byte
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != 4000 || !strings.Contains(ce.Reason, "The relay is restarting") {
+				t.Fatalf("the connection ended with %v", err)
+			}
+			break
+		}
+		last = data
+	}
+	if !strings.Contains(string(last), "[The relay is restarting") {
+		t.Errorf("last data %q lacks the restart notice", last)
+	}
+	r.cmd.Wait()
 }
