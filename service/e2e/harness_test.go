@@ -262,33 +262,36 @@ func newHost(t testing.TB, r *relay, extraConf string) (*host, string) {
 	return hs, confPath
 }
 
-// waitReady waits until the host's session exists and is ready, then
-// leaves the start-up tips. `wait tmate-ready` alone is not enough: tmate
-// connects once its configuration is loaded, which for an attached tmate
-// can be before its client's new-session has run, and a server without a
-// session releases every waiting client at once. Until the session exists
-// there is no pane to send q to ("no current session").
+// waitReady waits until the host's session exists and is ready (waitSession),
+// then leaves the start-up tips.
 func (h *host) waitReady(within time.Duration) {
+	h.t.Helper()
+	if h.waitSession(within) {
+		h.run("send-keys", "q") // leave the start-up tips
+	}
+}
+
+// waitSession waits until the host's session exists and is ready, and
+// reports whether its pane is in a mode (the start-up tips). `wait
+// tmate-ready` alone is not enough: tmate connects once its configuration
+// is loaded, which for an attached tmate can be before its client's
+// new-session has run, and a server without a session releases every
+// waiting client at once. Until the session exists there is no pane to
+// send q to ("no current session").
+func (h *host) waitSession(within time.Duration) (inMode bool) {
 	h.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		_, waitErr := h.outputWithin(time.Until(deadline), "wait", "tmate-ready") // fails while no server runs yet
-		mode, err := h.output("display", "-p", "#{pane_in_mode}")
-		if waitErr == nil && err == nil {
-			if strings.TrimSpace(mode) == "1" {
-				h.run("send-keys", "q") // leave the start-up tips
-			}
-			break
+		state, err := h.output("display", "-p", "#{pane_in_mode} #{tmate_ssh}")
+		if waitErr == nil && err == nil && strings.Contains(state, "@") {
+			return strings.HasPrefix(state, "1")
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("tmate did not become ready with a session: %v, %v %s", waitErr, err, mode)
+			h.t.Fatalf("tmate did not become ready with a session: %v, %v %s", waitErr, err, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	eventually(h.t, within, "the host left its start-up tips", func() (bool, string) {
-		mode, err := h.output("display", "-p", "#{pane_in_mode} #{tmate_ssh}")
-		return err == nil && strings.HasPrefix(mode, "0 ssh "), mode
-	})
 }
 
 func filterEnv(env []string, names ...string) []string {
