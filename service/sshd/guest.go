@@ -189,9 +189,9 @@ func (c *conn) read(b []byte) (int, error) {
 // what was written to it: ssh exits as soon as its channel closes, and a
 // terminal that reads its output late (tmux drops the unread output of a
 // pane whose command exited) would lose the last words. It asks the
-// terminal a question and waits for any input, which comes after the
-// answer at the latest. The viewer may still be reading too: whoever
-// reads the answer tells settle.
+// terminal where its cursor is and waits for input: the answer, or a key
+// typed meanwhile. The viewer's reader may still be reading too (it drops
+// what comes after the last words): whichever reads the input tells settle.
 func (c *conn) settle() {
 	if !c.pty {
 		return // no terminal to answer

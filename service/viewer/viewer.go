@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/guest"
@@ -83,7 +84,8 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 	if cfg.InputRate > 0 {
 		in = &rateReader{r: term, rate: cfg.InputRate}
 	}
-	go readInput(sess, g, in, cfg.EscapeTime, detach)
+	var ended atomic.Bool
+	go readInput(sess, g, in, cfg.EscapeTime, detach, &ended)
 	go func() {
 		for t := range term.Resizes() {
 			sess.ResizeGuest(g, t.W, t.H)
@@ -102,6 +104,9 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		renderer.CursorStyles = cs.CursorStyles()
 	}
 	leave := func(msg string) string {
+		// What the guest's terminal sends from now on (its answer to the
+		// transport's question after the last words) is not for the host.
+		ended.Store(true)
 		buf = renderer.Leave(buf[:0])
 		buf = append(buf, LastWords("["+msg+"]")...)
 		term.Write(buf)
@@ -176,15 +181,19 @@ func (p *pacer) take(now time.Time) time.Duration {
 // The bytes are decoded and sent on in this goroutine, as they arrive: a
 // hand-off to another goroutine would cost every keystroke a wake-up. Only
 // an escape sequence left incomplete waits, for escapeTime, on a timer.
-func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTime time.Duration, detach chan<- string) {
+func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTime time.Duration, detach chan<- string, ended *atomic.Bool) {
 	var (
 		mu    sync.Mutex // in, flush and done: the reader and the timer
 		in    = guest.NewInput(sess.KeyTable(), g.ReadOnly)
 		flush *time.Timer
 		done  bool
 	)
-	// run performs acts; it reports whether the guest detached.
+	// run performs acts; it reports whether the guest detached or its
+	// loop ended.
 	run := func(acts []guest.Action) bool {
+		if ended.Load() {
+			return true
+		}
 		for _, a := range acts {
 			switch a.Kind {
 			case guest.ActPaneKey:
