@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"tmate-relay/service/config"
 )
@@ -50,5 +51,16 @@ func (c *commandLine) load(args []string) (*config.Config, error) {
 		c.fs.Usage()
 		return nil, errors.New("--out DIR is required")
 	}
-	return config.Load(*c.config)
+	cfg, err := config.Load(*c.config)
+	if errors.Is(err, fs.ErrNotExist) && !c.given("c") {
+		return nil, fmt.Errorf("%w\nname a configuration with -c FILE, or run `make run` in the source tree for a development relay", err)
+	}
+	return cfg, err
+}
+
+// given reports whether the command line set flag name.
+func (c *commandLine) given(name string) bool {
+	set := false
+	c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

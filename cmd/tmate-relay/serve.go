@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,13 +31,9 @@ import (
 const shutdownTimeout = 10 * time.Second
 
 func runServe(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	path := fs.String("c", defaultConfig, "configuration file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*path)
-	if err != nil {
+	cl := newCommandLine("serve", "usage: tmate-relay serve [-c FILE]\n\nRun the relay: SSH for hosts and guests, HTTP for browsers and repositories.", "", os.Stderr)
+	cfg, err := cl.load(args)
+	if cfg == nil {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
@@ -117,7 +112,7 @@ func runServe(args []string) error {
 			}
 		}()
 	}
-	log.Info("relay ready", "ssh", sshL.Addr().String(), "advertise", fmt.Sprintf("%s:%d", cfg.AdvertiseHost(), cfg.SSH.AdvertisePort))
+	log.Info("relay ready", readyAttrs(cfg, sshL, httpL)...)
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stopWatchdog := watchdog()
 	defer stopWatchdog()
@@ -145,6 +140,16 @@ func runServe(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// readyAttrs are the "relay ready" log line's fields: where the relay
+// listens and the addresses hosts and browsers are given.
+func readyAttrs(cfg *config.Config, sshL, httpL net.Listener) []any {
+	attrs := []any{"ssh", sshL.Addr().String(), "advertise", fmt.Sprintf("%s:%d", cfg.AdvertiseHost(), cfg.SSH.AdvertisePort)}
+	if httpL != nil {
+		attrs = append(attrs, "web", httpL.Addr().String(), "web_url", cfg.WebURL())
+	}
+	return attrs
 }
 
 // listeners takes the sockets systemd passed (named ssh and http), or

@@ -530,15 +530,19 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 
 // address checks a listen address and returns its port (-1 when invalid).
 func (v *validator) address(addr string, key ...string) int {
-	name := key[len(key)-1]
+	name := strings.Join(key, ".") // "ssh.listen": the table says which listen
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		v.add(key, "%s %q is not HOST:PORT: %s", name, addr, errText(err))
 		return -1
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
-		v.add(key, "%s %q: port %q is not a number in 0..65535", name, addr, port)
+	if err != nil {
+		v.add(key, "%s %q: port %q is not a number", name, addr, port)
+		return -1
+	}
+	if n < 0 || n > 65535 {
+		v.add(key, "%s %q: port %d is out of range 0..65535", name, addr, n)
 		return -1
 	}
 	if host != "" && !validHost(host) {

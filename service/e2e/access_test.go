@@ -63,22 +63,6 @@ func spawnHost(t *testing.T, r *relay, extraConf string) *host {
 	return hs
 }
 
-// waitReady waits for tmate-ready and dismisses the start-up tips.
-func (h *host) waitReady(within time.Duration) {
-	h.t.Helper()
-	done := make(chan error, 1)
-	go func() { _, err := h.output("wait", "tmate-ready"); done <- err }()
-	select {
-	case err := <-done:
-		if err != nil {
-			h.t.Fatalf("tmate wait tmate-ready: %v", err)
-		}
-	case <-time.After(within):
-		h.t.Fatalf("tmate did not become ready; messages:\n%s", h.messages())
-	}
-	h.run("send-keys", "q")
-}
-
 // messages is the host's message log (tmate's own and the relay's NOTIFYs).
 func (h *host) messages() string {
 	out, _ := h.output("show-messages")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -229,6 +230,19 @@ func startAttachedHost(t testing.TB, r *relay, w, h int, extraConf string) *host
 }
 
 func launchHost(t testing.TB, r *relay, w, h int, extraConf string, attached bool) *host {
+	hs, confPath := newHost(t, r, extraConf)
+	if attached {
+		startTerm(t, w, h, nil, append([]string{"env", "-u", "TMUX", "HOME=" + hs.home}, hs.tmateArgs("-f", confPath)...)...)
+	} else {
+		hs.run("-f", confPath, "new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h))
+	}
+	hs.waitReady(20 * time.Second)
+	return hs
+}
+
+// newHost prepares a host's home, key and tmate.conf (returned); nothing
+// runs yet.
+func newHost(t testing.TB, r *relay, extraConf string) (*host, string) {
 	dir := t.TempDir()
 	hs := &host{t: t, dir: dir, sock: filepath.Join(dir, "tmate.sock")}
 	home := filepath.Join(dir, "home")
@@ -245,32 +259,39 @@ func launchHost(t testing.TB, r *relay, w, h int, extraConf string, attached boo
 	hs.env = append(os.Environ(), "HOME="+home, "TERM=screen-256color", "SHELL=/bin/sh", "ENV=", "PS1=$ ")
 	hs.env = filterEnv(hs.env, "TMUX", "TMATE")
 	t.Cleanup(hs.kill)
-	if attached {
-		startTerm(t, w, h, nil, append([]string{"env", "-u", "TMUX", "HOME=" + home}, hs.tmateArgs("-f", confPath)...)...)
-	} else {
-		hs.run("-f", confPath, "new-session", "-d", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h))
+	return hs, confPath
+}
+
+// waitReady waits until the host's session exists and is ready (waitSession),
+// then leaves the start-up tips.
+func (h *host) waitReady(within time.Duration) {
+	h.t.Helper()
+	if h.waitSession(within) {
+		h.run("send-keys", "q") // leave the start-up tips
 	}
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		for i := 0; i < 50; i++ { // an attached host's server may not be up yet
-			if _, err = hs.output("wait", "tmate-ready"); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+}
+
+// waitSession waits until the host's session exists and is ready, and
+// reports whether its pane is in a mode (the start-up tips). `wait
+// tmate-ready` alone is not enough: tmate connects once its configuration
+// is loaded, which for an attached tmate can be before its client's
+// new-session has run, and a server without a session releases every
+// waiting client at once. Until the session exists there is no pane to
+// send q to ("no current session").
+func (h *host) waitSession(within time.Duration) (inMode bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		_, waitErr := h.outputWithin(time.Until(deadline), "wait", "tmate-ready") // fails while no server runs yet
+		state, err := h.output("display", "-p", "#{pane_in_mode} #{tmate_ssh}")
+		if waitErr == nil && err == nil && strings.Contains(state, "@") {
+			return strings.HasPrefix(state, "1")
 		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("tmate wait tmate-ready: %v", err)
+		if time.Now().After(deadline) {
+			h.t.Fatalf("tmate did not become ready with a session: %v, %v %s", waitErr, err, state)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("tmate did not become ready; relay log:\n%s", r.log.String())
+		time.Sleep(100 * time.Millisecond)
 	}
-	hs.run("send-keys", "q") // leave the start-up tips
-	return hs
 }
 
 func filterEnv(env []string, names ...string) []string {
@@ -301,6 +322,17 @@ func (h *host) command(args ...string) *exec.Cmd {
 
 func (h *host) output(args ...string) (string, error) {
 	out, err := h.command(args...).CombinedOutput()
+	return string(out), err
+}
+
+// outputWithin is output for a command that may block, killed after d.
+func (h *host) outputWithin(d time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	argv := h.tmateArgs(args...)
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	c.Env = h.env
+	out, err := c.CombinedOutput()
 	return string(out), err
 }
 

@@ -313,6 +313,12 @@ var parityCases = []parityCase{
 		typed("echo 'before-messages'"), waitFor("before-messages\n"),
 		refKeys("C-b", ":"), refKeys("-l", "show-messages"), refKeys("Enter"),
 	}, wait: "A mate has joined"},
+	// More output than the pane has lines: the view stays at its top
+	// while the lines scroll into its history ([N/N]).
+	{name: "command-output-scrolls", w: 80, h: 6, steps: []step{
+		typed("echo 'before-output'"), waitFor("before-output\n"),
+		refKeys("C-b", ":"), refKeys("-l", "list-keys"), refKeys("Enter"),
+	}, wait: "bind-key"},
 	// A bound command that fails on the host: its cause on the status
 	// line of the client that ran it, in message-style, for display-time.
 	{name: "failed-command", conf: "set -g display-time 8000\nset -g message-style fg=white,bg=red,bright\nbind-key F select-window -t 9\n",

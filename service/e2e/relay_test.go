@@ -37,6 +37,29 @@ func TestHostGetsConnectionStrings(t *testing.T) {
 	}
 }
 
+// TestHostReadyWaitsForSession: a tmate server can be ready before its
+// session exists (an attached tmate whose new-session arrives after the
+// configuration is loaded). Here the session comes two seconds after the
+// server starts; waitReady still returns a host with its session and the
+// start-up tips left.
+func TestHostReadyWaitsForSession(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	r := startRelay(t, "")
+	h, confPath := newHost(t, r, "")
+	late := h.command("-f", confPath, "start-server", ";", "run-shell", "sleep 2", ";", "new-session", "-d", "-x", "80", "-y", "24")
+	if err := late.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer late.Wait()
+	h.waitReady(20 * time.Second)
+	if got := h.display("#{session_windows} #{pane_in_mode}"); got != "1 0" {
+		t.Errorf("after waitReady: windows, pane in mode = %q, want \"1 0\"", got)
+	}
+	if !strings.HasPrefix(h.display("#{tmate_ssh}"), "ssh ") {
+		t.Errorf("after waitReady the host has no ssh command")
+	}
+}
+
 func TestGuestSeesHostOutput(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	r := startRelay(t, "")

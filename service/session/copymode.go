@@ -180,7 +180,15 @@ func (p *pane) writeOutput(text string, historyLines int, cells *vt.Pool) {
 			b = append(b, c)
 		}
 	}
+	hsize := p.out.HistorySize()
 	p.out.Write(b)
+	// As window_copy_vadd, the view keeps its place as lines scroll into
+	// history: oy grows with it, until the host syncs the mode again.
+	if m := p.copy.mode; m != nil && !m.Backing && p.out.HistorySize() != hsize {
+		moved := *m
+		moved.OY += p.out.HistorySize() - hsize
+		p.copy.mode = &moved
+	}
 }
 
 // dropOutput closes the output view and gives back its cells.

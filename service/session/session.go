@@ -221,6 +221,13 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 	case *protocol.WriteCopyMode:
 		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
+			if p.copy.mode == nil {
+				// tmate writes output only to a pane in copy mode over an
+				// output view, but does not sync the mode when its
+				// configuration's messages (the start-up tips) open that
+				// view: the mode is as window_copy_init leaves it.
+				p.copy.mode = &protocol.CopyMode{}
+			}
 			p.writeOutput(m.Text, s.cfg.HistoryLines, s.cells)
 			err = s.cellsRefusal(p.out.Short(), "the copy-mode text of pane "+strconv.Itoa(m.PaneID))
 		}

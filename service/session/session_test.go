@@ -284,3 +284,50 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("removed session still reachable")
 	}
 }
+
+// tmate writes its start-up tips into a copy-mode output view without
+// syncing the mode: the output alone says the pane shows that view, from
+// its top ([0/N]) while lines scroll into its history, as window_copy_vadd
+// keeps it. A sync (q) ends it.
+func TestCopyModeOutputWithoutSyncShowsTheView(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	w0 := protocol.Window{Idx: 0, Name: "sh", ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 40, SY: 3}}}
+	apply(t, s, layout(40, 3, 0, w0), &protocol.PtyData{PaneID: 1, Data: []byte("$ ")})
+	for _, line := range []string{"Tip: one", "two", "three", "four"} {
+		apply(t, s, &protocol.WriteCopyMode{PaneID: 1, Text: line})
+	}
+	g, err := s.Attach(true, "127.0.0.1", 40, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v guest.View
+	look := func() {
+		v = guest.View{}
+		s.mu.Lock()
+		s.view(&v, g)
+		s.mu.Unlock()
+	}
+	look()
+	row := func(y int) string {
+		var b strings.Builder
+		for x := 0; x < 40; x++ {
+			if r := v.Panes[0].Screen.Cell(x, y).Rune; r != 0 {
+				b.WriteRune(r)
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		return strings.TrimRight(b.String(), " ")
+	}
+	if got, want := row(0), "Tip: one                           [1/1]"; got != want {
+		t.Errorf("top line %q, want %q", got, want)
+	}
+	if got := row(2); got != "three" {
+		t.Errorf("last line %q, want three", got)
+	}
+	apply(t, s, &protocol.SyncCopyMode{PaneID: 1})
+	look()
+	if got := row(0); got != "$" {
+		t.Errorf("after the mode ended the pane shows %q", got)
+	}
+}

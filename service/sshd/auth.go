@@ -177,6 +177,32 @@ func (s *Server) publicKeyAuth(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.P
 	return &ssh.Permissions{Extensions: map[string]string{"key": ssh.FingerprintSHA256(key)}}, nil
 }
 
+// refusedGuest marks (in ssh.Permissions, with the fingerprints it offered)
+// a guest let in only to be told that its session takes listed keys only:
+// OpenSSH shows an authentication banner only at LogLevel INFO and above,
+// and after "Permission denied" nothing else, while a session channel's
+// text always reaches the guest's terminal.
+const refusedGuest = "refused-guest"
+
+// keyboardInteractiveAuth lets in, without asking anything, a guest of a
+// key-restricted session whose keys were all refused (OpenSSH tries
+// keyboard-interactive after its keys), marked refusedGuest: the session
+// channel then tells it why and closes (guest.go). Hosts and other guests
+// are refused: they never need this method.
+func (s *Server) keyboardInteractiveAuth(meta ssh.ConnMetadata, _ ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+	if meta.User() == HostUser {
+		return nil, errKeyRequired
+	}
+	if sess := s.guestSession(meta.User()); sess == nil || !sess.RestrictsGuests() {
+		return nil, errKeyRequired
+	}
+	n := s.note(meta)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.guest = true
+	return &ssh.Permissions{Extensions: map[string]string{refusedGuest: offered(n.refused)}}, nil
+}
+
 // refusedHost marks (in ssh.Permissions) a host let in only to be told it
 // may not host.
 const refusedHost = "refused-host"

@@ -1,6 +1,7 @@
 package sshd
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -376,3 +377,75 @@ func TestARefusedGuestKeyHoldsItsAddressForThePenalty(t *testing.T) {
 	}
 	waitFor(t, "the slot given back after the penalty", func() bool { return pending() == 0 })
 }
+
+// A guest whose keys a session refuses and that tries keyboard-interactive
+// next (as OpenSSH does) is let in to read why in its terminal: OpenSSH
+// hides the banner below LogLevel INFO. Then, as sshd ends a session: the
+// text, a question its terminal answers once it has drawn the text, and
+// exit status 1.
+func TestARefusedGuestIsToldWhyInItsTerminal(t *testing.T) {
+	alice, carol := testSigner(t, "ed25519"), testSigner(t, "ed25519")
+	addr, srv, log := startServer(t, Config{})
+	sess := liveSession(t, srv.Registry(), session.Config{}, alice)
+	asked := 0
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User:            sess.Token(),
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		Timeout:         10 * time.Second,
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(carol), ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
+			asked += len(questions)
+			return make([]string, len(questions)), nil
+		})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s.Stdout = &out
+	s.RequestPty("xterm", 24, 80, nil)
+	s.Shell()
+	err = s.Wait()
+	if want := "\r\n" + strings.TrimSuffix(GuestKeyRefusal, "\r\n") + "\r\n" + cursorQuery; out.String() != want {
+		t.Errorf("guest read %q, want %q", out.String(), want)
+	}
+	if ee, ok := err.(*ssh.ExitError); !ok || ee.ExitStatus() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if asked != 0 {
+		t.Errorf("the guest was asked %d questions", asked)
+	}
+	waitFor(t, "the refusal logged", func() bool { return strings.Contains(log.String(), "guest refused") })
+	if lines := logLines(log, "refused"); len(lines) != 1 || !strings.Contains(lines[0], "no key listed by the session's host (offered: "+fingerprint(carol)+")") {
+		t.Errorf("refusal lines:\n%s", log)
+	}
+	srv.limits.mu.Lock()
+	fails := len(srv.limits.addrs["127.0.0.1"].fails)
+	srv.limits.mu.Unlock()
+	if fails != 1 {
+		t.Errorf("%d failed attempts counted, want 1", fails)
+	}
+
+	// Hosts and guests of open sessions never get in this way.
+	open := liveSession(t, srv.Registry(), session.Config{})
+	for _, user := range []string{HostUser, open.Token()} {
+		_, err := srv.keyboardInteractiveAuth(connMeta{user}, nil)
+		if err == nil {
+			t.Errorf("%s let in by keyboard-interactive", user)
+		}
+	}
+}
+
+// connMeta is the ssh.ConnMetadata of a user connecting from loopback.
+type connMeta struct{ user string }
+
+func (m connMeta) User() string          { return m.user }
+func (m connMeta) SessionID() []byte     { return nil }
+func (m connMeta) ClientVersion() []byte { return nil }
+func (m connMeta) ServerVersion() []byte { return nil }
+func (m connMeta) RemoteAddr() net.Addr  { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
+func (m connMeta) LocalAddr() net.Addr   { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }

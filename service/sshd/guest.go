@@ -1,7 +1,6 @@
 package sshd
 
 import (
-	"encoding/binary"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ const InvalidTokenMessage = viewer.InvalidTokenMessage
 type terminal struct {
 	term string
 	w, h int
+	pty  bool // a pty-req came: a terminal is there to answer
 }
 
 // guest serves a viewer whose SSH user name is a token.
@@ -34,19 +34,26 @@ func (c *conn) guest() {
 	if !ok {
 		return
 	}
+	c.pty = term.pty
+	if offered, refused := c.refusedGuest(); refused {
+		// As for a wrong token: the delay slows probing for the names of
+		// key-restricted sessions as much as guessing tokens.
+		time.Sleep(c.srv.limits.fail(c.addr))
+		c.lastWords(strings.TrimSuffix(GuestKeyRefusal, "\r\n"), 1)
+		log.Info("guest refused: no key listed by the session's host (offered: " + offered + ")")
+		return
+	}
 	if !found {
 		// The delay keeps token guessing slow and gives no timing hint;
 		// it grows for an address that keeps guessing (limits.go).
 		time.Sleep(c.srv.limits.fail(c.addr))
-		c.ch.Write([]byte(InvalidTokenMessage + "\r\n"))
-		c.exit(1)
+		c.lastWords(InvalidTokenMessage, 1)
 		log.Info("guest refused: invalid or expired token")
 		return
 	}
 	g, err := sess.Attach(readOnly, c.addr, term.w, term.h)
 	if err != nil {
-		c.ch.Write([]byte("Relay: " + err.Error() + "\r\n"))
-		c.exit(1)
+		c.lastWords("Relay: "+err.Error(), 1)
 		log.Info("guest refused", "err", err)
 		return
 	}
@@ -68,10 +75,16 @@ type sshTerminal struct {
 	term    string // TERM from the pty-req
 }
 
-func (t sshTerminal) Read(b []byte) (int, error)  { return t.c.ch.Read(b) }
+func (t sshTerminal) Read(b []byte) (int, error)  { return t.c.read(b) }
 func (t sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
 func (t sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
-func (t sshTerminal) End(string)                  { t.c.exit(0) }
+
+// End waits until the guest's terminal has shown the last words, then
+// ends the channel.
+func (t sshTerminal) End(string) {
+	t.c.settle()
+	t.c.exit(0)
+}
 
 // CursorStyles: tmux 2.4 sets cursor styles (Ss, Se) on xterm* terminals
 // only (its default terminal-overrides), so the relay does the same.
@@ -101,7 +114,7 @@ func (c *conn) waitShell() (terminal, <-chan viewer.Size, bool) {
 					req.Reply(false, nil)
 					continue
 				}
-				t.term, t.w, t.h = p.Term, clampSize(p.Cols, 80), clampSize(p.Rows, 24)
+				t.term, t.w, t.h, t.pty = p.Term, clampSize(p.Cols, 80), clampSize(p.Rows, 24), true
 				req.Reply(true, nil)
 			case "shell":
 				req.Reply(true, nil)
@@ -146,12 +159,83 @@ func (c *conn) watchResizes(t terminal, out chan viewer.Size) {
 // clampSize keeps a terminal dimension within what we are willing to draw.
 func clampSize(v uint32, def int) int { return viewer.ClampSize(int(min(v, 1<<20)), def) }
 
-// exit reports the guest's exit status and closes its channel.
+// lastWords shows msg to a guest that is not let in and ends its channel.
+func (c *conn) lastWords(msg string, status uint32) {
+	c.ch.Write([]byte(viewer.LastWords(msg)))
+	c.settle()
+	c.exit(status)
+}
+
+// cursorQuery asks a terminal where its cursor is (DSR). A terminal
+// answers in turn, after it has drawn everything written before.
+const cursorQuery = "\x1b[6n"
+
+// settleTime bounds the wait for a guest's terminal to answer.
+const settleTime = time.Second
+
+// read reads the guest's input and tells settle that some came.
+func (c *conn) read(b []byte) (int, error) {
+	n, err := c.ch.Read(b)
+	if n > 0 {
+		select {
+		case c.input <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+// settle waits, up to settleTime, until the guest's terminal has shown
+// what was written to it: ssh exits as soon as its channel closes, and a
+// terminal that reads its output late (tmux drops the unread output of a
+// pane whose command exited) would lose the last words. It asks the
+// terminal where its cursor is and waits for input: the answer, or a key
+// typed meanwhile. The viewer's reader may still be reading too (it drops
+// what comes after the last words): whichever reads the input tells settle.
+func (c *conn) settle() {
+	if !c.pty {
+		return // no terminal to answer
+	}
+	select {
+	case <-c.input: // earlier input, not the answer
+	default:
+	}
+	if _, err := c.ch.Write([]byte(cursorQuery)); err != nil {
+		return
+	}
+	go func() { // ends when the channel closes
+		b := make([]byte, 256)
+		for {
+			if _, err := c.read(b); err != nil {
+				return
+			}
+		}
+	}()
+	t := time.NewTimer(settleTime)
+	defer t.Stop()
+	select {
+	case <-c.input:
+	case <-t.C:
+	}
+}
+
+// exit ends the guest's channel as sshd ends a session: EOF after the last
+// data, then the exit status, then the channel's close. handleConn then
+// waits for the client to hang up before it closes the connection.
 func (c *conn) exit(status uint32) {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], status)
-	c.ch.SendRequest("exit-status", false, b[:])
+	c.ch.CloseWrite()
+	c.ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
 	c.ch.Close()
+}
+
+// refusedGuest reports whether the guest was let in only to read that its
+// session takes listed keys only (auth.go), with the keys it offered.
+func (c *conn) refusedGuest() (offered string, refused bool) {
+	if c.sc.Permissions == nil {
+		return "", false
+	}
+	offered, refused = c.sc.Permissions.Extensions[refusedGuest]
+	return offered, refused
 }
 
 // randomDelay returns a uniformly random duration in [lo, hi].

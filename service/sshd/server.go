@@ -142,8 +142,11 @@ func New(cfg Config) (*Server, error) {
 		NoClientAuth:         true,
 		NoClientAuthCallback: s.noneAuth,
 		PublicKeyCallback:    s.publicKeyAuth,
-		PreAuthConnCallback:  s.preAuth,
-		ServerVersion:        cfg.ServerVersion,
+		// Only to tell a guest of a key-restricted session why it may
+		// not join (auth.go).
+		KeyboardInteractiveCallback: s.keyboardInteractiveAuth,
+		PreAuthConnCallback:         s.preAuth,
+		ServerVersion:               cfg.ServerVersion,
 	}
 	// The client's preference decides among the ciphers both sides know,
 	// and OpenSSH and libssh (tmate) both put chacha20-poly1305 first.
@@ -308,7 +311,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release}
+	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release, input: make(chan struct{}, 1)}
 	if sc.User() == HostUser && refusedKey != "" {
 		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
 	} else if sc.User() == HostUser && overCap {
@@ -416,4 +419,6 @@ type conn struct {
 	// admitted tells the address's limits that the connection reached a
 	// session; it may be called more than once.
 	admitted func()
+	pty      bool          // the guest has a terminal (pty-req)
+	input    chan struct{} // a guest's input arrived (settle)
 }

@@ -12,6 +12,7 @@ import (
 	"math"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/guest"
@@ -21,6 +22,14 @@ import (
 // InvalidTokenMessage is what a guest with an unknown (or expired) token
 // reads, over any transport: it never tells whether the token existed.
 const InvalidTokenMessage = "Invalid or expired session token"
+
+// LastWords is how a message the guest reads as its connection ends is
+// written: on a line of its own, below a blank one. A guest's terminal is
+// often back on its first line here (the main screen, as it was when ssh
+// started), and a tmux pane that keeps its dead command's output
+// (remain-on-exit) scrolls one line up to say "Pane is dead": a message on
+// the first line would scroll out of sight.
+func LastWords(msg string) string { return "\r\n" + msg + "\r\n" }
 
 // Size is a guest terminal's size in cells.
 type Size struct{ W, H int }
@@ -75,7 +84,8 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 	if cfg.InputRate > 0 {
 		in = &rateReader{r: term, rate: cfg.InputRate}
 	}
-	go readInput(sess, g, in, cfg.EscapeTime, detach)
+	var ended atomic.Bool
+	go readInput(sess, g, in, cfg.EscapeTime, detach, &ended)
 	go func() {
 		for t := range term.Resizes() {
 			sess.ResizeGuest(g, t.W, t.H)
@@ -94,8 +104,11 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		renderer.CursorStyles = cs.CursorStyles()
 	}
 	leave := func(msg string) string {
+		// What the guest's terminal sends from now on (its answer to the
+		// transport's question after the last words) is not for the host.
+		ended.Store(true)
 		buf = renderer.Leave(buf[:0])
-		buf = append(buf, "["+msg+"]\r\n"...)
+		buf = append(buf, LastWords("["+msg+"]")...)
 		term.Write(buf)
 		term.End(msg)
 		return msg
@@ -168,15 +181,19 @@ func (p *pacer) take(now time.Time) time.Duration {
 // The bytes are decoded and sent on in this goroutine, as they arrive: a
 // hand-off to another goroutine would cost every keystroke a wake-up. Only
 // an escape sequence left incomplete waits, for escapeTime, on a timer.
-func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTime time.Duration, detach chan<- string) {
+func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTime time.Duration, detach chan<- string, ended *atomic.Bool) {
 	var (
 		mu    sync.Mutex // in, flush and done: the reader and the timer
 		in    = guest.NewInput(sess.KeyTable(), g.ReadOnly)
 		flush *time.Timer
 		done  bool
 	)
-	// run performs acts; it reports whether the guest detached.
+	// run performs acts; it reports whether the guest detached or its
+	// loop ended.
 	run := func(acts []guest.Action) bool {
+		if ended.Load() {
+			return true
+		}
 		for _, a := range acts {
 			switch a.Kind {
 			case guest.ActPaneKey:

@@ -240,3 +240,35 @@ func TestLocalViewsStayOnTheGuest(t *testing.T) {
 		t.Fatalf("the host was sent %q, want %q", execs, want)
 	}
 }
+
+// answeringTerm answers the last words as a terminal answers the cursor
+// query the SSH transport sends after them.
+type answeringTerm struct{ *fakeTerm }
+
+func (a answeringTerm) End(why string) {
+	a.typeIn.Write([]byte("\x1b[1;1R")) // returns once the guest's reader has it
+	a.fakeTerm.End(why)
+}
+
+// What the guest's terminal sends after its last words are written is not
+// typed into the host's pane.
+func TestInputAfterTheLastWordsStaysOffTheHost(t *testing.T) {
+	s, h := newSession(t)
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := answeringTerm{newFakeTerm()}
+	done := make(chan string)
+	go func() { done <- Run(s, g, term, Config{}) }()
+	term.typeIn.Write([]byte("a"))
+	waitFor(t, "PANE_KEY a", func() bool { return h.has("PANE_KEY -1 0x61") })
+	s.End("the host left")
+	<-done
+	time.Sleep(200 * time.Millisecond) // a forwarded answer would be sent by now
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.sent); h.sent[n-1] != "PANE_KEY -1 0x61" {
+		t.Fatalf("the host was sent %q after the guest's last words", h.sent)
+	}
+}

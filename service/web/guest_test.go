@@ -177,7 +177,22 @@ func TestSessionEndClosesTheGuestWithItsReason(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	sess.End("The host closed the session.")
-	if code, reason := closeStatus(c); code != closeEnded || reason != "The host closed the session." {
-		t.Fatalf("closed with %d %q", code, reason)
+	// The last words arrive as the terminal's last data, then a close.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var last []byte
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != closeEnded || ce.Reason != "The host closed the session." {
+				t.Fatalf("closed with %v", err)
+			}
+			break
+		}
+		last = data
+	}
+	if want := "[The host closed the session.]\r\n"; !strings.HasSuffix(string(last), want) {
+		t.Errorf("last data %q, want it to end with %q", last, want)
 	}
 }
