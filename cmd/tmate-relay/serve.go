@@ -72,6 +72,8 @@ func runServe(args []string) error {
 			HistoryLines:  cfg.Limits.HistoryLines,
 			MaxPanes:      cfg.Limits.MaxPanes,
 			MaxGuests:     cfg.Limits.MaxGuestsPerSession,
+
+			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
 		},
 		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
 		GracePeriod:         cfg.Limits.GracePeriod,

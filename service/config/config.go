@@ -103,9 +103,15 @@ type Web struct {
 // Limits is the [limits] table. Zero (or absent) means the default.
 type Limits struct {
 	MaxSessions         int `toml:"max_sessions"`           // live host sessions on the relay
-	MaxGuestsPerSession int `toml:"max_guests_per_session"` // guests (ssh + web) per session
+	MaxGuestsPerSession int `toml:"max_guests_per_session"` // read-write guests (ssh + web) per session
 	MaxPanes            int `toml:"max_panes"`              // panes per session
 	HistoryLines        int `toml:"history_lines"`          // scrollback per pane, 1..100000
+
+	// MaxReadOnlyGuestsPerSession caps read-only guests (ssh + web) per
+	// session apart from read-write ones, so a pasted read-only link
+	// cannot take the read-write guests' places.
+	MaxReadOnlyGuestsPerSession int `toml:"max_readonly_guests_per_session"`
+
 	// MaxMessageSize caps one host message in bytes; 0 keeps 0, which
 	// means the protocol package's own default.
 	MaxMessageSize int `toml:"max_message_size"`
@@ -166,6 +172,7 @@ const (
 	DefaultWebListen           = "0.0.0.0:10080"
 	DefaultMaxSessions         = 1000
 	DefaultMaxGuestsPerSession = 100
+	DefaultMaxReadOnlyGuests   = 100
 	DefaultMaxPanes            = 1000
 	DefaultHistoryLines        = 2000
 	DefaultGuestInputRate      = 64 * 1024
@@ -236,6 +243,8 @@ func Default() *Config {
 			HostReadyTimeout:             DefaultHostReadyTimeout,
 			SessionsPerAddress:           DefaultSessionsPerAddress,
 			WebConnectionsPerAddress:     DefaultWebConnectionsPerAddress,
+
+			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
 		Log:  Log{Level: DefaultLogLevel},
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
@@ -457,6 +466,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	l := &c.Limits
 	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
 	v.count(&l.MaxGuestsPerSession, d.Limits.MaxGuestsPerSession, "max_guests_per_session")
+	v.count(&l.MaxReadOnlyGuestsPerSession, d.Limits.MaxReadOnlyGuestsPerSession, "max_readonly_guests_per_session")
 	v.count(&l.MaxPanes, d.Limits.MaxPanes, "max_panes")
 	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
 	v.count(&l.TokenFailures, d.Limits.TokenFailures, "token_failures")

@@ -220,6 +220,7 @@ public_url = "https://relay.example.com/"
 [limits]
 max_sessions = 5
 max_guests_per_session = 6
+max_readonly_guests_per_session = 8
 max_panes = 7
 history_lines = 100000
 max_message_size = 1048576
@@ -284,6 +285,8 @@ valid_for = "24h"
 			HostReadyTimeout:             5 * time.Second,
 			SessionsPerAddress:           8,
 			WebConnectionsPerAddress:     9,
+
+			MaxReadOnlyGuestsPerSession: 8,
 		},
 		Hosts:    Hosts{AuthorizedKeys: filepath.Join(dir, "hosts_keys")},
 		Guests:   Guests{RequireAuthorizedKeys: true},

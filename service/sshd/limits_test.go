@@ -359,7 +359,7 @@ func TestCapsAreToldAndLoggedOnce(t *testing.T) {
 		first.Shell()
 		waitFor(t, "the first guest to join", func() bool { return strings.Contains(log.String(), "guest joined") })
 
-		out, err := guestShell(t, addr, sess.ReadOnlyToken(), nil)
+		out, err := guestShell(t, addr, sess.Token(), nil)
 		if want := "Relay: " + session.ErrTooManyGuests.Error(); !strings.Contains(out, want) {
 			t.Fatalf("the guest over the cap read %q, want %q", out, want)
 		}
