@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"tmate-relay/service/fileperm"
 )
 
 // Config is the whole of relay.toml.
@@ -253,6 +255,9 @@ func Default() *Config {
 
 // Load reads and checks the file at path.
 func Load(path string) (*Config, error) {
+	if err := fileperm.Config(path); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

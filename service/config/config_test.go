@@ -399,3 +399,20 @@ func TestLoadLinesAfterMultilineValues(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", err, want)
 	}
 }
+
+// A relay.toml anyone may write is refused, naming the file and the fix;
+// the packaged one (0644, root's) loads.
+func TestLoadRefusesWorldWritableFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "relay.toml")
+	if err := os.WriteFile(p, []byte("[ssh]\nadvertise_host = \"relay.example\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatalf("mode 0644: %v", err)
+	}
+	os.Chmod(p, 0o666)
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "chmod o-w "+p) {
+		t.Fatalf("mode 0666: %v, want a refusal naming the file and chmod o-w", err)
+	}
+}
