@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tmate-relay/service/config"
+	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
 )
@@ -99,7 +100,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	addr := remoteIP(r.RemoteAddr)
 	log := gs.opts.Log.With("addr", addr, "role", "guest", "via", "web")
 	if !gs.originAllowed(r) {
-		log.Info("web guest refused: foreign origin", "origin", r.Header.Get("Origin"))
+		log.Info("web guest refused: foreign origin", "origin", peertext.Cut(r.Header.Get("Origin"), peertext.Long))
 		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
 		return
 	}
