@@ -101,6 +101,8 @@ func runServe(args []string) error {
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
+
+			TokenRefusals: srv, // one per-address slow-down for both doors
 		}), 0, log)
 		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
 		if cfg.Web.TLSCert != "" {
