@@ -227,3 +227,20 @@ func TestSignRPMTwice(t *testing.T) {
 		t.Errorf("rpm -Kv: %v\n%s", err, out)
 	}
 }
+
+// A signing key others may read is refused, naming the file and the fix,
+// and left as it is.
+func TestSigningKeyRefusedWhenReadable(t *testing.T) {
+	cfg := repoConfig(t)
+	p := SigningKeyPath(cfg)
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := LoadOrCreateSigningKey(p)
+	if err == nil || !strings.Contains(err.Error(), "too open") || !strings.Contains(err.Error(), "chmod 600 "+p) {
+		t.Fatalf("mode 0644: %v, want a refusal with chmod 600 %s", err, p)
+	}
+	if b, _ := os.ReadFile(p); !bytes.Equal(b, keyPEM) {
+		t.Error("the key file was changed")
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"tmate-relay/service/fileperm"
 )
 
 // The repository signing key is an OpenPGP v4 RSA 4096 key made with
@@ -140,6 +142,9 @@ func newSigningEntity(now time.Time) (*openpgp.Entity, error) {
 
 // LoadSigningKey reads an armored (or binary) OpenPGP private key.
 func LoadSigningKey(path string) (*SigningKey, error) {
+	if err := fileperm.Secret(path, "repository signing key"); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

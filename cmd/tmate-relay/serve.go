@@ -61,14 +61,15 @@ func runServe(args []string) error {
 		HostKeys: keys,
 		Registry: registry,
 		Session: session.Config{
-			AdvertiseHost: cfg.AdvertiseHost(),
-			AdvertisePort: cfg.SSH.AdvertisePort,
-			WebURL:        webURL,
-			HistoryLines:  cfg.Limits.HistoryLines,
-			MaxPanes:      cfg.Limits.MaxPanes,
-			MaxGuests:     cfg.Limits.MaxGuestsPerSession,
-			MaxCells:      int64(cfg.Limits.MaxSessionCells),
-			Cells:         session.NewRelayCells(int64(cfg.Limits.MaxRelayCells)),
+			AdvertiseHost:     cfg.AdvertiseHost(),
+			AdvertisePort:     cfg.SSH.AdvertisePort,
+			WebURL:            webURL,
+			HistoryLines:      cfg.Limits.HistoryLines,
+			MaxPanes:          cfg.Limits.MaxPanes,
+			MaxGuests:         cfg.Limits.MaxGuestsPerSession,
+			MaxCells:          int64(cfg.Limits.MaxSessionCells),
+			Cells:             session.NewRelayCells(int64(cfg.Limits.MaxRelayCells)),
+			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
 		},
 		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
 		GracePeriod:         cfg.Limits.GracePeriod,
@@ -96,6 +97,8 @@ func runServe(args []string) error {
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
+
+			TokenRefusals: srv, // one per-address slow-down for both doors
 		}), 0, log)
 		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
 		if cfg.Web.TLSCert != "" {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"tmate-relay/service/fileperm"
 )
 
 // Config is the whole of relay.toml.
@@ -103,7 +105,7 @@ type Web struct {
 // Limits is the [limits] table. Zero (or absent) means the default.
 type Limits struct {
 	MaxSessions         int `toml:"max_sessions"`           // live host sessions on the relay
-	MaxGuestsPerSession int `toml:"max_guests_per_session"` // guests (ssh + web) per session
+	MaxGuestsPerSession int `toml:"max_guests_per_session"` // read-write guests (ssh + web) per session
 	MaxPanes            int `toml:"max_panes"`              // panes per session
 	HistoryLines        int `toml:"history_lines"`          // scrollback per pane, 1..100000
 	// MaxSessionCells bounds the cells (16 bytes each) one session's
@@ -113,6 +115,11 @@ type Limits struct {
 	// MaxRelayCells bounds the cells all sessions keep together: no new
 	// layout is admitted past it.
 	MaxRelayCells int `toml:"max_relay_cells"`
+	// MaxReadOnlyGuestsPerSession caps read-only guests (ssh + web) per
+	// session apart from read-write ones, so a pasted read-only link
+	// cannot take the read-write guests' places.
+	MaxReadOnlyGuestsPerSession int `toml:"max_readonly_guests_per_session"`
+
 	// MaxMessageSize caps one host message in bytes; 0 keeps 0, which
 	// means the protocol package's own default.
 	MaxMessageSize int `toml:"max_message_size"`
@@ -173,6 +180,7 @@ const (
 	DefaultWebListen           = "0.0.0.0:10080"
 	DefaultMaxSessions         = 1000
 	DefaultMaxGuestsPerSession = 100
+	DefaultMaxReadOnlyGuests   = 100
 	DefaultMaxPanes            = 1000
 	DefaultHistoryLines        = 2000
 	DefaultGuestInputRate      = 64 * 1024
@@ -255,6 +263,8 @@ func Default() *Config {
 			HostReadyTimeout:             DefaultHostReadyTimeout,
 			SessionsPerAddress:           DefaultSessionsPerAddress,
 			WebConnectionsPerAddress:     DefaultWebConnectionsPerAddress,
+
+			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
 		Log:  Log{Level: DefaultLogLevel},
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
@@ -263,6 +273,9 @@ func Default() *Config {
 
 // Load reads and checks the file at path.
 func Load(path string) (*Config, error) {
+	if err := fileperm.Config(path); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -476,6 +489,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	l := &c.Limits
 	v.count(&l.MaxSessions, d.Limits.MaxSessions, "max_sessions")
 	v.count(&l.MaxGuestsPerSession, d.Limits.MaxGuestsPerSession, "max_guests_per_session")
+	v.count(&l.MaxReadOnlyGuestsPerSession, d.Limits.MaxReadOnlyGuestsPerSession, "max_readonly_guests_per_session")
 	v.count(&l.MaxPanes, d.Limits.MaxPanes, "max_panes")
 	v.count(&l.MaxSessionCells, d.Limits.MaxSessionCells, "max_session_cells")
 	v.count(&l.MaxRelayCells, d.Limits.MaxRelayCells, "max_relay_cells")

@@ -220,6 +220,7 @@ public_url = "https://relay.example.com/"
 [limits]
 max_sessions = 5
 max_guests_per_session = 6
+max_readonly_guests_per_session = 8
 max_panes = 7
 history_lines = 100000
 max_session_cells = 1000000
@@ -288,6 +289,8 @@ valid_for = "24h"
 			HostReadyTimeout:             5 * time.Second,
 			SessionsPerAddress:           8,
 			WebConnectionsPerAddress:     9,
+
+			MaxReadOnlyGuestsPerSession: 8,
 		},
 		Hosts:    Hosts{AuthorizedKeys: filepath.Join(dir, "hosts_keys")},
 		Guests:   Guests{RequireAuthorizedKeys: true},
@@ -398,5 +401,22 @@ func TestLoadLinesAfterMultilineValues(t *testing.T) {
 	want := p + `:1: unknown key "junk"` + "\n" + p + `:13: unknown key "bogus" in [ssh]`
 	if err.Error() != want {
 		t.Errorf("got\n%s\nwant\n%s", err, want)
+	}
+}
+
+// A relay.toml anyone may write is refused, naming the file and the fix;
+// the packaged one (0644, root's) loads.
+func TestLoadRefusesWorldWritableFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "relay.toml")
+	if err := os.WriteFile(p, []byte("[ssh]\nadvertise_host = \"relay.example\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatalf("mode 0644: %v", err)
+	}
+	os.Chmod(p, 0o666)
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "chmod o-w "+p) {
+		t.Fatalf("mode 0666: %v, want a refusal naming the file and chmod o-w", err)
 	}
 }

@@ -138,12 +138,21 @@ func TestHostSizeFollowsSmallestGuest(t *testing.T) {
 		s := size()
 		return s == "100x29", s
 	})
-	small := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh_ro}")), 70, 20)
+	small := sshGuest(t, r, token, 70, 20)
 	eventually(t, 10*time.Second, "host takes the smaller guest's size", func() (bool, string) {
 		s := size()
 		return s == "70x19", s
 	})
-	small.key("C-b", "d") // a read-only guest may detach
+	// A read-only guest, however small, sizes nothing: it sees the window
+	// cut to its terminal.
+	tiny := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh_ro}")), 20, 5)
+	h.run("send-keys", "echo tiny-$((6*7))", "Enter")
+	small.waitFor("tiny-42", 10*time.Second)
+	if s := size(); s != "70x19" {
+		t.Fatalf("a 20x5 read-only guest made the window %s", s)
+	}
+	tiny.key("C-b", "d") // a read-only guest may detach
+	small.key("C-b", "d")
 	eventually(t, 10*time.Second, "host grows back when the small guest leaves", func() (bool, string) {
 		s := size()
 		return s == "100x29", s

@@ -137,7 +137,7 @@ func TestBrowserGuest(t *testing.T) {
 }
 
 // setPublicURL sets [web] public_url in a prepared relay's configuration.
-func setPublicURL(t *testing.T, r *relay, url string) {
+func setPublicURL(t testing.TB, r *relay, url string) {
 	t.Helper()
 	conf, err := os.ReadFile(r.conf)
 	if err != nil {

@@ -590,10 +590,25 @@ func (c *composer) drawBorders(f *Frame, rows, status int) {
 
 	f.owner = c.mapBorders(f.owner)
 
+	// Past the window's last border column and row every cell is filler
+	// (cellOutside, too far from any pane to be the active border): drawn
+	// without asking cellType, which keeps a terminal far larger than the
+	// window cheap.
+	fill := other
+	fill.Rune = borderRunes[cellOutside]
 	// Most cells lie inside a pane: skip them cheaply first.
 	for y := 0; y < rows; y++ {
 		row := f.Cells[(y+f.off)*w : (y+f.off+1)*w]
-		for x := 0; x < w; x++ {
+		xmax := 0 // cells before xmax may be borders
+		if y <= v.H {
+			xmax = min(w, v.W+1)
+		}
+		for x := xmax; x < w; x++ {
+			if !(small && x > msgx && y == msgy) {
+				row[x] = fill
+			}
+		}
+		for x := 0; x < xmax; x++ {
 			if y < v.H && x < v.W {
 				if p := c.paneAt(x, y); p != nil {
 					x = p.X + p.W - 1 // skip the pane's row

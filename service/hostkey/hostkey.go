@@ -17,9 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/fileperm"
 )
 
 // RSABits is the size of a generated RSA host key.
@@ -164,8 +165,8 @@ func Load(dir string) ([]ssh.Signer, error) {
 	return signers, nil
 }
 
-// readPrivate reads one private key. With checkPerm it refuses, as OpenSSH
-// does, a key that is ours but readable or writable by group or others.
+// readPrivate reads one private key. With checkPerm it refuses a key others
+// could read or replace (fileperm.Secret), as OpenSSH refuses one.
 func readPrivate(path string, checkPerm bool) (ssh.Signer, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -178,7 +179,7 @@ func readPrivate(path string, checkPerm bool) (ssh.Signer, error) {
 		return nil, fmt.Errorf("host key %s is not a regular file", path)
 	}
 	if checkPerm {
-		if err := permOK(path, fi); err != nil {
+		if err := fileperm.Secret(path, "host key"); err != nil {
 			return nil, err
 		}
 	}
@@ -195,19 +196,6 @@ func readPrivate(path string, checkPerm bool) (ssh.Signer, error) {
 		return nil, fmt.Errorf("host key %s: %w", path, err)
 	}
 	return s, nil
-}
-
-// permOK follows OpenSSH's sshkey_perm_ok: a private key owned by the
-// current user must not have any group or other permission bits.
-func permOK(path string, fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) != os.Getuid() {
-		return nil
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("permissions %#o for host key %s are too open: it must not be accessible by group or others (chmod 600 %s)", perm, path, path)
-	}
-	return nil
 }
 
 // Fingerprints maps each signer's key type (ssh.KeyAlgoED25519,

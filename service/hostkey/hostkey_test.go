@@ -350,3 +350,23 @@ func TestLoadReadsSSHKeygenKeys(t *testing.T) {
 		t.Errorf("fingerprint mismatch: %q vs %q", out, Fingerprints(signers))
 	}
 }
+
+// A host key behind a symbolic link is refused: whoever can change the
+// link's target chooses the relay's identity.
+func TestLoadRefusesSymlinkedKey(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(dir); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "ssh_host_ed25519_key")
+	if err := os.Rename(p, p+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(p+".real", p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("got %v, want a refusal naming %s as a symbolic link", err, p)
+	}
+}

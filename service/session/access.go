@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/peertext"
 )
 
 // access is what a host said, before READY, about who may join its session
@@ -125,11 +127,11 @@ func (s *Session) admit() error {
 		pol = reg.Policy()
 	}
 	if len(a.badKeys) > 0 && len(a.guestKeys) == 0 {
-		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key without options); no guest could join.", truncate(a.badKeys[0], 40))}
+		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key without options); no guest could join.", peertext.Cut(a.badKeys[0], 40))}
 	}
 	if a.keysFile != "" && len(a.guestKeys) == 0 {
 		// Letting anyone with the token in would undo what the host meant.
-		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys (%s) lists no SSH public key; no guest could join. Add the keys of those who may join.", truncate(a.keysFile, 60))}
+		return &RefusedError{fmt.Sprintf("Relay: tmate-authorized-keys (%s) lists no SSH public key; no guest could join. Add the keys of those who may join.", peertext.Cut(a.keysFile, 60))}
 	}
 	if pol.RequireGuestKeys && len(a.guestKeys) == 0 {
 		return &RefusedError{"Relay: this relay requires sessions restricted to known guests. " +
@@ -198,11 +200,4 @@ func listed(keys []string, k string) bool {
 		found = subtle.ConstantTimeCompare(xs[:], sum[:]) == 1 || found
 	}
 	return found
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

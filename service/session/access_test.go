@@ -254,7 +254,7 @@ func TestHostsRestrictTheirGuestsToKeys(t *testing.T) {
 		{name: "only bad lines", options: [][2]string{keysFile, keyLine("ssh-ed25519 AAAAnope")},
 			wantMsg: `Relay: tmate-authorized-keys has no usable key ("ssh-ed25519 AAAAnope" is not an SSH public key without options); no guest could join.`},
 		{name: "only a from= key", options: [][2]string{keysFile, keyLine(`from="10.0.0.1" ` + aliceLine)},
-			wantMsg: fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key without options); no guest could join.", truncate(`from="10.0.0.1" `+aliceLine, 40))},
+			wantMsg: fmt.Sprintf("Relay: tmate-authorized-keys has no usable key (%q is not an SSH public key without options); no guest could join.", `from="10.0.0.1" ssh-ed25519 AAAAC3NzaC1l...[`+fmt.Sprint(len(`from="10.0.0.1" `+aliceLine))+` bytes, cut]`)},
 		{name: "a keys file that lists nothing", options: [][2]string{keysFile},
 			wantMsg: "Relay: tmate-authorized-keys (/home/h/.ssh/guests) lists no SSH public key; no guest could join. Add the keys of those who may join."},
 		{name: "other tmate-set values are not keys", options: [][2]string{{"tmate-set", "foreground=true"}, {"tmate-set", "other=x"}},
@@ -323,29 +323,54 @@ func TestCapsAndTheirMessages(t *testing.T) {
 	})
 
 	t.Run("guests per session", func(t *testing.T) {
+		// Read-write and read-only guests have caps of their own.
 		for _, tc := range []struct {
-			max      int
-			admitted int // of 10 attempts
-		}{{1, 1}, {2, 2}, {0, 10}} {
-			s, _ := newTestSession(t, Config{MaxGuests: tc.max})
+			readOnly    bool
+			max, maxRO  int
+			admitted    int // of 10 attempts
+			wantRefusal string
+		}{
+			{false, 1, 0, 1, "this session has reached its guest limit"},
+			{false, 2, 1, 2, "this session has reached its guest limit"},
+			{false, 0, 1, 10, ""},
+			{true, 0, 1, 1, "this session has reached its read-only guest limit"},
+			{true, 1, 2, 2, "this session has reached its read-only guest limit"},
+			{true, 1, 0, 10, ""},
+		} {
+			s, _ := newTestSession(t, Config{MaxGuests: tc.max, MaxReadOnlyGuests: tc.maxRO})
 			var guests []*Guest
 			for i := range 10 {
-				g, err := s.Attach(i%2 == 1, fmt.Sprintf("192.0.2.%d", i), 80, 24)
+				g, err := s.Attach(tc.readOnly, fmt.Sprintf("192.0.2.%d", i), 80, 24)
 				if i < tc.admitted {
 					if err != nil {
-						t.Fatalf("cap %d: guest %d refused: %v", tc.max, i+1, err)
+						t.Fatalf("%+v: guest %d refused: %v", tc, i+1, err)
 					}
 					guests = append(guests, g)
 					continue
 				}
-				if !errors.Is(err, ErrTooManyGuests) || err.Error() != "this session has reached its guest limit" {
-					t.Fatalf("cap %d: guest %d: %v, want the guest limit", tc.max, i+1, err)
+				if err == nil || err.Error() != tc.wantRefusal {
+					t.Fatalf("%+v: guest %d: %v, want %q", tc, i+1, err, tc.wantRefusal)
 				}
 			}
 			s.Detach(guests[0])
-			if _, err := s.Attach(false, "192.0.2.99", 80, 24); err != nil {
-				t.Fatalf("cap %d: a guest after one left: %v", tc.max, err)
+			if _, err := s.Attach(tc.readOnly, "192.0.2.99", 80, 24); err != nil {
+				t.Fatalf("%+v: a guest after one left: %v", tc, err)
 			}
+		}
+	})
+
+	t.Run("read-only guests cannot lock out read-write guests", func(t *testing.T) {
+		s, _ := newTestSession(t, Config{MaxGuests: 2})
+		for i := range 50 {
+			s.Attach(true, fmt.Sprintf("198.51.100.%d", i), 80, 24) // refused or not
+		}
+		for i := range 2 {
+			if _, err := s.Attach(false, fmt.Sprintf("192.0.2.%d", i), 80, 24); err != nil {
+				t.Fatalf("read-write guest %d after 50 read-only ones: %v", i+1, err)
+			}
+		}
+		if _, err := s.Attach(false, "192.0.2.9", 80, 24); !errors.Is(err, ErrTooManyGuests) {
+			t.Fatalf("a third read-write guest: %v, want the guest limit", err)
 		}
 	})
 

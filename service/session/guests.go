@@ -81,9 +81,9 @@ func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
 		return nil, ErrEnded
 	default:
 	}
-	if s.cfg.MaxGuests > 0 && len(s.guests) >= s.cfg.MaxGuests {
+	if err := s.guestCapReached(readOnly); err != nil {
 		s.mu.Unlock()
-		return nil, ErrTooManyGuests
+		return nil, err
 	}
 	s.nextClientID++
 	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, w: w, h: h, changed: make(chan struct{}, 1)}
@@ -117,6 +117,29 @@ func (s *Session) Detach(g *Guest) {
 	s.sendSize()
 }
 
+// guestCapReached reports whether one more guest of this kind would go over
+// its cap: read-only and read-write guests have caps of their own. The
+// caller holds mu.
+func (s *Session) guestCapReached(readOnly bool) error {
+	limit, err := s.cfg.MaxGuests, ErrTooManyGuests
+	if readOnly {
+		limit, err = s.cfg.MaxReadOnlyGuests, ErrTooManyReadOnlyGuests
+	}
+	if limit <= 0 {
+		return nil
+	}
+	n := 0
+	for g := range s.guests {
+		if g.ReadOnly == readOnly {
+			n++
+		}
+	}
+	if n >= limit {
+		return err
+	}
+	return nil
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -133,14 +156,26 @@ func (s *Session) ResizeGuest(g *Guest, w, h int) {
 	s.sendSize()
 }
 
-// sendSize tells the host the smallest guest area (rows without the status
-// line), or -1,-1 when no guest is attached, when that changed.
+// sendSize tells the host the smallest read-write guest's area (rows
+// without the status line), or -1,-1 when no read-write guest is attached,
+// when that changed.
+//
+// Read-only guests never size the session, as tmux's ignore-size clients
+// do not while any other client is attached: in tmate the host's own
+// terminal always is. A read-only link is the one people paste into chats,
+// and one guest at 1x1 would otherwise shrink the window for the host and
+// everyone else. A read-only guest sees the window at the size the host
+// and the read-write guests give it: cut off when its terminal is smaller
+// (viewSize), with nothing drawn beyond it when larger.
 func (s *Session) sendSize() error {
 	s.sizeMu.Lock() // keeps the sizes the host receives in order
 	defer s.sizeMu.Unlock()
 	s.mu.Lock()
 	sx, sy := -1, -1
 	for g := range s.guests {
+		if g.ReadOnly {
+			continue
+		}
 		w, h := g.w, g.h-1
 		if sx < 0 || w < sx {
 			sx = w

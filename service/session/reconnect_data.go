@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"tmate-relay/service/fileperm"
 )
 
 // Reconnection data is what the relay gives every host in the environment
@@ -156,12 +158,8 @@ func LoadReconnectKey(stateDir string) ([]byte, error) {
 	if key, err := createReconnectKey(path); err != nil || key != nil {
 		return key, err
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
+	if err := fileperm.Secret(path, "reconnection key"); err != nil {
 		return nil, err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("permissions %#o for %s are too open: it must not be accessible by group or others (chmod 600 %s)", perm, path, path)
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {

@@ -36,7 +36,7 @@ type Config struct {
 	WebURL         string // base URL of browser guests' pages; empty: no web lines
 	HistoryLines   int    // per pane
 	MaxPanes       int    // per session
-	MaxGuests      int    // per session, 0 = no cap
+	MaxGuests      int    // read-write guests per session, 0 = no cap
 	MessageTimeout time.Duration
 	// MaxCells bounds the cells (vt.CellBytes each) the session's panes
 	// keep: screens, history, alternate screens (see cells.go).
@@ -44,12 +44,17 @@ type Config struct {
 	// Cells is the relay's pool every session's cells are also drawn
 	// from; nil: no relay-wide bound.
 	Cells *vt.Pool
+	// MaxReadOnlyGuests caps read-only guests per session apart from
+	// read-write ones, so that a widely pasted read-only link cannot take
+	// the slots of the people who type; 0 = no cap.
+	MaxReadOnlyGuests int
 }
 
 // Errors a guest may see when attaching.
 var (
-	ErrTooManyGuests = errors.New("this session has reached its guest limit")
-	ErrEnded         = errors.New("the session has ended")
+	ErrTooManyGuests         = errors.New("this session has reached its guest limit")
+	ErrTooManyReadOnlyGuests = errors.New("this session has reached its read-only guest limit")
+	ErrEnded                 = errors.New("the session has ended")
 )
 
 type window struct {
@@ -525,10 +530,25 @@ func isZoomed(w *window, sx, sy int) bool {
 	return false
 }
 
-// Compose draws the session for g into f, at g's terminal size.
+// Compose draws the session for g into f, at g's view size (viewSize).
 func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
 	s.view(&g.view, g)
-	guest.Compose(&g.view, g.w, g.h, f)
+	w, h := s.viewSize(g)
+	guest.Compose(&g.view, w, h, f)
 	s.mu.RUnlock()
+}
+
+// viewSize is the size g's frames are drawn at: its terminal's, except that
+// a read-only guest, which does not size the window (sendSize), gets no
+// more than the window and one row for its status line. Beyond that a
+// tmux client shows only filler; drawing it would let anyone with the
+// read-only link make the relay compose and diff a 1000x1000 frame per
+// guest for an 80x24 session. The caller holds mu.
+func (s *Session) viewSize(g *Guest) (w, h int) {
+	w, h = g.w, g.h
+	if g.ReadOnly && s.sx > 0 && s.sy > 0 {
+		w, h = min(w, s.sx), min(h, s.sy+1)
+	}
+	return w, h
 }

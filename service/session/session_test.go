@@ -138,8 +138,10 @@ func TestReadyAnnouncesWebPagesInTheOriginalOrder(t *testing.T) {
 func TestResizeFollowsSmallestGuest(t *testing.T) {
 	s, h := newTestSession(t, Config{})
 	a, _ := s.Attach(false, "192.0.2.1", 100, 30)
-	b, _ := s.Attach(true, "192.0.2.2", 120, 20)
+	b, _ := s.Attach(false, "192.0.2.2", 120, 20)
+	ro, _ := s.Attach(true, "192.0.2.3", 1, 1) // read-only guests never size the window
 	s.ResizeGuest(a, 90, 40)
+	s.ResizeGuest(ro, 2, 2)
 	s.Detach(b)
 	s.Detach(a)
 	var resizes []string
@@ -329,5 +331,35 @@ func TestCopyModeOutputWithoutSyncShowsTheView(t *testing.T) {
 	look()
 	if got := row(0); got != "$" {
 		t.Errorf("after the mode ended the pane shows %q", got)
+	}
+}
+
+// A read-only guest's frames are no larger than the window and its status
+// line, whatever its terminal's size; a read-write guest's are its
+// terminal's (a larger one shows tmux's filler around the window).
+func TestReadOnlyGuestViewSize(t *testing.T) {
+	for _, tc := range []struct {
+		readOnly     bool
+		w, h         int
+		wantW, wantH int
+	}{
+		{true, 1000, 1000, 80, 25},
+		{true, 40, 10, 40, 10},
+		{true, 100, 20, 80, 20},
+		{false, 1000, 1000, 1000, 1000},
+		{false, 40, 10, 40, 10},
+	} {
+		s, _ := newTestSession(t, Config{})
+		apply(t, s, layout(80, 24, 0, protocol.Window{Idx: 0, ActivePaneID: 1,
+			Panes: []protocol.PaneLayout{{ID: 1, SX: 80, SY: 24}}}))
+		g, err := s.Attach(tc.readOnly, "192.0.2.1", tc.w, tc.h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f guest.Frame
+		s.Compose(g, &f)
+		if f.W != tc.wantW || f.H != tc.wantH {
+			t.Errorf("read-only %v at %dx%d: frame %dx%d, want %dx%d", tc.readOnly, tc.w, tc.h, f.W, f.H, tc.wantW, tc.wantH)
+		}
 	}
 }

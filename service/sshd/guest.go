@@ -68,6 +68,12 @@ func (c *conn) guest() {
 	log.Info("guest left", "client", g.ClientID, "why", why)
 }
 
+// RefuseToken records that addr presented an unknown token, at any of the
+// relay's doors (browser guests' too), and returns how long its refusal
+// waits: the same per-address slow-down, with the same counts, as for SSH
+// guests (limits.go), so guessing over the web side is no faster.
+func (s *Server) RefuseToken(addr string) time.Duration { return s.limits.fail(addr) }
+
 // sshTerminal is a guest's session channel as the viewer sees it.
 type sshTerminal struct {
 	c       *conn

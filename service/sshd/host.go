@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/peertext"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 )
@@ -40,10 +41,11 @@ func (c *conn) host() {
 		log.Info("host stream does not start with a header", "type", first.Type())
 		return
 	}
-	if notice := protocol.UnsupportedVersionNotice(hdr.ProtocolVersion, hdr.ClientVersion); notice != "" {
+	client := peertext.Cut(hdr.ClientVersion, peertext.Short) // the host chose it, of any length
+	if notice := protocol.UnsupportedVersionNotice(hdr.ProtocolVersion, client); notice != "" {
 		enc.SetClientProtocol(hdr.ProtocolVersion)
 		enc.Notify(notice)
-		log.Info("host refused: unsupported protocol", "protocol", hdr.ProtocolVersion, "client", hdr.ClientVersion)
+		log.Info("host refused: unsupported protocol", "protocol", hdr.ProtocolVersion, "client", client)
 		c.lingerThenClose()
 		return
 	}
@@ -56,7 +58,7 @@ func (c *conn) host() {
 	fresh := sess
 	sess, gen, err = c.resume(fresh, gen, addErr, stream, enc, log)
 	if err == nil && sess == fresh {
-		log.Info("session started", "client", hdr.ClientVersion, "sessions", reg.Len())
+		log.Info("session started", "client", client, "sessions", reg.Len())
 	}
 	if err != nil {
 		enc.Notify("Relay: " + err.Error())

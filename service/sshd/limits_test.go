@@ -359,7 +359,7 @@ func TestCapsAreToldAndLoggedOnce(t *testing.T) {
 		first.Shell()
 		waitFor(t, "the first guest to join", func() bool { return strings.Contains(log.String(), "guest joined") })
 
-		out, err := guestShell(t, addr, sess.ReadOnlyToken(), nil)
+		out, err := guestShell(t, addr, sess.Token(), nil)
 		if want := "Relay: " + session.ErrTooManyGuests.Error(); !strings.Contains(out, want) {
 			t.Fatalf("the guest over the cap read %q, want %q", out, want)
 		}
@@ -446,4 +446,23 @@ func orDefault(want, def string) string {
 		return def
 	}
 	return want
+}
+
+// The web side's unknown tokens (RefuseToken) and SSH guests' count
+// together per address: guessing over both doors is no faster than over
+// one, and past the allowance each refusal waits longer.
+func TestTokenRefusalsCountAcrossDoors(t *testing.T) {
+	addr, srv, _ := startServer(t, Config{TokenFailures: 2})
+	if d := srv.RefuseToken("127.0.0.1"); d > 200*time.Millisecond {
+		t.Errorf("first web refusal waits %v, want the random 50 to 200 ms only", d)
+	}
+	guestShell(t, addr, "neverAtokenB23456789abcdefgh", nil)
+	if d := srv.RefuseToken("127.0.0.1"); d < 250*time.Millisecond {
+		t.Errorf("a web refusal after two failures (one over SSH) waits %v, want the penalty", d)
+	}
+	srv.limits.mu.Lock()
+	defer srv.limits.mu.Unlock()
+	if st := srv.limits.addrs["127.0.0.1"]; st == nil || len(st.fails) != 3 {
+		t.Fatalf("failures counted: %+v, want 3", st)
+	}
 }

@@ -193,3 +193,48 @@ func TestRandomDelayStaysInRange(t *testing.T) {
 		}
 	}
 }
+
+// A host's client_version is its own choice, of any length: the log line
+// and the NOTIFY that name it carry its first bytes only.
+func TestLongClientVersionIsCut(t *testing.T) {
+	long := "2.4.0" + strings.Repeat("A", 900000)
+	for _, tc := range []struct {
+		name     string
+		protocol int
+		logged   string // the log line naming the client
+	}{
+		{"supported", 6, "session started"},
+		{"unsupported", 5, "host refused: unsupported protocol"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, _, log := startServer(t, Config{})
+			ch, _ := hostChannel(t, addr)
+			ch.Write(protocol.AppendHostMessage(nil, &protocol.Header{ProtocolVersion: tc.protocol, ClientVersion: long}))
+			if tc.protocol == 6 {
+				ch.Write(protocol.AppendHostMessage(nil, &protocol.Ready{}))
+			} else {
+				ch.CloseWrite()
+				for _, m := range relayMessages(t, ch) {
+					if text, _ := m[1].(string); len(text) > 1000 {
+						t.Errorf("NOTIFY of %d bytes", len(text))
+					}
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(log.String(), tc.logged) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no %q in the log:\n%.2000s", tc.logged, log.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			for _, line := range strings.Split(log.String(), "\n") {
+				if len(line) > 1000 {
+					t.Errorf("a log line of %d bytes: %.200s...", len(line), line)
+				}
+			}
+			if !strings.Contains(log.String(), "client=\"2.4.0AAA") || !strings.Contains(log.String(), "900005 bytes, cut]") {
+				t.Errorf("the log does not show the start of the version and its length:\n%.2000s", log.String())
+			}
+		})
+	}
+}

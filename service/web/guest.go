@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tmate-relay/service/config"
+	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
 )
@@ -59,14 +60,19 @@ func (gs *guests) refused(sess *session.Session) string {
 	return ""
 }
 
-// lookup finds the session of a token; unknown tokens wait a random moment,
-// as over SSH, so that guessing is slow and timing tells nothing.
-func (gs *guests) lookup(token string) (sess *session.Session, readOnly, ok bool) {
+// lookup finds the session of a token; an unknown token from addr waits as
+// over SSH (Options.TokenRefusals), so that guessing is slow and timing
+// tells nothing.
+func (gs *guests) lookup(token, addr string) (sess *session.Session, readOnly, ok bool) {
 	if session.ValidTokenSyntax(token) {
 		sess, readOnly, ok = gs.opts.Registry.Lookup(token)
 	}
 	if !ok {
-		time.Sleep(viewer.RefusalDelay())
+		if gs.opts.TokenRefusals != nil {
+			time.Sleep(gs.opts.TokenRefusals.RefuseToken(addr))
+		} else {
+			time.Sleep(viewer.RefusalDelay())
+		}
 	}
 	return sess, readOnly, ok
 }
@@ -76,7 +82,7 @@ func (gs *guests) lookup(token string) (sess *session.Session, readOnly, ok bool
 func (gs *guests) page(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	sess, readOnly, ok := gs.lookup(r.PathValue("token"))
+	sess, readOnly, ok := gs.lookup(r.PathValue("token"), remoteIP(r.RemoteAddr))
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
 		noSessionPage.Execute(w, viewer.InvalidTokenMessage)
@@ -99,7 +105,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	addr := remoteIP(r.RemoteAddr)
 	log := gs.opts.Log.With("addr", addr, "role", "guest", "via", "web")
 	if !gs.originAllowed(r) {
-		log.Info("web guest refused: foreign origin", "origin", r.Header.Get("Origin"))
+		log.Info("web guest refused: foreign origin", "origin", peertext.Cut(r.Header.Get("Origin"), peertext.Long))
 		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
 		return
 	}
@@ -114,7 +120,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	defer c.CloseNow()
 	c.SetReadLimit(gs.opts.MaxMessage)
 
-	sess, readOnly, ok := gs.lookup(r.PathValue("token"))
+	sess, readOnly, ok := gs.lookup(r.PathValue("token"), addr)
 	if !ok {
 		c.Close(closeRefused, viewer.InvalidTokenMessage)
 		log.Info("guest refused: invalid or expired token")

@@ -196,3 +196,57 @@ func TestSessionEndClosesTheGuestWithItsReason(t *testing.T) {
 		t.Errorf("last data %q, want it to end with %q", last, want)
 	}
 }
+
+// refusalLog is a TokenRefusals that records who was refused and waits
+// for nothing.
+type refusalLog struct {
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (l *refusalLog) RefuseToken(addr string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.addrs = append(l.addrs, addr)
+	return 0
+}
+
+func (l *refusalLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.addrs)
+}
+
+// An unknown token, on the page or its WebSocket, counts as a failed
+// attempt of the address with the per-address slow-down the SSH side
+// keeps; a live token does not.
+func TestUnknownWebTokensAreSlowedDownPerAddress(t *testing.T) {
+	cfg := config.Default()
+	cfg.Repo.Enabled = false
+	reg := session.NewRegistry(0)
+	sess := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &quietHost{})
+	if err := reg.Add(sess); err != nil {
+		t.Fatal(err)
+	}
+	refusals := &refusalLog{}
+	srv := httptest.NewServer(New(cfg, Options{Registry: reg, TokenRefusals: refusals}))
+	t.Cleanup(srv.Close)
+
+	for _, path := range []string{"/t/neverAtokenB23456789abcdefgh", "/t/not-even-a-token!", "/t/" + sess.Token()} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	c, _, err := dial(t, wsURL(srv, "neverAtokenB23456789abcdefgh"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeStatus(c)
+	refusals.mu.Lock()
+	defer refusals.mu.Unlock()
+	if want := []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"}; strings.Join(refusals.addrs, " ") != strings.Join(want, " ") {
+		t.Fatalf("refusals recorded for %q, want %q (two pages, one WebSocket)", refusals.addrs, want)
+	}
+}

@@ -37,6 +37,16 @@ type Options struct {
 	// that stopped reading is dropped.
 	WriteTimeout time.Duration
 	Log          *slog.Logger
+	// TokenRefusals slows token guessing down per address, with the
+	// counts the SSH side keeps (sshd.Server.RefuseToken); nil: each
+	// unknown token waits a random 50 to 200 ms only.
+	TokenRefusals TokenRefusals
+}
+
+// TokenRefusals records an unknown token from an address and says how
+// long its refusal waits.
+type TokenRefusals interface {
+	RefuseToken(addr string) time.Duration
 }
 
 // Connection limits of the web side, so that idle or slow clients cannot
