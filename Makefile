@@ -1,5 +1,16 @@
 # The interface to the project: every target a person or CI needs.
-GO       ?= go
+# The go that builds and tests: the one on PATH when it is at least the
+# release go.mod names, else that release fetched from the Go module proxy
+# into .toolchain/ by scripts/go-toolchain.sh (as go itself fetches
+# toolchains). Tests run go too, so its directory leads PATH.
+ifeq ($(origin GO),undefined)
+GO := $(shell scripts/go-toolchain.sh $(CURDIR)/.toolchain)
+ifeq ($(GO),)
+$(error no go for go.mod: scripts/go-toolchain.sh failed, see above)
+endif
+export PATH := $(dir $(GO)):$(PATH)
+export GOTOOLCHAIN := local
+endif
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/tmate-relay
@@ -7,7 +18,7 @@ DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit e2e fuzz bench packages vet clean web-assets browser-deps
+.PHONY: all build run test deps tools unit e2e fuzz bench packages vet clean web-assets browser-deps
 
 all: build
 
@@ -34,7 +45,8 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	debootstrap:debootstrap systemd-nspawn:systemd-container \
 	less:less vi:vim-tiny tput:ncurses-bin \
 	chromium:chromium
-deps:
+deps: tools
+tools:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
@@ -103,6 +115,7 @@ web-assets:
 # at the version pinned in its package-lock.json; it drives Debian's
 # chromium, never a browser of its own.
 BROWSERTEST := service/e2e/testdata/browser
-browser-deps:
+TOOLS += npm:npm
+browser-deps: tools
 	cd $(BROWSERTEST) && npm ci --no-audit --no-fund
 deps: browser-deps
