@@ -18,7 +18,7 @@ DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps tools unit e2e fuzz bench packages vet clean web-assets browser-deps
+.PHONY: all build run test deps tools unit e2e fuzz bench packages vet clean web-assets browser-deps corpus
 
 all: build
 
@@ -83,6 +83,16 @@ $(DEV)/relay.toml:
 		'advertise_port = 10022' 'host_keys_dir = "$(CURDIR)/$(DEV)/keys"' '' \
 		'[web]' 'listen = "127.0.0.1:10080"' 'public_url = "http://127.0.0.1:10080"' > $@
 	@echo "wrote $@"
+
+# Records the vt corpus (service/vt/testdata/corpus) again from the real
+# programs, with tmux's ground truth (scripts/record-corpus.sh); installs the
+# programs first. Review the diff, then TestConformance and the parity tests.
+CORPUS      := service/vt/testdata/corpus
+CORPUSTOOLS := tmux:tmux tput:ncurses-bin vi:vim-tiny less:less top:procps man:man-db \
+	dialog:dialog nano:nano git:git
+corpus:
+	@$(MAKE) --no-print-directory tools TOOLS="$(CORPUSTOOLS)"
+	scripts/record-corpus.sh $(CORPUS)
 
 # The tmate-relay .deb (amd64, arm64) and .rpm (x86_64, aarch64) in dist/,
 # built with nfpm as a Go library. The version is 0.1.0~gitDATE.HASH of HEAD;
