@@ -3,7 +3,7 @@
 # into DIR: every stream from the real program on an 80x24 tmux pane with
 # TERM=screen-256color, then tmux's ground truth for it.
 #
-#   scripts/record-corpus.sh DIR            record streams and ground truth
+#   scripts/record-corpus.sh DIR [NAME...]  record streams and ground truth
 #   scripts/record-corpus.sh --truth DIR    only the ground truth of DIR/streams
 #
 # A stream is what the program wrote to its pty, as tmux read it (pipe-pane
@@ -20,7 +20,9 @@ if [ "${1:-}" = --truth ]; then
 	truth_only=1
 	shift
 fi
-out=${1:?usage: record-corpus.sh [--truth] DIR}
+out=${1:?usage: record-corpus.sh [--truth] DIR [NAME...]}
+shift
+only=" $* "
 mkdir -p "$out/streams" "$out/tmux-3.3a"
 out=$(cd "$out" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +80,11 @@ truth() {
 	settle tin capture-pane -p -e -N -t "$name" >/dev/null
 	# A client attached now draws the whole screen afresh.
 	tout new-session -d -s "$name" -x 80 -y 24 "env -u TMUX tmux -S '$inner' attach -t '$name'"
+	# The client learns its terminal's features (RGB, overline) from the
+	# outer server's answers to its queries, after its first drawing: once
+	# they are in, it draws everything again.
+	settle tin list-clients -t "$name" -F '#{client_termfeatures}' >/dev/null
+	tin refresh-client -t "$(tin list-clients -t "$name" -F '#{client_name}')"
 	local meta='#{cursor_x} #{cursor_y} #{alternate_on} #{history_size} #{cursor_flag} #{insert_flag} #{pane_width} #{pane_height}'
 	settle tout capture-pane -p -e -N -t "$name" >/dev/null
 	tout capture-pane -p -e -N -t "$name" >"$ref.screen"
@@ -222,7 +229,7 @@ w06_tput() {
 	tput cup 16 33
 }
 
-for tool in tmux ls seq tput vi less top man dialog nano git; do
+for tool in tmux ls seq tput vim.tiny less top man dialog nano git; do
 	command -v $tool >/dev/null || { echo "record-corpus: $tool is missing (make corpus installs it)" >&2; exit 1; }
 done
 for f in /etc/services /usr/share/man/man1/ls.1.gz; do
@@ -238,7 +245,8 @@ declare -f w02_sgr w03_utf8 w05_wrap w06_tput w15_stbm w17_smcup w18_irm w19_acs
 
 # record NAME COMMAND [STEP...]: runs COMMAND (sh) on an 80x24 pane with
 # TERM=screen-256color and records what it writes until it exits. A STEP is
-# k:KEY (a tmux key name), t:TEXT (typed literally) or "snapshot" (stop
+# k:KEYS (tmux key names, or literal text where a word names no key),
+# t:TEXT (typed literally) or "snapshot" (stop
 # recording with the program still running); the screen settles after each.
 record() {
 	local name=$1 cmd=$2 step snapshot=
@@ -248,17 +256,23 @@ record() {
 		"tmux wait-for go-$name; TERM=screen-256color exec sh '$work/$name.sh'"
 	tin pipe-pane -O -t "$name" "cat >'$out/streams/$name.bin'"
 	tin wait-for -S "go-$name"
+	# Keys go to the program once it has drawn: sent earlier, the tty would
+	# echo them into the stream.
+	local i
+	for i in $(seq 200); do
+		tin capture-pane -p -t "$name" | grep -q '[^[:space:]]' && break
+		sleep 0.1
+	done
 	settle tin capture-pane -p -e -t "$name" >/dev/null
 	for step in "$@"; do
 		case $step in
-		k:*) tin send-keys -t "$name" "${step#k:}" ;;
+		k:*) tin send-keys -t "$name" ${step#k:} ;; # one write: words are keys
 		t:*) tin send-keys -t "$name" -l "${step#t:}" ;;
 		snapshot) snapshot=1 && break ;;
 		esac
 		settle tin capture-pane -p -e -t "$name" >/dev/null
 	done
 	if [ -z "$snapshot" ]; then
-		local i
 		for i in $(seq 300); do
 			[ "$(tin display -p -t "$name" '#{pane_dead}')" = 1 ] && break
 			sleep 0.1
@@ -271,6 +285,7 @@ record() {
 }
 
 rec() {
+	[ "$only" = "  " ] || [[ $only == *" $1 "* ]] || return 0
 	echo "record $1"
 	record "$@"
 	truth "$1"
@@ -281,15 +296,15 @@ rec w03_utf8 w03_utf8
 rec w04_seq 'seq 1 300'
 rec w05_wrap w05_wrap
 rec w06_tput w06_tput
-rec w07_vim_alt 'ls --color=auto /; vi /etc/services' k:G snapshot
-rec w08_vim_exit 'ls --color=auto /; vi /etc/services' k:G t::q k:Enter
+rec w07_vim_alt 'ls --color=auto /; vim.tiny -u NONE /etc/services' k:G snapshot
+rec w08_vim_exit 'ls --color=auto /; vim.tiny -u NONE /etc/services' k:G 'k::q Enter'
 rec w09_less 'less /etc/services' k:Space snapshot
 rec w10_topb 'top -b -n 1'
 rec w11_topi top snapshot
 rec w12_man 'man ls' k:Space snapshot
 rec w13_dialog 'dialog --msgbox hi 10 30' snapshot
-rec w14_nano 'nano data/nano.txt' k:Down k:Down $(printf 'k:Right %.0s' $(seq 12)) 't:HELLO ' k:Up \
-	$(printf 'k:Right %.0s' $(seq 5)) 't:<ins>' snapshot
+rec w14_nano 'nano --ignorercfiles data/nano.txt' "k:Down Down$(printf ' Right%.0s' $(seq 12))" 't:HELLO ' \
+	"k:Up$(printf ' Right%.0s' $(seq 5)) <ins>" snapshot
 rec w15_stbm w15_stbm
 rec w16_git "git --no-pager -C '$here' log --graph --oneline --decorate --color=always -n 60"
 rec w17_smcup w17_smcup
