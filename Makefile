@@ -86,9 +86,10 @@ $(DEV)/relay.toml:
 
 # Records the vt corpus (service/vt/testdata/corpus) again from the real
 # programs, with tmux's ground truth (scripts/record-corpus.sh); installs the
-# programs first. Review the diff, then TestConformance and the parity tests.
+# programs first. Then take TestTmateConformance's reference again (go test
+# ./service/vt -run TestTmateConformance -args -update) and review both diffs.
 CORPUS      := service/vt/testdata/corpus
-CORPUSTOOLS := tmux:tmux tput:ncurses-bin vi:vim-tiny less:less top:procps man:man-db \
+CORPUSTOOLS := tmux:tmux tput:ncurses-bin vim.tiny:vim-tiny less:less top:procps man:man-db \
 	dialog:dialog nano:nano git:git
 corpus:
 	@$(MAKE) --no-print-directory tools TOOLS="$(CORPUSTOOLS)"
