@@ -4,7 +4,9 @@
 # line), else that release fetched into DIR (default .toolchain) the way go
 # itself fetches toolchains: the module golang.org/toolchain from the Go
 # module proxy ($GOPROXY's first entry, default proxy.golang.org), checked
-# against the checksum database's h1: hash for it (served by that proxy).
+# against the checksum database's h1: hash for it (through that proxy when
+# it serves the database, as go asks it; the lookup's signature is not
+# checked).
 # Needs bash, curl, and perl with its standard modules, which git brings on
 # Debian; no unzip and no go. Messages go to stderr.
 set -euo pipefail
@@ -18,7 +20,7 @@ want=$(sed -n 's/^toolchain go\([0-9][0-9a-z.]*\).*/\1/p; s/^go \([0-9][0-9.]*\)
 # "go 1.26" (no patch) names the release 1.26.0.
 case $want in *.*.* | *rc* | *beta*) ;; *) want=$want.0 ;; esac
 
-# newer A B: A is at least B.
+# atleast A B: version A is at least version B.
 atleast() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]; }
 
 if have=$(GOTOOLCHAIN=local go version 2>/dev/null); then
@@ -90,7 +92,10 @@ sum=$(perl -MIO::Uncompress::Unzip=\$UnzipError -MDigest::SHA=sha256_hex,sha256 
 if [ "${GOSUMDB:-}" = off ]; then
 	echo "go-toolchain: GOSUMDB=off: $mod@$ver not checked ($sum)" >&2
 else
-	want_sum=$(curl -fsSL --retry 3 "$proxy/sumdb/sum.golang.org/lookup/$mod@$ver" |
+	# Through the proxy when it serves the checksum database, as go asks it.
+	lookup=$proxy/sumdb/sum.golang.org
+	curl -fsS -o /dev/null "$lookup/supported" 2>/dev/null || lookup=https://sum.golang.org
+	want_sum=$(curl -fsSL --retry 3 "$lookup/lookup/$mod@$ver" |
 		sed -n "s|^$mod $ver \(h1:[^ ]*\)\$|\1|p")
 	if [ "$sum" != "$want_sum" ]; then
 		echo "go-toolchain: $mod@$ver from $proxy has hash $sum, the checksum database says ${want_sum:-nothing}" >&2
@@ -100,6 +105,7 @@ fi
 
 # A module zip keeps no file modes: make the commands executable, as go does.
 find "$tmp/go/bin" "$tmp/go/pkg/tool" -type f -exec chmod +x {} +
-mv "$tmp/go" "$goroot" 2>/dev/null || [ -x "$goroot/bin/go" ]
+# Another make may have put it there meanwhile.
+mv -T "$tmp/go" "$goroot" 2>/dev/null || [ -x "$goroot/bin/go" ]
 echo "go-toolchain: go $want in $goroot" >&2
 echo "$(cd "$goroot" && pwd)/bin/go"
