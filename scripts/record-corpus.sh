@@ -9,10 +9,10 @@
 # A stream is what the program wrote to its pty, as tmux read it (pipe-pane
 # -O). The ground truth is what tmux shows after reading the stream with
 # output processing and echo off (tmux's answers to a program's queries are
-# not shown), as a fresh pane: .screen from the drawing of a client
-# attached afterwards (captured from an outer tmux's pane that runs the
-# client), .meta and .hist from the pane itself. Needs tmux and the programs below (make
-# corpus installs them).
+# not shown), as a fresh pane: .screen from the drawing of a client attached
+# afterwards (captured from an outer tmux's pane that runs the client),
+# .meta and .hist from the pane itself. Needs tmux and the programs below
+# (make corpus installs them).
 set -euo pipefail
 
 truth_only=
@@ -245,9 +245,9 @@ declare -f w02_sgr w03_utf8 w05_wrap w06_tput w15_stbm w17_smcup w18_irm w19_acs
 
 # record NAME COMMAND [STEP...]: runs COMMAND (sh) on an 80x24 pane with
 # TERM=screen-256color and records what it writes until it exits. A STEP is
-# k:KEYS (tmux key names, or literal text where a word names no key),
-# t:TEXT (typed literally) or "snapshot" (stop
-# recording with the program still running); the screen settles after each.
+# k:KEYS (tmux key names, or literal text where a word names no key, sent in
+# one write), t:TEXT (typed literally) or "snapshot" (stop recording with the
+# program still running); the screen settles after each.
 record() {
 	local name=$1 cmd=$2 step snapshot=
 	shift 2
@@ -266,7 +266,7 @@ record() {
 	settle tin capture-pane -p -e -t "$name" >/dev/null
 	for step in "$@"; do
 		case $step in
-		k:*) tin send-keys -t "$name" ${step#k:} ;; # one write: words are keys
+		k:*) tin send-keys -t "$name" ${step#k:} ;;
 		t:*) tin send-keys -t "$name" -l "${step#t:}" ;;
 		snapshot) snapshot=1 && break ;;
 		esac
