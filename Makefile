@@ -1,5 +1,16 @@
 # The interface to the project: every target a person or CI needs.
-GO       ?= go
+# The go that builds and tests: the one on PATH when it is at least the
+# release go.mod names, else that release fetched from the Go module proxy
+# into .toolchain/ by scripts/go-toolchain.sh (as go itself fetches
+# toolchains). Tests run go too, so its directory leads PATH.
+ifeq ($(origin GO),undefined)
+GO := $(shell scripts/go-toolchain.sh $(CURDIR)/.toolchain)
+ifeq ($(GO),)
+$(error no go for go.mod: scripts/go-toolchain.sh failed, see above)
+endif
+export PATH := $(dir $(GO)):$(PATH)
+export GOTOOLCHAIN := local
+endif
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/tmate-relay
@@ -7,7 +18,7 @@ DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test deps unit e2e fuzz bench packages vet clean web-assets browser-deps
+.PHONY: all build run test deps tools unit e2e fuzz bench packages vet clean web-assets browser-deps corpus
 
 all: build
 
@@ -34,7 +45,8 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	debootstrap:debootstrap systemd-nspawn:systemd-container \
 	less:less vi:vim-tiny tput:ncurses-bin \
 	chromium:chromium
-deps:
+deps: tools
+tools:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
@@ -72,6 +84,17 @@ $(DEV)/relay.toml:
 		'[web]' 'listen = "127.0.0.1:10080"' 'public_url = "http://127.0.0.1:10080"' > $@
 	@echo "wrote $@"
 
+# Records the vt corpus (service/vt/testdata/corpus) again from the real
+# programs, with tmux's ground truth (scripts/record-corpus.sh); installs the
+# programs first. Then take TestTmateConformance's reference again (go test
+# ./service/vt -run TestTmateConformance -args -update) and review both diffs.
+CORPUS      := service/vt/testdata/corpus
+CORPUSTOOLS := tmux:tmux tput:ncurses-bin vim.tiny:vim-tiny less:less top:procps man:man-db \
+	dialog:dialog nano:nano git:git
+corpus:
+	@$(MAKE) --no-print-directory tools TOOLS="$(CORPUSTOOLS)"
+	scripts/record-corpus.sh $(CORPUS)
+
 # The tmate-relay .deb (amd64, arm64) and .rpm (x86_64, aarch64) in dist/,
 # built with nfpm as a Go library. The version is 0.1.0~gitDATE.HASH of HEAD;
 # PKGVERSION=0.1.0 (or 0.1.0~rc1) overrides it.
@@ -103,6 +126,7 @@ web-assets:
 # at the version pinned in its package-lock.json; it drives Debian's
 # chromium, never a browser of its own.
 BROWSERTEST := service/e2e/testdata/browser
-browser-deps:
+TOOLS += npm:npm
+browser-deps: tools
 	cd $(BROWSERTEST) && npm ci --no-audit --no-fund
 deps: browser-deps

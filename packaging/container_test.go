@@ -105,6 +105,13 @@ type container struct {
 // directory bind mounted read-only at /mnt/x, and waits for it to be up.
 func boot(t *testing.T, root, name, bind string) *container {
 	t.Helper()
+	return bootWith(t, root, name, "--private-network", "--bind-ro="+bind+":/mnt/x")
+}
+
+// bootWith starts ROOT with systemd as PID 1 and more systemd-nspawn
+// options, and waits for it to be up.
+func bootWith(t *testing.T, root, name string, options ...string) *container {
+	t.Helper()
 	name = fmt.Sprintf("%s-%d", name, os.Getpid())
 	c := &container{t: t, name: name}
 	for _, h := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
@@ -119,9 +126,9 @@ func boot(t *testing.T, root, name, bind string) *container {
 		t.Fatal(err)
 	}
 	c.log = log
-	script := `for g in "$@"; do echo $$ > "$g/cgroup.procs"; done; exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --private-network --volatile=overlay -M "$NAME" --bind-ro="$BIND:/mnt/x"`
-	c.cmd = exec.Command("sh", append([]string{"-c", script, "sh"}, c.cgroups...)...)
-	c.cmd.Env = append(os.Environ(), "ROOT="+root, "NAME="+name, "BIND="+bind)
+	script := `for g in $CGROUPS; do echo $$ > "$g/cgroup.procs"; done; exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --volatile=overlay -M "$NAME" "$@"`
+	c.cmd = exec.Command("sh", append([]string{"-c", script, "sh"}, options...)...)
+	c.cmd.Env = append(os.Environ(), "ROOT="+root, "NAME="+name, "CGROUPS="+strings.Join(c.cgroups, " "))
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -133,7 +140,9 @@ func boot(t *testing.T, root, name, bind string) *container {
 			t.Fatalf("no container leader; nspawn log:\n%s", c.logText())
 		}
 		time.Sleep(100 * time.Millisecond)
-		out, _ := exec.Command("pgrep", "-P", strconv.Itoa(c.cmd.Process.Pid)).Output()
+		// The container's systemd: nspawn's first child is a helper that
+		// exits once it has started it.
+		out, _ := exec.Command("pgrep", "-x", "-P", strconv.Itoa(c.cmd.Process.Pid), "systemd").Output()
 		if f := strings.Fields(string(out)); len(f) > 0 {
 			c.leader, _ = strconv.Atoi(f[0])
 		}

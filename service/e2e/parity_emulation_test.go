@@ -86,7 +86,7 @@ var corpusStreams = []string{
 func corpusParityCases() []parityCase {
 	var cases []parityCase
 	for _, name := range corpusStreams {
-		cases = append(cases, parityCase{name: "corpus-" + name, corpus: true,
+		cases = append(cases, parityCase{name: "corpus-" + name,
 			steps: []step{typed(playRaw(filepath.Join(corpusDir, "streams", name+".bin"), name))}, wait: name + "-done"})
 	}
 	return cases

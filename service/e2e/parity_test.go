@@ -64,8 +64,8 @@ func corpusStream(name string) step {
 	return typed("stty -opost; cat " + filepath.Join(corpusDir, "streams", name+".bin") + "; stty opost; echo; echo " + name + "-done")
 }
 
-// corpusDir is the vt corpus (../shared/corpus/vt of the checkout).
-var corpusDir, _ = filepath.Abs("../../../shared/corpus/vt")
+// corpusDir is the vt corpus, kept with the emulator's test data.
+var corpusDir, _ = filepath.Abs("../vt/testdata/corpus")
 
 type parityCase struct {
 	name  string
@@ -78,7 +78,6 @@ type parityCase struct {
 	w, h           int
 	smallW, smallH int
 	late           bool // the guest joins after the workload ran
-	corpus         bool // needs the vt corpus
 	tips           bool // the host keeps its start-up tips up: nothing is typed first
 	// redraw, when set, says why the reference client is redrawn
 	// (refresh-client) before comparing: its incremental drawing is known
@@ -274,11 +273,11 @@ var parityCases = []parityCase{
 	{name: "late-guest", late: true, files: map[string]string{"text": lessFile()}, steps: []step{
 		typed("seq 1 50"), tmateCmd("split-window", "-h"), typed("cd && less text"),
 	}, wait: "line 16 of"},
-	{name: "scroll-region", corpus: true, steps: []step{corpusStream("w15_stbm")}, wait: "w15_stbm-done"},
-	{name: "dialog-acs", corpus: true, steps: []step{corpusStream("w13_dialog")}, wait: "w13_dialog-done"},
-	{name: "acs-charsets", corpus: true, steps: []step{corpusStream("w19_acs")}, wait: "w19_acs-done"},
-	{name: "insert-mode", corpus: true, steps: []step{corpusStream("w18_irm")}, wait: "w18_irm-done"},
-	{name: "top", corpus: true, steps: []step{typed("clear"), corpusStream("w11_topi")}, wait: "w11_topi-done",
+	{name: "scroll-region", steps: []step{corpusStream("w15_stbm")}, wait: "w15_stbm-done"},
+	{name: "dialog-acs", steps: []step{corpusStream("w13_dialog")}, wait: "w13_dialog-done"},
+	{name: "acs-charsets", steps: []step{corpusStream("w19_acs")}, wait: "w19_acs-done"},
+	{name: "insert-mode", steps: []step{corpusStream("w18_irm")}, wait: "w18_irm-done"},
+	{name: "top", steps: []step{typed("clear"), corpusStream("w11_topi")}, wait: "w11_topi-done",
 		redraw: "top's header fills its row and the EL after it, sent while the pane's cursor waits to wrap, " +
 			"clears the last column on a live tmate client's terminal but not in tmate's grid (capture-pane and a fresh attach keep it)"},
 	{name: "options-status", conf: optionsConf, steps: []step{
@@ -428,14 +427,6 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 	w, h := pc.w, pc.h
 	if w == 0 {
 		w, h = 80, 24
-	}
-	if pc.corpus {
-		if _, err := os.Stat(corpusDir); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("vt corpus not found at %s (shared/ lies beside the repository)", corpusDir)
-			}
-			t.Skipf("vt corpus not found at %s", corpusDir)
-		}
 	}
 	hs := startHost(t, r, w, h, pc.conf)
 	for name, body := range pc.files {
