@@ -105,6 +105,14 @@ type container struct {
 // directory bind mounted read-only at /mnt/x, and waits for it to be up.
 func boot(t *testing.T, root, name, bind string) *container {
 	t.Helper()
+	return bootNetwork(t, root, name, bind, true)
+}
+
+// bootNetwork is boot, with the machine's own network when private is
+// false: the container's sockets are then reachable from this machine's
+// clients (a browser) at 127.0.0.1 on their own ports.
+func bootNetwork(t *testing.T, root, name, bind string, private bool) *container {
+	t.Helper()
 	name = fmt.Sprintf("%s-%d", name, os.Getpid())
 	c := &container{t: t, name: name}
 	for _, h := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"} {
@@ -119,9 +127,13 @@ func boot(t *testing.T, root, name, bind string) *container {
 		t.Fatal(err)
 	}
 	c.log = log
-	script := `for g in "$@"; do echo $$ > "$g/cgroup.procs"; done; exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --private-network --volatile=overlay -M "$NAME" --bind-ro="$BIND:/mnt/x"`
+	script := `for g in "$@"; do echo $$ > "$g/cgroup.procs"; done; exec systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit $NETWORK --volatile=overlay -M "$NAME" --bind-ro="$BIND:/mnt/x"`
 	c.cmd = exec.Command("sh", append([]string{"-c", script, "sh"}, c.cgroups...)...)
-	c.cmd.Env = append(os.Environ(), "ROOT="+root, "NAME="+name, "BIND="+bind)
+	network := ""
+	if private {
+		network = "--private-network"
+	}
+	c.cmd.Env = append(os.Environ(), "ROOT="+root, "NAME="+name, "BIND="+bind, "NETWORK="+network)
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
