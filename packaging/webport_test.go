@@ -270,6 +270,7 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no ssh command from the host: %q", out)
 	}
+	c.must("tmate -S " + sock + " send-keys q") // leave the start-up tips
 	c.must("tmate -S " + sock + " send-keys 'echo from-the-host-$((6*7))' Enter")
 
 	url := "http://127.0.0.1:" + webPort + "/t/" + m[1]
