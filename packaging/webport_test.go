@@ -260,12 +260,22 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	c := bootNetwork(t, root, "browser", dist, false)
 
 	c.must("apt-get install -y -q /mnt/x/" + filepath.Base(a.debV1))
+	// Another process of this machine may have taken a port since the check.
+	if out, err := c.sh(10*time.Second, "systemctl is-active tmate-relay.socket tmate-relay-http.socket"); err != nil {
+		j, _ := c.sh(10*time.Second, "journalctl -u tmate-relay.socket -u tmate-relay-http.socket -o cat --no-pager")
+		t.Fatalf("the packaged sockets are not listening: %s\n%s", out, j)
+	}
 	c.must(`sed -i 's/^advertise_host = .*/advertise_host = "127.0.0.1"/' /etc/tmate-relay/relay.toml`)
 	c.must("tmate-relay client-config -c /etc/tmate-relay/relay.toml > /tmp/host.conf")
 	sock := "/tmp/tmate-browser.sock"
-	out := c.must("tmate -f /tmp/host.conf -S " + sock + " new-session -d -x 80 -y 24 && timeout 30 tmate -S " + sock +
-		" wait tmate-ready && tmate -S " + sock + " display -p '#{tmate_ssh}'")
+	out, err := c.sh(60*time.Second, "tmate -f /tmp/host.conf -S "+sock+" new-session -d -x 80 -y 24 && timeout 30 tmate -S "+sock+
+		" wait tmate-ready && tmate -S "+sock+" display -p '#{tmate_ssh}'")
 	t.Cleanup(func() { c.sh(10*time.Second, "tmate -S "+sock+" kill-server") })
+	if err != nil {
+		j, _ := c.sh(10*time.Second, "journalctl -u tmate-relay.service -o cat --no-pager | tail -30; tmate -S "+sock+" show-messages")
+		ss, _ := exec.Command("ss", "-Hltnp", "sport = :10022").CombinedOutput()
+		t.Fatalf("the tmate host did not reach tmate-ready: %v\n%s\nrelay journal and host messages:\n%s\nlistening on 10022:\n%s", err, out, j, ss)
+	}
 	m := regexp.MustCompile(`ssh (?:-p\d+ )?(\S+)@`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no ssh command from the host: %q", out)
