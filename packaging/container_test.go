@@ -279,7 +279,7 @@ func TestBootedRelay(t *testing.T) {
 
 	c.must("apt-get install -y -q /mnt/x/" + filepath.Base(a.debV1))
 	c.check("socket active", "systemctl is-active tmate-relay.socket tmate-relay-http.socket")
-	c.check("socket listening", "ss -Hltn | grep -q ':10022 ' && ss -Hltn | grep -q ':10080 '")
+	c.check("socket listening", "ss -Hltn | grep -q ':10022 ' && ss -Hltn | grep -q ':10081 '")
 	out := c.check("socket status", "systemctl status --no-pager tmate-relay.socket")
 	if !strings.Contains(out, "Listen:") || !strings.Contains(out, "10022") {
 		t.Errorf("socket status:\n%s", out)

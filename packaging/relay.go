@@ -21,7 +21,7 @@ import (
 // BaseVersion is the relay's upstream version; a build from git appends
 // ~gitYYYYMMDDhhmmss.HASH (see GitVersion), so every commit sorts above the
 // one before and below the release BaseVersion itself.
-const BaseVersion = "0.1.0"
+const BaseVersion = "0.1.1"
 
 // RelayArches are the Go architectures the relay is built and packaged for
 // (deb amd64/arm64, rpm x86_64/aarch64).
@@ -67,7 +67,7 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			" stream and draws the session for every guest.\n" +
 			" .\n" +
 			" systemd starts the relay on the first connection (socket activation on\n" +
-			" ports 10022 and 10080) under its own unprivileged system user. Host keys\n" +
+			" ports 10022 and 10081) under its own unprivileged system user. Host keys\n" +
 			" are created on installation and kept across upgrades.",
 		depends: map[string][]string{
 			"deb": {"init-system-helpers (>= 1.54~)"},

@@ -29,7 +29,7 @@ func TestBootedAptRepository(t *testing.T) {
 	c.must("apt-get install -y -q /mnt/x/" + filepath.Base(a.debV1))
 	c.must(`sed -i -e 's/^advertise_host = .*/advertise_host = "127.0.0.1"/' -e 's|^packages_dir = .*|packages_dir = "/mnt/x"|' /etc/tmate-relay/relay.toml`)
 	c.must("systemctl start tmate-relay.service")
-	const url = "http://127.0.0.1:10080"
+	const url = "http://127.0.0.1:10081"
 	// apt's own downloader: a minimal root has no curl.
 	get := func(path, to string) string {
 		return "/usr/lib/apt/apt-helper download-file " + url + path + " " + to

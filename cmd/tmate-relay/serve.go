@@ -41,9 +41,19 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	sshL, httpL, err := listeners(cfg)
+	sshL, httpL, activated, err := listeners(cfg)
 	if err != nil {
 		return err
+	}
+	if activated && httpL != nil {
+		// [web] listen is ignored under socket activation: the web side is
+		// where tmate-relay-http.socket listens, and WebURL (an empty
+		// public_url) takes its port from there, not from a stale listen.
+		cfg.Web.Listen = httpL.Addr().String()
+	}
+	if port := cfg.WebURLPortRefused(); httpL != nil && port != 0 {
+		log.Warn("browsers refuse the web side's port: set [web] public_url (or listen) to another port",
+			"url", cfg.WebURL(), "port", port)
 	}
 
 	registry := session.NewRegistry(cfg.Limits.MaxSessions)
@@ -155,12 +165,12 @@ func readyAttrs(cfg *config.Config, sshL, httpL net.Listener) []any {
 	return attrs
 }
 
-// listeners takes the sockets systemd passed (named ssh and http), or
-// listens on the configured addresses when not socket-activated.
-func listeners(cfg *config.Config) (sshL, httpL net.Listener, err error) {
+// listeners takes the sockets systemd passed (named ssh and http; then
+// activated is true), or listens on the configured addresses.
+func listeners(cfg *config.Config) (sshL, httpL net.Listener, activated bool, err error) {
 	named, err := activation.ListenersWithNames()
 	if err != nil {
-		return nil, nil, fmt.Errorf("socket activation: %w", err)
+		return nil, nil, false, fmt.Errorf("socket activation: %w", err)
 	}
 	if len(named) > 0 {
 		if l := named["ssh"]; len(l) > 0 {
@@ -170,22 +180,22 @@ func listeners(cfg *config.Config) (sshL, httpL net.Listener, err error) {
 			httpL = l[0]
 		}
 		if sshL == nil {
-			return nil, nil, errors.New("socket activation passed no socket named \"ssh\" (FileDescriptorName=ssh)")
+			return nil, nil, false, errors.New("socket activation passed no socket named \"ssh\" (FileDescriptorName=ssh)")
 		}
-		return sshL, httpL, nil
+		return sshL, httpL, true, nil
 	}
 	sshL, err = net.Listen("tcp", cfg.SSH.Listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ssh listener: %w", err)
+		return nil, nil, false, fmt.Errorf("ssh listener: %w", err)
 	}
 	if cfg.Web.Listen != "" {
 		httpL, err = net.Listen("tcp", cfg.Web.Listen)
 		if err != nil {
 			sshL.Close()
-			return nil, nil, fmt.Errorf("web listener: %w", err)
+			return nil, nil, false, fmt.Errorf("web listener: %w", err)
 		}
 	}
-	return sshL, httpL, nil
+	return sshL, httpL, false, nil
 }
 
 // watchdog pings systemd's watchdog at half its interval when enabled.

@@ -64,7 +64,9 @@ type Sessions struct {
 
 // SSH is the [ssh] table: the door hosts and guests come in through.
 type SSH struct {
-	// Listen is host:port to listen on when not socket-activated.
+	// Listen is host:port to listen on when not socket-activated. Under
+	// socket activation serve sets it to the activated socket's address,
+	// so that WebURL names the port browsers can reach.
 	Listen string `toml:"listen"`
 	// AdvertiseHost is the name hosts and guests use to reach the relay.
 	// Empty means this machine's FQDN, resolved at run time: use
@@ -86,7 +88,9 @@ type SSH struct {
 
 // Web is the [web] table: browser guests, client configuration, repositories.
 type Web struct {
-	// Listen is host:port to listen on when not socket-activated.
+	// Listen is host:port to listen on when not socket-activated. Under
+	// socket activation serve sets it to the activated socket's address,
+	// so that WebURL names the port browsers can reach.
 	Listen string `toml:"listen"`
 	// PublicURL is how browsers reach the web side, http:// or https://.
 	// Empty means http://ADVERTISE_HOST:PORT-OF-LISTEN: use Config.WebURL.
@@ -177,7 +181,7 @@ type Log struct {
 const (
 	DefaultSSHListen           = "0.0.0.0:10022"
 	DefaultHostKeysDir         = "/var/lib/tmate-relay/keys"
-	DefaultWebListen           = "0.0.0.0:10080"
+	DefaultWebListen           = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
 	DefaultMaxSessions         = 1000
 	DefaultMaxGuestsPerSession = 100
 	DefaultMaxReadOnlyGuests   = 100
@@ -633,6 +637,7 @@ func (c *Config) AdvertiseHost() string {
 // WebURL is the base URL of the web side, without a trailing slash:
 // [web] public_url, or else http(s)://ADVERTISE_HOST:PORT with the port of
 // [web] listen (omitted when it is the scheme's own), https with TLS set.
+// Under socket activation serve sets listen to the socket's own address.
 func (c *Config) WebURL() string {
 	if c.Web.PublicURL != "" {
 		return strings.TrimRight(c.Web.PublicURL, "/")
@@ -640,7 +645,7 @@ func (c *Config) WebURL() string {
 	host := c.AdvertiseHost()
 	_, port, err := net.SplitHostPort(c.Web.Listen)
 	if err != nil || port == "" {
-		port = "10080"
+		_, port, _ = net.SplitHostPort(DefaultWebListen)
 	}
 	scheme, defaultPort := "http", "80"
 	if c.Web.TLSCert != "" {

@@ -60,9 +60,9 @@ func TestLoadErrors(t *testing.T) {
 		{"advertise_host with space", "[ssh]\nadvertise_host = \"relay example\"\n", 2, "is not a host name"},
 
 		// [web]
-		{"web listen", "[web]\nlisten = \"10080\"\n", 2, `listen "10080" is not HOST:PORT`},
+		{"web listen", "[web]\nlisten = \"10081\"\n", 2, `listen "10081" is not HOST:PORT`},
 		{"public_url ftp", "[web]\npublic_url = \"ftp://relay.example.com\"\n", 2, "must start with http:// or https://"},
-		{"public_url no scheme", "[web]\npublic_url = \"relay.example.com:10080\"\n", 2, "must start with http:// or https://"},
+		{"public_url no scheme", "[web]\npublic_url = \"relay.example.com:10081\"\n", 2, "must start with http:// or https://"},
 		{"public_url no host", "[web]\npublic_url = \"http://\"\n", 2, "has no host"},
 		{"public_url unparsable", "[web]\npublic_url = \"http://[::1\"\n", 2, "is not a URL"},
 		{"public_url with query", "[web]\npublic_url = \"https://relay/?a=b\"\n", 2, "must not have a user, query or fragment"},
@@ -368,7 +368,7 @@ func TestFQDN(t *testing.T) {
 	if got := c.AdvertiseHost(); got != "vm.corp.example.com" {
 		t.Errorf("AdvertiseHost() = %q with empty advertise_host", got)
 	}
-	if got := c.WebURL(); got != "http://vm.corp.example.com:10080" {
+	if got := c.WebURL(); got != "http://vm.corp.example.com:10081" {
 		t.Errorf("WebURL() = %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,5 +60,56 @@ func TestSocketActivatedRelayStopsGracefully(t *testing.T) {
 	}
 	if log := r.log.String(); !strings.Contains(log, `msg=stopped`) {
 		t.Fatalf("relay log lacks its stop:\n%s", log)
+	}
+}
+
+// Under socket activation [web] listen is ignored, so with an empty
+// public_url the web address the relay hands out names the activated
+// socket's port: a relay.toml kept across the upgrade from port 10080 still
+// says listen = ...:10080 while tmate-relay-http.socket listens on 10081. A
+// public_url on a port browsers refuse is logged.
+func TestSocketActivatedWebURLTakesTheSocketsPort(t *testing.T) {
+	needTools(t, "systemd-socket-activate")
+	for _, tc := range []struct {
+		name, publicURL string
+		wantURL         string // "" means http://127.0.0.1:SOCKET-PORT
+		warn            bool
+	}{
+		{name: "listen ignored"},
+		{name: "public_url on a refused port", publicURL: "http://127.0.0.1:10080", wantURL: "http://127.0.0.1:10080", warn: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := prepareRelay(t, "")
+			conf, err := os.ReadFile(r.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stale := strings.Replace(string(conf), fmt.Sprintf("listen = \"127.0.0.1:%d\"", r.webPort), `listen = "127.0.0.1:10080"`, 1)
+			if err := os.WriteFile(r.conf, []byte(stale), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.publicURL != "" {
+				setPublicURL(t, r, tc.publicURL)
+			}
+			r.launch("systemd-socket-activate",
+				"-l", fmt.Sprintf("127.0.0.1:%d", r.port), "-l", fmt.Sprintf("127.0.0.1:%d", r.webPort),
+				"--fdname=ssh:http", "--", relayBin, "serve", "-c", r.conf)
+			want := tc.wantURL
+			if want == "" {
+				want = fmt.Sprintf("http://127.0.0.1:%d", r.webPort)
+			}
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", r.webPort))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), want+"/tmate.conf") {
+				t.Errorf("the page does not name %s/tmate.conf:\n%s", want, body)
+			}
+			if warned := strings.Contains(r.log.String(), "browsers refuse"); warned != tc.warn {
+				t.Errorf("warned of a refused port: %v, want %v; log:\n%s", warned, tc.warn, r.log.String())
+			}
+		})
 	}
 }
