@@ -269,7 +269,7 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	c.must("tmate-relay client-config -c /etc/tmate-relay/relay.toml > /tmp/host.conf")
 	sock := "/tmp/tmate-browser.sock"
 	out, err := c.sh(60*time.Second, "tmate -f /tmp/host.conf -S "+sock+" new-session -d -x 80 -y 24 && timeout 30 tmate -S "+sock+
-		" wait tmate-ready && tmate -S "+sock+" display -p '#{tmate_ssh}'")
+		" wait tmate-ready && tmate -S "+sock+" display -p '#{tmate_ssh} #{tmate_web}'")
 	t.Cleanup(func() { c.sh(10*time.Second, "tmate -S "+sock+" kill-server") })
 	if err != nil {
 		j, _ := c.sh(10*time.Second, "journalctl -u tmate-relay.service -o cat --no-pager | tail -30; tmate -S "+sock+" show-messages")
@@ -283,7 +283,11 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	c.must("tmate -S " + sock + " send-keys q") // leave the start-up tips
 	c.must("tmate -S " + sock + " send-keys 'echo from-the-host-$((6*7))' Enter")
 
+	// The link the host prints, as a user would click it.
 	url := "http://127.0.0.1:" + webPort + "/t/" + m[1]
+	if !strings.Contains(out, " "+url) {
+		t.Fatalf("the host prints no web link %s: %q", url, out)
+	}
 	if r := b.call(browserCmd{Op: "open", Page: "session", URL: url, Width: 1000, Height: 600}); r.Status != 200 {
 		t.Fatalf("GET %s in Chromium: status %d", url, r.Status)
 	}

@@ -63,8 +63,10 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
-	webURL := "" // hosts hear of browser pages only when public_url says where they are
-	if httpL != nil && cfg.Web.PublicURL != "" {
+	// Hosts print the browser pages' links whenever the web side is up:
+	// public_url, or by default http://ADVERTISE_HOST:PORT of the web socket.
+	webURL := ""
+	if httpL != nil {
 		webURL = cfg.WebURL()
 	}
 	srv, err := sshd.New(sshd.Config{
