@@ -7,6 +7,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,10 @@ type HostSender interface {
 
 // Config holds what a session needs to know about the relay.
 type Config struct {
+	// Log is where a panic that ends the session goes (Crash);
+	// nil: slog.Default().
+	Log *slog.Logger
+
 	AdvertiseHost  string
 	AdvertisePort  int
 	WebURL         string // base URL of browser guests' pages; empty: no web lines
@@ -104,6 +109,7 @@ type Session struct {
 	endOnce   sync.Once
 	done      chan struct{}
 	endReason string
+	crashOnce sync.Once // Crash tells the host and ends the session once
 }
 
 // New returns a session that talks back to its host through host.
@@ -116,6 +122,9 @@ func New(cfg Config, host HostSender) *Session {
 	}
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = 750 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
 	link := newHostLink(host)
 	return &Session{
@@ -178,20 +187,24 @@ func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
 // applied what it has at hand. A host's reader uses it so that several
 // messages that arrived together make one frame, not a first frame with the
 // rest of the change left waiting for the next one.
+//
+// Where a message runs code (the emulator, the layout, options, a
+// snapshot), the lock is released in a defer: a panic there, which ends the
+// session (Crash), must not leave the session locked for its guests.
 func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err error) {
 	switch m := m.(type) {
 	case *protocol.PtyData:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if p := s.panes[m.PaneID]; p != nil {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 		}
-		s.mu.Unlock()
 	case *protocol.SyncLayout:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		err = s.applyLayout(m)
-		s.mu.Unlock()
 	case *protocol.SyncCopyMode:
 		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
@@ -203,10 +216,10 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Unlock()
 	case *protocol.WriteCopyMode:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if p := s.panes[m.PaneID]; p != nil {
 			p.writeOutput(m.Text, s.cfg.HistoryLines)
 		}
-		s.mu.Unlock()
 	case *protocol.Status:
 		s.mu.Lock()
 		s.statusLeft, s.statusRight = m.Left, m.Right
@@ -214,8 +227,8 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Unlock()
 	case *protocol.ExecCmd:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.applyCommand(m.Argv)
-		s.mu.Unlock()
 	case *protocol.FailedCmd:
 		s.showFailure(m.ClientID, m.Cause)
 	case *protocol.Ready:
@@ -228,8 +241,8 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 		s.mu.Unlock()
 	case *protocol.Snapshot:
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		s.applySnapshot(m)
-		s.mu.Unlock()
 	default:
 		// The host's uname changes nothing a guest sees.
 		return false, false, nil
@@ -481,9 +494,10 @@ func isZoomed(w *window, sx, sy int) bool {
 }
 
 // Compose draws the session for g into f, at g's terminal size.
+// A panic there (it ends the session) leaves the lock released.
 func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	s.view(&g.view, g)
 	guest.Compose(&g.view, g.w, g.h, f)
-	s.mu.RUnlock()
 }
