@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
 )
@@ -69,14 +68,7 @@ type sshTerminal struct {
 	term    string // TERM from the pty-req
 }
 
-func (t sshTerminal) Read(b []byte) (int, error) {
-	n, err := t.c.ch.Read(b)
-	if faultinject.Hook != nil {
-		faultinject.Hook(faultinject.SSHInput, b[:n])
-	}
-	return n, err
-}
-
+func (t sshTerminal) Read(b []byte) (int, error)  { return t.c.ch.Read(b) }
 func (t sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
 func (t sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
 func (t sshTerminal) End(string)                  { t.c.exit(0) }

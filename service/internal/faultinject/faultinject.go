@@ -12,12 +12,12 @@ var Hook func(place string, subject any)
 
 // The places, one per path that serves a session.
 const (
-	HostRead  = "host read loop"     // sshd: each message the host's reader applies
-	Decoder   = "decoder"            // protocol: each message decoded from a host's stream
-	Emulator  = "emulator"           // vt: each write of pane output
-	Status    = "status format"      // guest: each status-line format expanded
-	Renderer  = "renderer"           // guest: each frame rendered for a guest
-	SSHInput  = "ssh guest input"    // sshd: each read of an SSH guest's keystrokes
-	WebInput  = "web guest input"    // web: each keystroke message of a browser guest
-	Reconnect = "reconnect snapshot" // session: each SNAPSHOT a host sends
+	HostRead   = "host read loop"     // sshd: each message the host's reader applies
+	Decoder    = "decoder"            // protocol: each message decoded from a host's stream
+	Emulator   = "emulator"           // vt: each write of pane output
+	Status     = "status format"      // guest: each status-line format expanded
+	Renderer   = "renderer"           // guest: each frame rendered for a guest
+	GuestInput = "guest input"        // guest: each chunk of keystrokes a guest (SSH or browser) sends
+	WebInput   = "web guest input"    // web: each keystroke message of a browser guest
+	Reconnect  = "reconnect snapshot" // session: each SNAPSHOT a host sends
 )
