@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -35,7 +36,11 @@ func (s *Session) Recover(where string) {
 // the session afresh from what it replays. A second panic in the same
 // session is logged only.
 func (s *Session) Crash(where string, r any) {
-	s.cfg.Log.Error("a panic ended a session; other sessions carry on",
+	log := s.cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("a panic ended a session; other sessions carry on",
 		"in", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	s.crashOnce.Do(func() {
 		told := make(chan struct{})

@@ -123,9 +123,6 @@ func New(cfg Config, host HostSender) *Session {
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = 750 * time.Millisecond
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
 	link := newHostLink(host)
 	return &Session{
 		cfg:        cfg,
@@ -494,10 +491,9 @@ func isZoomed(w *window, sx, sy int) bool {
 }
 
 // Compose draws the session for g into f, at g's terminal size.
-// A panic there (it ends the session) leaves the lock released.
 func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	defer s.mu.RUnlock() // a panic here, which ends the session, must not leave it locked
 	s.view(&g.view, g)
 	guest.Compose(&g.view, g.w, g.h, f)
 }
