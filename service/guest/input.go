@@ -151,7 +151,7 @@ func (in *Input) KeyTable() string {
 // Feed decodes the guest's bytes and returns what they ask for, in order.
 func (in *Input) Feed(p []byte) []Action {
 	if faultinject.Hook != nil {
-		faultinject.Hook(faultinject.GuestInput, p)
+		faultinject.Hook(faultinject.GuestInput, string(p)) // a copy: p must not escape
 	}
 	in.out = nil
 	if !in.detached {

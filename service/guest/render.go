@@ -80,7 +80,7 @@ const cursorStyleReset = "\x1b[2 q"
 // rendered frame to f and returns the extended slice.
 func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 	if faultinject.Hook != nil {
-		faultinject.Hook(faultinject.Renderer, f)
+		faultinject.Hook(faultinject.Renderer, f.Cells) // not f: it must not escape
 	}
 	w, h := f.W, f.H
 	// Rows Compose left as they were need no comparing: the terminal

@@ -184,67 +184,60 @@ func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
 // applied what it has at hand. A host's reader uses it so that several
 // messages that arrived together make one frame, not a first frame with the
 // rest of the change left waiting for the next one.
-//
-// Where a message runs code (the emulator, the layout, options, a
-// snapshot), the lock is released in a defer: a panic there, which ends the
-// session (Crash), must not leave the session locked for its guests.
 func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err error) {
 	switch m := m.(type) {
+	case *protocol.FailedCmd:
+		s.showFailure(m.ClientID, m.Cause)
+		return true, false, nil
+	case *protocol.Ready:
+		return false, false, s.announce()
+	case *protocol.Fin:
+		return false, true, nil
+	}
+	changed, err = s.applyState(m)
+	return changed, false, err
+}
+
+// applyState applies a message that changes the session's state. The lock
+// is released in a defer: a panic here (in the emulator, the layout,
+// options, a snapshot), which ends the session (Crash), must not leave the
+// session locked for its guests.
+func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch m := m.(type) {
 	case *protocol.PtyData:
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		if p := s.panes[m.PaneID]; p != nil {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 		}
 	case *protocol.SyncLayout:
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		err = s.applyLayout(m)
 	case *protocol.SyncCopyMode:
-		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
 			p.copy.mode = m.CopyMode
 			if m.CopyMode == nil || m.CopyMode.Backing {
 				p.out, p.outWritten = nil, false
 			}
 		}
-		s.mu.Unlock()
 	case *protocol.WriteCopyMode:
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		if p := s.panes[m.PaneID]; p != nil {
 			p.writeOutput(m.Text, s.cfg.HistoryLines)
 		}
 	case *protocol.Status:
-		s.mu.Lock()
 		s.statusLeft, s.statusRight = m.Left, m.Right
 		s.statusFromHost = true
-		s.mu.Unlock()
 	case *protocol.ExecCmd:
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		s.applyCommand(m.Argv)
-	case *protocol.FailedCmd:
-		s.showFailure(m.ClientID, m.Cause)
-	case *protocol.Ready:
-		return false, false, s.announce()
-	case *protocol.Fin:
-		return false, true, nil
 	case *protocol.Uname:
-		s.mu.Lock()
 		s.hostName = m.Nodename
-		s.mu.Unlock()
 	case *protocol.Snapshot:
-		s.mu.Lock()
-		defer s.mu.Unlock()
 		s.applySnapshot(m)
 	default:
-		// The host's uname changes nothing a guest sees.
-		return false, false, nil
+		return false, nil // nothing a guest sees
 	}
-	return true, false, err
+	return true, err
 }
 
 // NotifyGuests tells every guest that the state moved on; it never blocks.

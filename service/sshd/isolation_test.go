@@ -18,10 +18,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/config"
-	"tmate-relay/service/guest"
 	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
+	"tmate-relay/service/vt"
 	"tmate-relay/service/web"
 )
 
@@ -61,9 +61,9 @@ func subjectText(v any) string {
 		return string(v)
 	case string:
 		return v
-	case *guest.Frame:
+	case []vt.Cell:
 		var b strings.Builder
-		for _, c := range v.Cells {
+		for _, c := range v {
 			b.WriteRune(c.Rune)
 		}
 		return b.String()

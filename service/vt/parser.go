@@ -7,7 +7,7 @@ import "tmate-relay/service/internal/faultinject"
 // the host's tmate answers them, the relay only mirrors.
 func (e *Emulator) Write(p []byte) (int, error) {
 	if faultinject.Hook != nil {
-		faultinject.Hook(faultinject.Emulator, p)
+		faultinject.Hook(faultinject.Emulator, string(p)) // a copy: p must not escape
 	}
 	e.gen++
 	i := 0
