@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +26,7 @@ func (c *conn) host() {
 		// A panic in this host's reader ends its session only.
 		if r := recover(); r != nil {
 			if sess == nil {
-				log.Error("a panic ended a host's connection before its session started", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				logConnectionPanic(log, r)
 				return
 			}
 			sess.Crash("host reader", r)

@@ -146,15 +146,59 @@ func TestAPanicEndsItsSessionOnly(t *testing.T) {
 				}
 			}
 
-			// B is still served both ways.
-			hostB.send(t, pty("B-after"))
-			waitFor(t, "B's guest to show B's output after A's panic", func() bool { return strings.Contains(guestB.output(), "B-after") })
-			keys := hostB.paneKeys()
-			guestB.typeKeys(t, "x")
-			waitFor(t, "B's host to receive B's guest's key", func() bool { return hostB.paneKeys() > keys })
-			if hostB.told(session.CrashNotice) || strings.Contains(guestB.output(), session.CrashNotice) {
-				t.Fatal("B was told of A's panic")
+			stillServed(t, hostB, guestB)
+		})
+	}
+}
+
+// stillServed checks that B's guest still sees B's output and B's host
+// still gets its guest's keys, and that neither heard of a panic.
+func stillServed(t *testing.T, hostB *fakeHost, guestB guestConn) {
+	t.Helper()
+	hostB.send(t, &protocol.PtyData{PaneID: 0, Data: []byte("B-after")})
+	waitFor(t, "B's guest to show B's output after the panic", func() bool { return strings.Contains(guestB.output(), "B-after") })
+	keys := hostB.paneKeys()
+	guestB.typeKeys(t, "x")
+	waitFor(t, "B's host to receive B's guest's key", func() bool { return hostB.paneKeys() > keys })
+	if hostB.told(session.CrashNotice) || strings.Contains(guestB.output(), session.CrashNotice) {
+		t.Fatal("B was told of the panic")
+	}
+}
+
+// TestAPanicOutsideASessionEndsItsConnectionOnly injects a panic into the
+// decoding of a host's header, before it has a session, and into that of
+// a host refused for its address's cap: only that connection ends.
+func TestAPanicOutsideASessionEndsItsConnectionOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		perAddr int
+	}{
+		{"a host's header", 0},
+		{"a refused host's header", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := session.NewRegistry(0)
+			addr, _, log := startServer(t, Config{Registry: reg, SessionsPerAddress: tc.perAddr})
+			hostB := startFakeHost(t, addr)
+			guestB := joinSSH(t, addr, hostB.token)
+			hostB.send(t, &protocol.PtyData{PaneID: 0, Data: []byte("B-is-up")})
+			waitFor(t, "B's guest to show B's output", func() bool { return strings.Contains(guestB.output(), "B-is-up") })
+
+			faults.arm(faultinject.Decoder, isolationMarker)
+			ch, _ := hostChannel(t, addr)
+			ch.Write(protocol.AppendHostMessage(nil, &protocol.Header{ProtocolVersion: 6, ClientVersion: isolationMarker}))
+			io.Copy(io.Discard, ch) // until the relay hangs up
+
+			const logged = "a panic ended a connection outside any session"
+			waitFor(t, "the panic to be logged", func() bool { return len(logLines(log, logged)) > 0 })
+			lines := logLines(log, logged)
+			if len(lines) != 1 || !strings.Contains(lines[0], "injected fault in the decoder") || !strings.Contains(lines[0], "goroutine ") {
+				t.Fatalf("the panic was not logged once with its stack:\n%s", log)
 			}
+			if reg.Len() != 1 {
+				t.Fatalf("%d sessions, want B's", reg.Len())
+			}
+			stillServed(t, hostB, guestB)
 		})
 	}
 }

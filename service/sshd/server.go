@@ -192,6 +192,7 @@ func (s *Server) Serve(l net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.survive()
 			s.handleConn(nc)
 		}()
 	}
