@@ -211,6 +211,7 @@ type fakeHost struct {
 
 	mu     sync.Mutex
 	notes  []string
+	env    map[string]string
 	keys   int
 	closed bool
 }
@@ -218,7 +219,7 @@ type fakeHost struct {
 func startFakeHost(t *testing.T, addr string) *fakeHost {
 	t.Helper()
 	ch, _ := hostChannel(t, addr)
-	h := &fakeHost{ch: ch}
+	h := &fakeHost{ch: ch, env: map[string]string{}}
 	h.send(t,
 		&protocol.Header{ProtocolVersion: 6, ClientVersion: "2.4.0"},
 		&protocol.SyncLayout{SX: 80, SY: 23, Windows: []protocol.Window{{
@@ -242,6 +243,7 @@ func startFakeHost(t *testing.T, addr string) *fakeHost {
 			case 0: // NOTIFY
 				h.notes = append(h.notes, m[1].(string))
 			case 4: // SET_ENV
+				h.env[m[1].(string)] = m[2].(string)
 				if m[1] == "tmate_ssh" {
 					tokens <- tokenOfCommand(m[2].(string))
 				}
@@ -279,6 +281,12 @@ func (h *fakeHost) told(s string) bool {
 		}
 	}
 	return false
+}
+
+func (h *fakeHost) envValue(name string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.env[name]
 }
 
 func (h *fakeHost) hungUp() bool {
@@ -382,5 +390,26 @@ func (g *webGuest) typeKeys(t *testing.T, s string) {
 	defer cancel()
 	if err := g.c.Write(ctx, websocket.MessageBinary, []byte(s)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAHostTakesItsSessionBackAfterAPanic: a panic frees the session's
+// tokens, so its host, reconnecting as tmate does when the relay hangs up,
+// gets the same ssh commands back.
+func TestAHostTakesItsSessionBackAfterAPanic(t *testing.T) {
+	reg := session.NewRegistry(0)
+	reg.SetReconnector(session.NewReconnector([]byte("relay key"), time.Minute))
+	addr, _, _ := startServer(t, Config{Registry: reg})
+	a := startFakeHost(t, addr)
+	waitFor(t, "the host's reconnection data", func() bool { return a.envValue("tmate_reconnection_data") != "" })
+
+	faults.arm(faultinject.HostRead, isolationMarker)
+	a.send(t, &protocol.PtyData{PaneID: 0, Data: []byte(isolationMarker)})
+	waitFor(t, "the host to be hung up on", a.hungUp)
+
+	env, notes, c := hostUntilReady(t, addr, &protocol.Reconnect{Data: a.envValue("tmate_reconnection_data")})
+	defer c.Close()
+	if got := tokenOfCommand(env["tmate_ssh"]); got != a.token || !strings.Contains(strings.Join(notes, "\n"), "Reconnected") {
+		t.Fatalf("the host came back to token %q (was %q), told %q", got, a.token, notes)
 	}
 }
