@@ -12,9 +12,14 @@ import (
 // guest's view, renderer or input) is recovered in the goroutine it
 // happened in and ends that session alone. Other sessions carry on.
 
-// CrashNotice is what a session's host (in a NOTIFY) and its guests read
-// when a panic in the relay ended it.
-const CrashNotice = "The relay ended this session after an internal error (its log has the details)."
+// What a session's guests, and its host in a NOTIFY, read when a panic in
+// the relay ended it. The host's tmate reconnects as after any hang-up and
+// gets its session back with the same tokens (the session's own state is
+// rebuilt from what it replays), so guests can join again.
+const (
+	CrashNotice     = "An internal error in the relay ended this session: join again with the same command once the host has reconnected."
+	CrashHostNotice = "Relay: an internal error ended this session (the relay's log has the details); tmate reconnects by itself."
+)
 
 // crashNoticeWait bounds how long Crash waits for the host to take its
 // NOTIFY: a host that reads nothing must not keep the session alive.
@@ -45,7 +50,7 @@ func (s *Session) Crash(where string, r any) {
 	s.crashOnce.Do(func() {
 		told := make(chan struct{})
 		go func() {
-			s.host.Notify("Relay: " + CrashNotice)
+			s.host.Notify(CrashHostNotice)
 			close(told)
 		}()
 		select {

@@ -50,7 +50,7 @@ func TestAPanicEndsItsSessionOnce(t *testing.T) {
 	if a.EndReason() != CrashNotice {
 		t.Fatalf("the session ended with %q", a.EndReason())
 	}
-	if got := hostA.take(); len(got) != 1 || got[0] != "NOTIFY Relay: "+CrashNotice {
+	if got := hostA.take(); len(got) != 1 || got[0] != "NOTIFY "+CrashHostNotice {
 		t.Fatalf("the host was sent %q", got)
 	}
 	if _, _, ok := reg.Lookup(a.Token()); ok {

@@ -132,7 +132,7 @@ func TestAPanicEndsItsSessionOnly(t *testing.T) {
 			faults.arm(tc.place, isolationMarker)
 			tc.trigger(hostA, guestA)
 
-			waitFor(t, "A's host to be told", func() bool { return hostA.told(session.CrashNotice) })
+			waitFor(t, "A's host to be told", func() bool { return hostA.told(session.CrashHostNotice) })
 			waitFor(t, "A's host to be hung up on", hostA.hungUp)
 			waitFor(t, "A's guest to be told", func() bool { return strings.Contains(guestA.output(), session.CrashNotice) })
 			waitFor(t, "A to leave the registry", func() bool { return reg.Len() == 1 })
@@ -160,7 +160,7 @@ func stillServed(t *testing.T, hostB *fakeHost, guestB guestConn) {
 	keys := hostB.paneKeys()
 	guestB.typeKeys(t, "x")
 	waitFor(t, "B's host to receive B's guest's key", func() bool { return hostB.paneKeys() > keys })
-	if hostB.told(session.CrashNotice) || strings.Contains(guestB.output(), session.CrashNotice) {
+	if hostB.told(session.CrashHostNotice) || strings.Contains(guestB.output(), session.CrashNotice) {
 		t.Fatal("B was told of the panic")
 	}
 }
