@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/vt"
 )
 
@@ -137,6 +138,9 @@ func appendFormatVar(b []byte, name string, v *View, wv *WindowView) (_ []byte, 
 // the format, then format_expand. #[style] markup is kept for the drawing
 // to honour.
 func windowStatusText(b []byte, f string, v *View, wv *WindowView, now time.Time) []byte {
+	if faultinject.Hook != nil {
+		faultinject.Hook(faultinject.Status, f)
+	}
 	if strings.IndexByte(f, '%') >= 0 {
 		f = strftime(f, now)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/keys"
 )
 
@@ -149,6 +150,9 @@ func (in *Input) KeyTable() string {
 
 // Feed decodes the guest's bytes and returns what they ask for, in order.
 func (in *Input) Feed(p []byte) []Action {
+	if faultinject.Hook != nil {
+		faultinject.Hook(faultinject.GuestInput, string(p)) // a copy: p must not escape
+	}
 	in.out = nil
 	if !in.detached {
 		in.r.Feed(p, in.key)

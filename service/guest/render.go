@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/vt"
 )
 
@@ -78,6 +79,9 @@ const cursorStyleReset = "\x1b[2 q"
 // Render appends to dst what changes the guest's terminal from the last
 // rendered frame to f and returns the extended slice.
 func (r *Renderer) Render(dst []byte, f *Frame) []byte {
+	if faultinject.Hook != nil {
+		faultinject.Hook(faultinject.Renderer, f.Cells) // not f: it must not escape
+	}
 	w, h := f.W, f.H
 	// Rows Compose left as they were need no comparing: the terminal
 	// already shows them.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"tmate-relay/service/internal/faultinject"
 )
 
 // ErrMessageTooLarge is the cause (see DecodeError.Err) when a message is
@@ -218,6 +220,9 @@ func (d *Decoder) Next() (HostMessage, error) {
 	d.num++
 	d.off += d.cr.n
 	d.last = int(d.cr.n)
+	if faultinject.Hook != nil {
+		faultinject.Hook(faultinject.Decoder, msg)
+	}
 	return msg, nil
 }
 

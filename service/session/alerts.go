@@ -168,24 +168,30 @@ func (s *Session) restartSilence(idx int) {
 	st.timer = time.AfterFunc(time.Duration(secs)*time.Second, func() { s.silenceExpired(idx, gen) })
 }
 
-// silenceExpired flags window idx '~' unless it had output since the
-// timer was armed or is the current window.
+// silenceExpired is window idx's silence timer gen going off.
 func (s *Session) silenceExpired(idx int, gen uint64) {
+	defer s.Recover("silence alert") // its own goroutine (a timer's)
 	select {
 	case <-s.done:
 		return
 	default:
 	}
+	if s.flagSilence(idx, gen) {
+		s.changed()
+	}
+}
+
+// flagSilence flags window idx '~' unless it had output since the
+// timer gen was armed or is the current window; it reports whether it did.
+func (s *Session) flagSilence(idx int, gen uint64) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	st := s.alerts.silence[idx]
 	flagged := st != nil && st.gen == gen && idx != s.activeWindow && s.windowByIdx(idx) != nil
 	if flagged && s.setAlert(idx, alertSilence) {
 		s.visualAlert("visual-silence", "Silence in window "+strconv.Itoa(idx))
 	}
-	s.mu.Unlock()
-	if flagged {
-		s.changed()
-	}
+	return flagged
 }
 
 // alertsAfterCommand restarts every window's silence timer when the host

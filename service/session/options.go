@@ -429,6 +429,7 @@ func (s *Session) windowPaneView(wv *guest.WindowView) {
 // tickStatusClock redraws the guests every status-interval seconds while
 // they expand the status line themselves, for the clock in it.
 func (s *Session) tickStatusClock() {
+	defer s.Recover("status clock")
 	for {
 		s.mu.RLock()
 		secs := s.opts.number(s.opts.sessionOpt("status-interval"))

@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/vt"
 )
@@ -61,6 +62,9 @@ const keepHistory = "\x1b[?1049l\x1b[r\x1b[?6l\x1b[4l\x1b(B\x1b[m\x1b[9999;9999H
 func (s *Session) applySnapshot(m *protocol.Snapshot) error {
 	for i := range m.Panes {
 		sp := &m.Panes[i]
+		if faultinject.Hook != nil {
+			faultinject.Hook(faultinject.Reconnect, sp)
+		}
 		p := s.panes[sp.ID]
 		if p == nil {
 			continue

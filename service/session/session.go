@@ -7,6 +7,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,10 @@ type HostSender interface {
 
 // Config holds what a session needs to know about the relay.
 type Config struct {
+	// Log is where a panic that ends the session goes (Crash);
+	// nil: slog.Default().
+	Log *slog.Logger
+
 	AdvertiseHost  string
 	AdvertisePort  int
 	WebURL         string // base URL of browser guests' pages; empty: no web lines
@@ -116,6 +121,7 @@ type Session struct {
 	endOnce   sync.Once
 	done      chan struct{}
 	endReason string
+	crashOnce sync.Once // Crash tells the host and ends the session once
 }
 
 // New returns a session that talks back to its host through host.
@@ -201,30 +207,43 @@ func (s *Session) Apply(m protocol.HostMessage) (done bool, err error) {
 // rest of the change left waiting for the next one.
 func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err error) {
 	switch m := m.(type) {
+	case *protocol.FailedCmd:
+		s.showFailure(m.ClientID, m.Cause)
+		return true, false, nil
+	case *protocol.Ready:
+		return false, false, s.announce()
+	case *protocol.Fin:
+		return false, true, nil
+	}
+	changed, err = s.applyState(m)
+	return changed, false, err
+}
+
+// applyState applies a message that changes the session's state. The lock
+// is released in a defer: a panic here (in the emulator, the layout,
+// options, a snapshot), which ends the session (Crash), must not leave the
+// session locked for its guests.
+func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch m := m.(type) {
 	case *protocol.PtyData:
-		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
 		}
-		s.mu.Unlock()
 	case *protocol.SyncLayout:
-		s.mu.Lock()
 		err = s.applyLayout(m)
-		s.mu.Unlock()
 	case *protocol.SyncCopyMode:
-		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
 			p.copy.mode = m.CopyMode
 			if m.CopyMode == nil || m.CopyMode.Backing {
 				p.dropOutput()
 			}
 		}
-		s.mu.Unlock()
 	case *protocol.WriteCopyMode:
-		s.mu.Lock()
 		if p := s.panes[m.PaneID]; p != nil {
 			if p.copy.mode == nil {
 				// tmate writes output only to a pane in copy mode over an
@@ -236,35 +255,19 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 			p.writeOutput(m.Text, s.cfg.HistoryLines, s.cells)
 			err = s.cellsRefusal(p.out.Short(), "the copy-mode text of pane "+strconv.Itoa(m.PaneID))
 		}
-		s.mu.Unlock()
 	case *protocol.Status:
-		s.mu.Lock()
 		s.statusLeft, s.statusRight = m.Left, m.Right
 		s.statusFromHost = true
-		s.mu.Unlock()
 	case *protocol.ExecCmd:
-		s.mu.Lock()
 		s.applyCommand(m.Argv)
-		s.mu.Unlock()
-	case *protocol.FailedCmd:
-		s.showFailure(m.ClientID, m.Cause)
-	case *protocol.Ready:
-		return false, false, s.announce()
-	case *protocol.Fin:
-		return false, true, nil
 	case *protocol.Uname:
-		s.mu.Lock()
 		s.hostName = m.Nodename
-		s.mu.Unlock()
 	case *protocol.Snapshot:
-		s.mu.Lock()
 		err = s.applySnapshot(m)
-		s.mu.Unlock()
 	default:
-		// The host's uname changes nothing a guest sees.
-		return false, false, nil
+		return false, nil // nothing a guest sees
 	}
-	return true, false, err
+	return true, err
 }
 
 // NotifyGuests tells every guest that the state moved on; it never blocks.
@@ -533,10 +536,10 @@ func isZoomed(w *window, sx, sy int) bool {
 // Compose draws the session for g into f, at g's view size (viewSize).
 func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
+	defer s.mu.RUnlock() // a panic here, which ends the session, must not leave it locked
 	s.view(&g.view, g)
 	w, h := s.viewSize(g)
 	guest.Compose(&g.view, w, h, f)
-	s.mu.RUnlock()
 }
 
 // viewSize is the size g's frames are drawn at: its terminal's, except that

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
@@ -21,6 +22,17 @@ import (
 // the host leaves.
 func (c *conn) host() {
 	log := c.srv.cfg.Log.With("addr", c.addr, "role", "host")
+	var sess *session.Session // once the host has one
+	defer func() {
+		// A panic in this host's reader ends its session only.
+		if r := recover(); r != nil {
+			if sess == nil {
+				logConnectionPanic(log, r)
+				return
+			}
+			sess.Crash("host reader", r)
+		}
+	}()
 	if !c.waitSubsystem() {
 		log.Info("host connection without the tmate subsystem")
 		return
@@ -51,7 +63,7 @@ func (c *conn) host() {
 	}
 
 	reg := c.srv.cfg.Registry
-	sess := session.New(c.srv.cfg.Session, enc)
+	sess = session.New(c.srv.cfg.Session, enc)
 	addErr := reg.Add(sess)
 	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
 	stream := &hostStream{dec: dec, onReady: startup.ready}
@@ -139,6 +151,7 @@ func (c *conn) hangUp() { c.sc.Close() }
 // refreshReconnectionData gives the host fresh reconnection data every
 // interval until stop is closed.
 func refreshReconnectionData(sess *session.Session, every time.Duration, stop <-chan struct{}) {
+	defer sess.Recover("host reconnection data")
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -255,6 +268,9 @@ func (c *conn) readHost(sess *session.Session, stream *hostStream, in *bufio.Rea
 	}()
 	for {
 		m, err := stream.Next()
+		if faultinject.Hook != nil && err == nil {
+			faultinject.Hook(faultinject.HostRead, m)
+		}
 		if err != nil {
 			select {
 			case <-sess.Done():

@@ -108,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Session.Log == nil {
+		cfg.Session.Log = cfg.Log // where a panic that ends a session goes
+	}
 	if cfg.ServerVersion == "" {
 		cfg.ServerVersion = "SSH-2.0-tmate-relay"
 	}
@@ -192,6 +195,7 @@ func (s *Server) Serve(l net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.survive()
 			s.handleConn(nc)
 		}()
 	}

@@ -76,8 +76,9 @@ func (c Config) withDefaults() Config {
 
 // Run draws the session for g on term until the guest detaches,
 // disconnects or the session ends, and returns why. The caller attached g
-// and detaches it afterwards.
-func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) string {
+// and detaches it afterwards. A panic in the guest's loop ends the session
+// (session.Crash): every guest, this one too, reads why.
+func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (why string) {
 	cfg = cfg.withDefaults()
 	detach := make(chan string, 1)
 	var in io.Reader = term
@@ -87,6 +88,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 	var ended atomic.Bool
 	go readInput(sess, g, in, cfg.EscapeTime, detach, &ended)
 	go func() {
+		defer sess.Recover("guest resize")
 		for t := range term.Resizes() {
 			sess.ResizeGuest(g, t.W, t.H)
 		}
@@ -113,6 +115,13 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		term.End(msg)
 		return msg
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			sess.Crash("guest view", r)
+			defer sess.Recover("guest view") // a panic in saying why is only logged
+			why = leave(sess.EndReason())
+		}
+	}()
 	for {
 		select {
 		case <-g.Changed():
@@ -214,6 +223,35 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 		}
 		return false
 	}
+	// feed performs what the guest's bytes p ask for; it reports whether
+	// the guest is gone. mu is released in a defer: after a panic here the
+	// deferred calls below take it.
+	feed := func(p []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return true
+		}
+		if flush != nil {
+			flush.Stop()
+		}
+		stop := run(in.Feed(p))
+		if !stop && in.Pending() {
+			if flush == nil {
+				flush = time.AfterFunc(escapeTime, func() {
+					defer sess.Recover("guest input")
+					mu.Lock()
+					defer mu.Unlock()
+					if !done && in.Pending() {
+						run(in.Flush())
+					}
+				})
+			} else {
+				flush.Reset(escapeTime)
+			}
+		}
+		return stop
+	}
 	defer func() {
 		mu.Lock()
 		if flush != nil {
@@ -225,36 +263,23 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 		}
 		mu.Unlock()
 	}()
+	defer func() {
+		// A panic ends the session; this guest reads why, as the others.
+		if r := recover(); r != nil {
+			sess.Crash("guest input", r)
+			mu.Lock()
+			if !done {
+				done = true
+				detach <- sess.EndReason()
+			}
+			mu.Unlock()
+		}
+	}()
 	b := make([]byte, 4096)
 	for {
 		n, err := term.Read(b)
-		if n > 0 {
-			mu.Lock()
-			if done {
-				mu.Unlock()
-				return
-			}
-			if flush != nil {
-				flush.Stop()
-			}
-			stop := run(in.Feed(b[:n]))
-			if !stop && in.Pending() {
-				if flush == nil {
-					flush = time.AfterFunc(escapeTime, func() {
-						mu.Lock()
-						defer mu.Unlock()
-						if !done && in.Pending() {
-							run(in.Flush())
-						}
-					})
-				} else {
-					flush.Reset(escapeTime)
-				}
-			}
-			mu.Unlock()
-			if stop {
-				return
-			}
+		if n > 0 && feed(b[:n]) {
+			return
 		}
 		if err != nil {
 			return

@@ -1,9 +1,14 @@
 package vt
 
+import "tmate-relay/service/internal/faultinject"
+
 // Write feeds the program's output. Sequences and UTF-8 may be split across
 // calls. It always consumes everything; queries (DA, DSR) are not answered:
 // the host's tmate answers them, the relay only mirrors.
 func (e *Emulator) Write(p []byte) (int, error) {
+	if faultinject.Hook != nil {
+		faultinject.Hook(faultinject.Emulator, string(p)) // a copy: p must not escape
+	}
 	e.gen++
 	i := 0
 	n := len(p)

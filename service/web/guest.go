@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tmate-relay/service/config"
+	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
@@ -174,6 +175,9 @@ func (t *wsTerminal) Read(b []byte) (int, error) {
 			return 0, err
 		}
 		if typ == websocket.MessageBinary {
+			if faultinject.Hook != nil {
+				faultinject.Hook(faultinject.WebInput, data)
+			}
 			t.pending = data
 			break
 		}
