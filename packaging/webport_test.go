@@ -1,21 +1,17 @@
 package packaging
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"tmate-relay/debian"
 	"tmate-relay/rpm"
+	"tmate-relay/service/web/browsertest"
 )
 
 // The web port before 0.1.1, which browsers refuse, and the one since.
@@ -247,7 +243,7 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	need(t, "node", "chromium")
 	a := built(t)
 	root := bookwormRoot(t)
-	b := startBrowser(t)
+	b := browsertest.Start(t, "../service/e2e/testdata/browser")
 	dist := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dist, filepath.Base(a.debV1)), mustReadFile(t, a.debV1), 0o644); err != nil {
 		t.Fatal(err)
@@ -288,12 +284,12 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 	if !strings.Contains(out, " "+url) {
 		t.Fatalf("the host prints no web link %s: %q", url, out)
 	}
-	if r := b.call(browserCmd{Op: "open", Page: "session", URL: url, Width: 1000, Height: 600}); r.Status != 200 {
-		t.Fatalf("GET %s in Chromium: status %d", url, r.Status)
+	if st := b.Open("session", url, 1000, 600); st != 200 {
+		t.Fatalf("GET %s in Chromium: status %d", url, st)
 	}
 	var text string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		text = b.call(browserCmd{Op: "screen", Page: "session"}).Text
+		text = b.Screen("session").Text
 		if strings.Contains(text, "from-the-host-42") {
 			break
 		}
@@ -301,118 +297,10 @@ func TestBootedBrowserOnDefaultPort(t *testing.T) {
 			t.Fatalf("the session page does not show the host's output:\n%s", text)
 		}
 	}
-	if r := b.call(browserCmd{Op: "open", Page: "index", URL: "http://127.0.0.1:" + webPort + "/"}); r.Status != 200 {
-		t.Fatalf("the index page: status %d", r.Status)
+	if st := b.Open("index", "http://127.0.0.1:"+webPort+"/", 0, 0); st != 200 {
+		t.Fatalf("the index page: status %d", st)
 	}
-	if body := b.call(browserCmd{Op: "body", Page: "index"}).Text; !strings.Contains(body, "http://127.0.0.1:"+webPort+"/tmate.conf") {
+	if body := b.Body("index").Text; !strings.Contains(body, "http://127.0.0.1:"+webPort+"/tmate.conf") {
 		t.Errorf("the index page does not name the web port:\n%s", body)
-	}
-}
-
-// browser drives headless Chromium through the end-to-end tests' driver
-// (service/e2e/testdata/browser/driver.mjs, playwright-core): one JSON
-// command a line in, one JSON reply a line out.
-type browser struct {
-	t   *testing.T
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-type browserCmd struct {
-	Op     string `json:"op"`
-	Page   string `json:"page,omitempty"`
-	URL    string `json:"url,omitempty"`
-	Width  int    `json:"width,omitempty"`
-	Height int    `json:"height,omitempty"`
-}
-
-type browserReply struct {
-	OK     bool   `json:"ok"`
-	Error  string `json:"error"`
-	Status int    `json:"status"`
-	Text   string `json:"text"`
-}
-
-func startBrowser(t *testing.T) *browser {
-	t.Helper()
-	dir, err := filepath.Abs("../service/e2e/testdata/browser")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("playwright-core is required (make browser-deps installs it): %v", err)
-		}
-		t.Skip("playwright-core not installed (CI fails here; make browser-deps installs it)")
-	}
-	b := &browser{t: t, cmd: exec.Command("node", "driver.mjs")}
-	b.cmd.Dir = dir
-	b.cmd.Stderr = os.Stderr
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // chromium and its helpers stop with it
-	if b.in, err = b.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := b.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.out = bufio.NewScanner(stdout)
-	b.out.Buffer(make([]byte, 1<<20), 1<<20)
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.stop)
-	if r := b.read(30 * time.Second); !r.OK {
-		t.Fatalf("browser driver did not start: %s", r.Error)
-	}
-	return b
-}
-
-func (b *browser) read(within time.Duration) browserReply {
-	got := make(chan browserReply, 1)
-	go func() {
-		var r browserReply
-		if !b.out.Scan() {
-			r.Error = fmt.Sprintf("driver exited: %v", b.out.Err())
-		} else if err := json.Unmarshal(b.out.Bytes(), &r); err != nil {
-			r.Error = fmt.Sprintf("driver said %q: %v", b.out.Text(), err)
-		}
-		got <- r
-	}()
-	select {
-	case r := <-got:
-		return r
-	case <-time.After(within):
-		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-		return browserReply{Error: "driver did not answer in " + within.String()}
-	}
-}
-
-// call runs one command and fails the test when the driver reports an
-// error, such as Chromium's net::ERR_UNSAFE_PORT.
-func (b *browser) call(c browserCmd) browserReply {
-	b.t.Helper()
-	line, _ := json.Marshal(c)
-	if _, err := b.in.Write(append(line, '\n')); err != nil {
-		b.t.Fatalf("browser %s: %v", c.Op, err)
-	}
-	r := b.read(30 * time.Second)
-	if !r.OK {
-		b.t.Fatalf("browser %s %s: %s", c.Op, c.URL, r.Error)
-	}
-	return r
-}
-
-func (b *browser) stop() {
-	b.in.Write([]byte(`{"op":"quit"}` + "\n"))
-	b.in.Close()
-	done := make(chan struct{})
-	go func() { b.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL) // the driver's own process group
-		<-done
 	}
 }

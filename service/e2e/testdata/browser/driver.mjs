@@ -1,6 +1,7 @@
-// Drives Debian's headless chromium for service/e2e/web_test.go. The Go test
-// sends one JSON command a line on stdin and reads one JSON reply a line on
-// stdout ({"ok":true,...} or {"ok":false,"error":"..."}), so the scenario and
+// Drives Debian's headless chromium for the tests, through the Go package
+// service/web/browsertest. The test sends one JSON command a line on stdin and
+// reads one JSON reply a line on stdout ({"ok":true,...} or
+// {"ok":false,"error":"..."}), so the scenario and
 // its checks stay in Go, beside the SSH guests' ones.
 //
 // Commands ("page" names a tab the test opened):
