@@ -126,8 +126,7 @@ func (s *Server) do(req Request) (Response, error) {
 // audit logs one admin request as one line: what was asked, of which
 // session, by whom, and the result. The fields are the audit event's.
 func (s *Server) audit(req Request, cred Cred, result string, err error) {
-	attrs := []any{"audit", "admin", "action", peertext.Cut(req.Action, peertext.Short),
-		"uid", cred.UID, "gid", cred.GID, "pid", cred.PID, "result", result}
+	attrs := []any{"audit", "admin", "action", peertext.Cut(req.Action, peertext.Short)}
 	if req.Session != "" {
 		attrs = append(attrs, "session", peertext.Cut(req.Session, peertext.Short))
 	}
@@ -137,6 +136,7 @@ func (s *Server) audit(req Request, cred Cred, result string, err error) {
 	if req.Action == ActionSay {
 		attrs = append(attrs, "text", peertext.Cut(req.Text, peertext.Long))
 	}
+	attrs = append(attrs, "uid", cred.UID, "gid", cred.GID, "pid", cred.PID, "result", result)
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())
 	}
