@@ -306,7 +306,6 @@ func TestClientProcess(t *testing.T) {
 	fmt.Println("client error:", err)
 }
 
-
 func TestListenKeepsALiveSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "admin.sock")
 	l, err := Listen(path)

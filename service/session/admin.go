@@ -35,6 +35,10 @@ const GuestKickedText = "The relay's administrator removed you from this session
 // SayPrefix comes before an administrator's message on status lines.
 const SayPrefix = "Relay administrator: "
 
+// minSayTime is the least time an administrator's message stays on
+// guests' status lines, however short the host's display-time.
+const minSayTime = 15 * time.Second
+
 // maxSayText bounds an administrator's message: a status line is one row.
 const maxSayText = 500
 
@@ -144,7 +148,7 @@ func (s *Session) GuestList() []GuestInfo {
 func (s *Session) Say(text string) error {
 	msg := SayPrefix + text
 	s.mu.RLock()
-	d := s.messageTime()
+	d := max(s.messageTime(), minSayTime)
 	for g := range s.guests {
 		g.ShowMessage(msg, d)
 	}

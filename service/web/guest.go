@@ -139,6 +139,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 		log.Info("guest refused", "err", err)
 		return
 	}
+	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	t := newWSTerminal(r.Context(), c, gs.opts.WriteTimeout)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)
