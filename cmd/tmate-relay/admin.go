@@ -14,6 +14,7 @@ import (
 
 	"tmate-relay/service/admin"
 	"tmate-relay/service/config"
+	"tmate-relay/service/session"
 )
 
 // adminLine is the flags of the commands that talk to the running relay
@@ -113,7 +114,7 @@ func runSessions(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, resp.Sessions)
+		return printJSON(os.Stdout, append([]session.Info{}, resp.Sessions...)) // [] for none
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tNAME\tHOST\tADDRESS\tCONNECTED\tSTARTED\tIDLE\tSSH RW/RO\tWEB RW/RO")
@@ -138,7 +139,7 @@ func runGuests(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, resp.Guests)
+		return printJSON(os.Stdout, append([]session.GuestInfo{}, resp.Guests...))
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "GUEST\tVIA\tACCESS\tADDRESS\tJOINED\tSIZE")
