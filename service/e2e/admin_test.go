@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,4 +135,26 @@ func TestAdminCommands(t *testing.T) {
 	if strings.Contains(log, token) || strings.Contains(log, roToken) {
 		t.Error("the relay's log holds a token")
 	}
+}
+
+// TestSocketActivatedAdminSocket: under socket activation the relay serves
+// the admin socket it is passed (named admin), as tmate-relay-admin.socket
+// passes it, and makes none of its own.
+func TestSocketActivatedAdminSocket(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "systemd-socket-activate")
+	r := prepareRelay(t, "[admin]\nsocket = \"own.sock\"\n")
+	sock := filepath.Join(r.dir, "admin.sock")
+	r.launch("systemd-socket-activate",
+		"-l", fmt.Sprintf("127.0.0.1:%d", r.port), "-l", fmt.Sprintf("127.0.0.1:%d", r.webPort), "-l", sock,
+		"--fdname=ssh:http:admin", "--", relayBin, "serve", "-c", r.conf)
+	h := startHost(t, r, 80, 24, "")
+	out, err := exec.Command(relayBin, "sessions", "--json", "--socket", sock).CombinedOutput()
+	var list []session.Info
+	if err != nil || json.Unmarshal(out, &list) != nil || len(list) != 1 || !list[0].HostConnected {
+		t.Fatalf("sessions over the passed socket: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "own.sock")); err == nil {
+		t.Error("the socket-activated relay made a socket of its own")
+	}
+	h.run("send-keys", "exit", "Enter")
 }
