@@ -315,9 +315,6 @@ func TestBootedRelay(t *testing.T) {
 	c.must("tmate-relay client-config -c /etc/tmate-relay/relay.toml > /tmp/host.conf && cat /tmp/host.conf")
 	c.tmateReady("", "/tmp/host.conf")
 	c.check("service started by the connection", "systemctl is-active tmate-relay.service")
-	if out := c.check("the session listed", "tmate-relay sessions"); !strings.Contains(out, " yes ") {
-		t.Errorf("tmate-relay sessions does not list the connected host:\n%s", out)
-	}
 	if j := c.check("journal", "journalctl _SYSTEMD_UNIT=tmate-relay.service -o cat --no-pager"); strings.TrimSpace(j) == "" {
 		t.Errorf("no journal lines from the relay")
 	} else {

@@ -329,6 +329,7 @@ func TestDebContents(t *testing.T) {
 	}
 	for _, p := range []string{"./usr/bin/tmate-relay", "./usr/lib/systemd/system/tmate-relay.socket",
 		"./usr/lib/systemd/system/tmate-relay-http.socket", "./usr/lib/systemd/system/tmate-relay.service",
+		"./usr/lib/systemd/system/tmate-relay-admin.socket",
 		"./etc/tmate-relay/relay.toml", "./usr/share/man/man8/tmate-relay.8.gz",
 		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz"} {
 		if !strings.Contains(out, " "+p+"\n") {
