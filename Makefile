@@ -81,7 +81,8 @@ $(DEV)/relay.toml:
 	@printf '%s\n' '# Development relay written by make run; edit freely.' \
 		'[ssh]' 'listen = "127.0.0.1:10022"' 'advertise_host = "127.0.0.1"' \
 		'advertise_port = 10022' 'host_keys_dir = "$(CURDIR)/$(DEV)/keys"' '' \
-		'[web]' 'listen = "127.0.0.1:10081"' 'public_url = "http://127.0.0.1:10081"' > $@
+		'[web]' 'listen = "127.0.0.1:10081"' 'public_url = "http://127.0.0.1:10081"' '' \
+		'[admin]' 'socket = "admin.sock"' > $@
 	@echo "wrote $@"
 
 # Records the vt corpus (service/vt/testdata/corpus) again from the real

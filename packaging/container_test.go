@@ -287,7 +287,24 @@ func TestBootedRelay(t *testing.T) {
 	if out, _ := c.sh(10*time.Second, "systemctl is-active tmate-relay.service"); strings.TrimSpace(out) != "inactive" {
 		t.Errorf("service before the first connection: %q, want inactive", out)
 	}
-	c.check("enabled", "systemctl is-enabled tmate-relay.socket")
+	c.check("enabled", "systemctl is-enabled tmate-relay.socket tmate-relay-admin.socket")
+
+	// The admin socket is socket-activated too: the first command starts
+	// the relay. Root and members of tmate-relay-admin may use it (the
+	// relay sees the members only as unmapped ids: PrivateUsers=yes),
+	// nobody else.
+	c.check("admin socket", `systemctl is-active tmate-relay-admin.socket && test "$(stat -c '%U:%G %a' /run/tmate-relay/admin.sock)" = "root:tmate-relay-admin 660"`)
+	if out := c.check("sessions as root", "tmate-relay sessions"); !strings.HasPrefix(out, "ID ") {
+		t.Errorf("tmate-relay sessions as root:\n%s", out)
+	}
+	c.must("useradd -m -G tmate-relay-admin ops")
+	if out := c.check("sessions as a member of tmate-relay-admin", "runuser -u ops -- tmate-relay sessions --json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("tmate-relay sessions --json as a member of tmate-relay-admin: %q, want [] (no sessions)", out)
+	}
+	if out, err := c.sh(20*time.Second, "runuser -u nobody -- tmate-relay sessions"); err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("tmate-relay sessions as nobody: %v\n%s", err, out)
+	}
+	c.check("audit line in the journal", "journalctl _SYSTEMD_UNIT=tmate-relay.service -o cat --no-pager | grep 'audit=admin action=sessions uid=0 '")
 	keys := c.must("cd /var/lib/tmate-relay/keys && stat -c '%U %a %n' * && sha256sum *")
 	if !strings.Contains(keys, "tmate-relay 600 ssh_host_ed25519_key") || !strings.Contains(keys, "ssh_host_rsa_key") {
 		t.Errorf("keys:\n%s", keys)
@@ -328,7 +345,7 @@ func TestBootedRelay(t *testing.T) {
 
 	// Remove stops everything; the state stays until purge.
 	c.must("apt-get remove -y -q tmate-relay")
-	c.check("remove stops socket and service", "! systemctl is-active --quiet tmate-relay.socket && ! systemctl is-active --quiet tmate-relay-http.socket && ! systemctl is-active --quiet tmate-relay.service")
+	c.check("remove stops socket and service", "! systemctl is-active --quiet tmate-relay.socket && ! systemctl is-active --quiet tmate-relay-http.socket && ! systemctl is-active --quiet tmate-relay-admin.socket && ! systemctl is-active --quiet tmate-relay.service && ! test -e /run/tmate-relay/admin.sock")
 	if out, _ := c.sh(10*time.Second, "ss -Hltn"); strings.Contains(out, ":10022 ") {
 		t.Errorf("still listening after remove:\n%s", out)
 	}

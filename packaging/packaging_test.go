@@ -272,14 +272,15 @@ func TestRPMInstall(t *testing.T) {
 	}
 	t.Logf("installed files:\n%s", out)
 	want := map[string]string{
-		"/usr/bin/tmate-relay":                            "-rwxr-xr-x",
-		"/etc/tmate-relay/relay.toml":                     "-rw-r--r-- cn",
-		"/usr/lib/systemd/system/tmate-relay.socket":      "-rw-r--r--",
-		"/usr/lib/systemd/system/tmate-relay-http.socket": "-rw-r--r--",
-		"/usr/lib/systemd/system/tmate-relay.service":     "-rw-r--r--",
-		"/usr/lib/sysusers.d/tmate-relay.conf":            "-rw-r--r--",
-		"/usr/share/man/man8/tmate-relay.8.gz":            "-rw-r--r-- d",
-		"/etc/tmate.conf":                                 "-rw-r--r-- c",
+		"/usr/bin/tmate-relay":                             "-rwxr-xr-x",
+		"/etc/tmate-relay/relay.toml":                      "-rw-r--r-- cn",
+		"/usr/lib/systemd/system/tmate-relay.socket":       "-rw-r--r--",
+		"/usr/lib/systemd/system/tmate-relay-http.socket":  "-rw-r--r--",
+		"/usr/lib/systemd/system/tmate-relay-admin.socket": "-rw-r--r--",
+		"/usr/lib/systemd/system/tmate-relay.service":      "-rw-r--r--",
+		"/usr/lib/sysusers.d/tmate-relay.conf":             "-rw-r--r--",
+		"/usr/share/man/man8/tmate-relay.8.gz":             "-rw-r--r-- d",
+		"/etc/tmate.conf":                                  "-rw-r--r-- c",
 	}
 	got := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -328,6 +329,7 @@ func TestDebContents(t *testing.T) {
 	}
 	for _, p := range []string{"./usr/bin/tmate-relay", "./usr/lib/systemd/system/tmate-relay.socket",
 		"./usr/lib/systemd/system/tmate-relay-http.socket", "./usr/lib/systemd/system/tmate-relay.service",
+		"./usr/lib/systemd/system/tmate-relay-admin.socket",
 		"./etc/tmate-relay/relay.toml", "./usr/share/man/man8/tmate-relay.8.gz",
 		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz"} {
 		if !strings.Contains(out, " "+p+"\n") {

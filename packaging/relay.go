@@ -79,6 +79,7 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			{dst: "/usr/bin/tmate-relay", data: bin, mode: 0o755},
 			{dst: "/usr/lib/systemd/system/tmate-relay.socket", data: mustRead(systemd.Files, "tmate-relay.socket"), mode: 0o644},
 			{dst: "/usr/lib/systemd/system/tmate-relay-http.socket", data: mustRead(systemd.Files, "tmate-relay-http.socket"), mode: 0o644},
+			{dst: "/usr/lib/systemd/system/tmate-relay-admin.socket", data: mustRead(systemd.Files, "tmate-relay-admin.socket"), mode: 0o644},
 			{dst: "/usr/lib/systemd/system/tmate-relay.service", data: mustRead(systemd.Files, "tmate-relay.service"), mode: 0o644},
 			{dst: "/usr/lib/sysusers.d/tmate-relay.conf", data: mustRead(systemd.Files, "tmate-relay.sysusers"), mode: 0o644},
 			{dst: "/etc/tmate-relay/relay.toml", data: r.Config, mode: 0o644, typ: files.TypeConfigNoReplace},

@@ -5,7 +5,8 @@ package systemd
 import "embed"
 
 // Files is this directory: tmate-relay.socket, tmate-relay-http.socket,
+// tmate-relay-admin.socket,
 // tmate-relay.service and tmate-relay.sysusers.
 //
-//go:embed tmate-relay.socket tmate-relay-http.socket tmate-relay.service tmate-relay.sysusers
+//go:embed tmate-relay.socket tmate-relay-http.socket tmate-relay-admin.socket tmate-relay.service tmate-relay.sysusers
 var Files embed.FS

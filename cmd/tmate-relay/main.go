@@ -22,6 +22,10 @@ var commands = map[string]command{
 	"packages":      {"write the client configuration packages for this relay", runPackages},
 	"repo":          {"write the signed apt and yum repositories the relay serves", runRepo},
 	"version":       {"print the version", runVersion},
+	"sessions":      {"list the running relay's sessions (admin socket)", runSessions},
+	"guests":        {"list who is attached to a session (admin socket)", runGuests},
+	"kick":          {"end a session, or remove one guest (admin socket)", runKick},
+	"say":           {"show a message to a session's host and guests (admin socket)", runSay},
 }
 
 const defaultConfig = "/etc/tmate-relay/relay.toml"

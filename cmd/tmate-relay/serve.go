@@ -17,6 +17,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"tmate-relay/packaging"
+	"tmate-relay/service/admin"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/protocol"
@@ -41,7 +42,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	sshL, httpL, activated, err := listeners(cfg)
+	sshL, httpL, adminL, activated, err := listeners(cfg)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,18 @@ func runServe(args []string) error {
 			}
 		}()
 	}
-	log.Info("relay ready", readyAttrs(cfg, sshL, httpL)...)
+	if adminL == nil && cfg.Admin.Socket != "" {
+		// Not socket-activated: the relay makes the socket itself. A relay
+		// that cannot still serves its hosts and guests.
+		if adminL, err = admin.Listen(cfg.Admin.Socket); err != nil {
+			log.Warn("no admin socket", "err", err)
+		}
+	}
+	if adminL != nil {
+		defer adminL.Close()
+		go (&admin.Server{Registry: registry, Auth: admin.NewAuthorizer(), Log: log}).Serve(adminL)
+	}
+	log.Info("relay ready", readyAttrs(cfg, sshL, httpL, adminL)...)
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stopWatchdog := watchdog()
 	defer stopWatchdog()
@@ -159,20 +171,24 @@ func runServe(args []string) error {
 
 // readyAttrs are the "relay ready" log line's fields: where the relay
 // listens and the addresses hosts and browsers are given.
-func readyAttrs(cfg *config.Config, sshL, httpL net.Listener) []any {
+func readyAttrs(cfg *config.Config, sshL, httpL, adminL net.Listener) []any {
 	attrs := []any{"ssh", sshL.Addr().String(), "advertise", fmt.Sprintf("%s:%d", cfg.AdvertiseHost(), cfg.SSH.AdvertisePort)}
 	if httpL != nil {
 		attrs = append(attrs, "web", httpL.Addr().String(), "web_url", cfg.WebURL())
 	}
+	if adminL != nil {
+		attrs = append(attrs, "admin", adminL.Addr().String())
+	}
 	return attrs
 }
 
-// listeners takes the sockets systemd passed (named ssh and http; then
-// activated is true), or listens on the configured addresses.
-func listeners(cfg *config.Config) (sshL, httpL net.Listener, activated bool, err error) {
+// listeners takes the sockets systemd passed (named ssh, http and admin;
+// then activated is true), or listens on the configured addresses when not socket-activated (the
+// admin socket is then left to the caller: nil).
+func listeners(cfg *config.Config) (sshL, httpL, adminL net.Listener, activated bool, err error) {
 	named, err := activation.ListenersWithNames()
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("socket activation: %w", err)
+		return nil, nil, nil, false, fmt.Errorf("socket activation: %w", err)
 	}
 	if len(named) > 0 {
 		if l := named["ssh"]; len(l) > 0 {
@@ -181,23 +197,26 @@ func listeners(cfg *config.Config) (sshL, httpL net.Listener, activated bool, er
 		if l := named["http"]; len(l) > 0 {
 			httpL = l[0]
 		}
-		if sshL == nil {
-			return nil, nil, false, errors.New("socket activation passed no socket named \"ssh\" (FileDescriptorName=ssh)")
+		if l := named["admin"]; len(l) > 0 {
+			adminL = l[0]
 		}
-		return sshL, httpL, true, nil
+		if sshL == nil {
+			return nil, nil, nil, false, errors.New("socket activation passed no socket named \"ssh\" (FileDescriptorName=ssh)")
+		}
+		return sshL, httpL, adminL, true, nil
 	}
 	sshL, err = net.Listen("tcp", cfg.SSH.Listen)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("ssh listener: %w", err)
+		return nil, nil, nil, false, fmt.Errorf("ssh listener: %w", err)
 	}
 	if cfg.Web.Listen != "" {
 		httpL, err = net.Listen("tcp", cfg.Web.Listen)
 		if err != nil {
 			sshL.Close()
-			return nil, nil, false, fmt.Errorf("web listener: %w", err)
+			return nil, nil, nil, false, fmt.Errorf("web listener: %w", err)
 		}
 	}
-	return sshL, httpL, false, nil
+	return sshL, httpL, nil, false, nil
 }
 
 // watchdog pings systemd's watchdog at half its interval when enabled.

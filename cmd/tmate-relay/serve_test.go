@@ -61,14 +61,14 @@ func TestReadyLineNamesWebAddress(t *testing.T) {
 	defer httpL.Close()
 	cfg.Web.PublicURL = "https://relay.example.com"
 	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("relay ready", readyAttrs(cfg, sshL, httpL)...)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("relay ready", readyAttrs(cfg, sshL, httpL, nil)...)
 	for _, want := range []string{"ssh=" + sshL.Addr().String(), "web=" + httpL.Addr().String(), "web_url=https://relay.example.com"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("ready line lacks %s:\n%s", want, buf.String())
 		}
 	}
 	buf.Reset()
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("relay ready", readyAttrs(cfg, sshL, nil)...)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("relay ready", readyAttrs(cfg, sshL, nil, nil)...)
 	if strings.Contains(buf.String(), "web") {
 		t.Errorf("ready line without a web listener names one:\n%s", buf.String())
 	}

@@ -34,6 +34,7 @@ type Config struct {
 	Limits   Limits   `toml:"limits"`
 	Log      Log      `toml:"log"`
 	Repo     Repo     `toml:"repo"`
+	Admin    Admin    `toml:"admin"`
 }
 
 // Hosts is the [hosts] table: who may host a session on the relay.
@@ -170,6 +171,17 @@ type Repo struct {
 	// ValidFor is how long a signed Release stays valid (apt's
 	// Valid-Until); the relay signs it again well before then.
 	ValidFor time.Duration `toml:"valid_for"`
+}
+
+// Admin is the [admin] table: the administration socket that `tmate-relay
+// sessions`, `guests`, `kick` and `say` talk to.
+type Admin struct {
+	// Socket is the Unix socket's path when the relay is not
+	// socket-activated (under systemd, tmate-relay-admin.socket makes
+	// /run/tmate-relay/admin.sock); empty: none. The commands use it, or
+	// that path when empty. A relative path is relative to the file's directory;
+	// after Load it is that joined path.
+	Socket string `toml:"socket"`
 }
 
 // Log is the [log] table.
@@ -538,6 +550,10 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	}
 	if c.Repo.PackagesDir != "" && !filepath.IsAbs(c.Repo.PackagesDir) {
 		c.Repo.PackagesDir = filepath.Join(dir, c.Repo.PackagesDir)
+	}
+	// [admin]
+	if c.Admin.Socket != "" && !filepath.IsAbs(c.Admin.Socket) {
+		c.Admin.Socket = filepath.Join(dir, c.Admin.Socket)
 	}
 	n = len(v.problems)
 	v.duration(md, &c.Repo.ValidFor, d.Repo.ValidFor, "repo", "valid_for")

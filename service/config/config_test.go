@@ -249,6 +249,8 @@ level = "DEBUG"
 enabled = false
 packages_dir = "dist"
 valid_for = "24h"
+[admin]
+socket = "admin.sock"
 `
 	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -297,6 +299,7 @@ valid_for = "24h"
 		Sessions: Sessions{APIKeys: []string{"k1", "k2"}, ReconnectWindow: 30 * time.Second},
 		Log:      Log{Level: "debug"},
 		Repo:     Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
+		Admin:    Admin{Socket: filepath.Join(dir, "admin.sock")},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)

@@ -12,9 +12,15 @@ import (
 // Guest is one attached viewer as the session sees it. Its connection
 // waits on Changed and draws with Session.Compose.
 type Guest struct {
-	ClientID int
-	ReadOnly bool
-	Addr     string
+	ClientID  int
+	ReadOnly  bool
+	Addr      string
+	Transport string // TransportSSH or TransportWeb
+	joined    time.Time
+
+	kicked   chan struct{} // closed when the administrator removes the guest
+	kickOnce sync.Once
+	kickWhy  string // set before kicked is closed
 
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
@@ -72,8 +78,27 @@ func (g *Guest) currentMessage() string {
 	return g.message
 }
 
-// Attach adds a guest whose terminal is w x h.
+// Kicked is closed when the relay's administrator removed the guest;
+// KickReason then says what the guest reads.
+func (g *Guest) Kicked() <-chan struct{} { return g.kicked }
+
+// KickReason is why the guest was removed (valid once Kicked is closed).
+func (g *Guest) KickReason() string { return g.kickWhy }
+
+func (g *Guest) kick(why string) {
+	g.kickOnce.Do(func() {
+		g.kickWhy = why
+		close(g.kicked)
+	})
+}
+
+// Attach adds an SSH guest whose terminal is w x h.
 func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
+	return s.AttachVia(TransportSSH, readOnly, addr, w, h)
+}
+
+// AttachVia adds a guest that came by transport whose terminal is w x h.
+func (s *Session) AttachVia(transport string, readOnly bool, addr string, w, h int) (*Guest, error) {
 	s.mu.Lock()
 	select {
 	case <-s.done:
@@ -86,7 +111,8 @@ func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
 		return nil, err
 	}
 	s.nextClientID++
-	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, w: w, h: h, changed: make(chan struct{}, 1)}
+	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, Transport: transport, joined: time.Now(),
+		w: w, h: h, changed: make(chan struct{}, 1), kicked: make(chan struct{})}
 	s.guests[g] = struct{}{}
 	n := len(s.guests)
 	s.mu.Unlock()
@@ -201,6 +227,7 @@ func (s *Session) SendKey(g *Guest, k keys.Key) error {
 	if g.ReadOnly {
 		return nil
 	}
+	s.activity.touch()
 	return s.host.PaneKey(-1, uint64(k))
 }
 

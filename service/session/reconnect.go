@@ -165,7 +165,7 @@ func (s *Session) sendReconnectionData() error {
 	s.rc.issued = true
 	key := s.rc.key
 	s.rc.mu.Unlock()
-	return s.host.SetEnv("tmate_reconnection_data", rc.Sign(s.token, s.roToken, key))
+	return s.host.SetEnv("tmate_reconnection_data", rc.Sign(s.token, s.roToken, key, s.id))
 }
 
 // afterReady tells a host that reconnected so (its user reads it in

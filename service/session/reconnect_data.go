@@ -64,6 +64,8 @@ type ReconnectClaims struct {
 	// HostKey is the SHA256 fingerprint of the key the host authenticated
 	// with, "" when it used none.
 	HostKey string `json:"k,omitempty"`
+	// ID is the session's id (Session.ID), kept across relay restarts.
+	ID string `json:"i,omitempty"`
 }
 
 // Reasons reconnection data is refused.
@@ -94,12 +96,12 @@ func NewReconnector(key []byte, window time.Duration) *Reconnector {
 // valid Window longer, so the host always has the whole window to return.
 func (r *Reconnector) RefreshEvery() time.Duration { return max(r.Window/4, time.Second) }
 
-// Sign returns the data for a session's tokens, issued now to a host that
+// Sign returns the data for a session's tokens and id, issued now to a host that
 // authenticated with hostKey ("" for none).
-func (r *Reconnector) Sign(token, roToken, hostKey string) string {
+func (r *Reconnector) Sign(token, roToken, hostKey, id string) string {
 	now := r.now()
 	c := ReconnectClaims{
-		Token: token, ROToken: roToken, HostKey: hostKey,
+		Token: token, ROToken: roToken, HostKey: hostKey, ID: id,
 		Issued:  now.Unix(),
 		Expires: now.Add(r.Window + r.RefreshEvery()).Unix(),
 	}

@@ -20,8 +20,8 @@ func TestReconnectionDataVerify(t *testing.T) {
 	issued := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	const window = 5 * time.Minute
 	signer := testReconnector("relay key", window, issued)
-	plain := signer.Sign("tokenAAAA", "ro-tokenBBBB", "")
-	keyed := signer.Sign("tokenAAAA", "ro-tokenBBBB", "SHA256:hostkey")
+	plain := signer.Sign("tokenAAAA", "ro-tokenBBBB", "", "")
+	keyed := signer.Sign("tokenAAAA", "ro-tokenBBBB", "SHA256:hostkey", "")
 	// flip changes one character of the part'th dot-separated part.
 	flip := func(data string, part int) string {
 		p := strings.Split(data, ".")
@@ -79,7 +79,7 @@ func TestReconnectionDataRefusesForgedClaims(t *testing.T) {
 		{"token with a space", "a b", "ro-x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := r.Verify(r.Sign(tc.token, tc.ro, ""), ""); !errors.Is(err, ErrReconnectMalformed) {
+			if _, err := r.Verify(r.Sign(tc.token, tc.ro, "", ""), ""); !errors.Is(err, ErrReconnectMalformed) {
 				t.Fatalf("Verify: %v, want %v", err, ErrReconnectMalformed)
 			}
 		})

@@ -217,6 +217,9 @@ func TestResumeAfterRelayRestart(t *testing.T) {
 	if s.Token() != old.Token() || s.ReadOnlyToken() != old.ReadOnlyToken() {
 		t.Fatalf("tokens %s %s, want the old ones", s.Token(), s.ReadOnlyToken())
 	}
+	if s.ID() != old.ID() {
+		t.Errorf("id %s after the restart, want %s", s.ID(), old.ID())
+	}
 	for _, tok := range []string{old.Token(), old.ReadOnlyToken()} {
 		if found, _, ok := after.reg.Lookup(tok); !ok || found != s {
 			t.Fatalf("token %s does not find the rebuilt session", tok)

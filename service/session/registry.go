@@ -18,6 +18,9 @@ type Registry struct {
 	max      int
 	policy   Policy
 	reconn   *Reconnector // nil: hosts cannot reconnect
+	// kicked holds the tokens of sessions the administrator ended, until
+	// their hosts' reconnection data has expired (admin.go).
+	kicked map[string]time.Time
 	// afterFunc starts the timer that ends a session whose host stays
 	// away (time.AfterFunc; tests fire it themselves).
 	afterFunc func(time.Duration, func()) *time.Timer
@@ -25,7 +28,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry holding at most max sessions (0: no cap).
 func NewRegistry(max int) *Registry {
-	return &Registry{byToken: map[string]*Session{}, sessions: map[*Session]struct{}{}, max: max, afterFunc: time.AfterFunc}
+	return &Registry{byToken: map[string]*Session{}, sessions: map[*Session]struct{}{}, kicked: map[string]time.Time{}, max: max, afterFunc: time.AfterFunc}
 }
 
 // SetReconnector lets hosts reconnect with data rc signs (before any host
@@ -96,6 +99,10 @@ func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp
 		return nil, 0, err
 	}
 	r.mu.Lock()
+	if r.kickedToken(c.Token) {
+		r.mu.Unlock()
+		return nil, 0, ErrKicked
+	}
 	s = r.byToken[c.Token]
 	switch {
 	case s != nil && s.token == c.Token && s.roToken == c.ROToken && !s.ended():
@@ -107,6 +114,9 @@ func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp
 		s = New(cfg, nil)
 		s.registry = r
 		s.token, s.roToken = c.Token, c.ROToken
+		if validSessionID(c.ID) {
+			s.id = c.ID // the same session as before the restart
+		}
 		r.byToken[c.Token], r.byToken[c.ROToken] = s, s
 		r.sessions[s] = struct{}{}
 	default:
@@ -169,6 +179,9 @@ func (r *Registry) claim(s *Session, name, roName string) error {
 		return ErrEnded
 	}
 	for _, n := range []string{name, roName} {
+		if n != "" && n != s.token && n != s.roToken && r.kickedToken(n) {
+			return fmt.Errorf("the session name %q belongs to a session the relay's administrator ended: it can be used again in %s at most", n, time.Until(r.kicked[n]).Round(time.Second))
+		}
 		if o := r.byToken[n]; n != "" && o != nil && o != s {
 			return fmt.Errorf("the session name %q is in use by another live session: choose another tmate-session-name (or -ro), or end that session first", n)
 		}

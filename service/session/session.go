@@ -118,6 +118,11 @@ type Session struct {
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
 
+	id       string    // see ID; under mu only while Resume sets it
+	started  time.Time // when the session started, or came back after a relay restart
+	activity activity  // the host's output and guests' keys (admin.go)
+	hostAddr string    // under mu: the address of the host's current connection
+
 	endOnce   sync.Once
 	done      chan struct{}
 	endReason string
@@ -150,7 +155,10 @@ func New(cfg Config, host HostSender) *Session {
 		guests:     map[*Guest]struct{}{},
 		done:       make(chan struct{}),
 		sentSize:   [2]int{-2, -2},
+		id:         newSessionID(),
+		started:    time.Now(),
 	}
+	s.activity.touch()
 	s.cells = vt.NewPool(SessionCellsSetting, cfg.MaxCells, cfg.Cells)
 	s.cells.Reclaim = s.shedHistory
 	return s
@@ -228,6 +236,7 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	defer s.mu.Unlock()
 	switch m := m.(type) {
 	case *protocol.PtyData:
+		s.activity.touch()
 		if p := s.panes[m.PaneID]; p != nil {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)

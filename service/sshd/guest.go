@@ -58,6 +58,7 @@ func (c *conn) guest() {
 		return
 	}
 	c.admitted()
+	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	why := viewer.Run(sess, g, sshTerminal{c, resizes, term.term}, viewer.Config{
 		FrameInterval: c.srv.cfg.FrameInterval,

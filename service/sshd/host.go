@@ -70,7 +70,7 @@ func (c *conn) host() {
 	fresh := sess
 	sess, gen, err = c.resume(fresh, gen, addErr, stream, enc, log)
 	if err == nil && sess == fresh {
-		log.Info("session started", "client", client, "sessions", reg.Len())
+		log.Info("session started", "session", sess.ID(), "client", client, "sessions", reg.Len())
 	}
 	if err != nil {
 		enc.Notify("Relay: " + err.Error())
@@ -78,6 +78,8 @@ func (c *conn) host() {
 		c.lingerThenClose()
 		return
 	}
+	sess.SetHostAddr(c.addr)
+	log = log.With("session", sess.ID())
 	if rc := reg.Reconnector(); rc != nil {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -128,6 +130,9 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 	if err != nil {
 		// As the original does, the host starts afresh with new tokens.
 		log.Info("host reconnection refused: it gets a new session", "why", err)
+		if errors.Is(err, session.ErrKicked) {
+			enc.Notify("Relay: " + err.Error() + ": this is a new session, with new addresses.")
+		}
 		return fresh, freshGen, reg.Add(fresh)
 	}
 	fresh.End("replaced by the host's reconnected session")

@@ -127,6 +127,8 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		case <-g.Changed():
 		case <-sess.Done():
 			return leave(sess.EndReason())
+		case <-g.Kicked():
+			return leave(g.KickReason())
 		case why := <-detach:
 			if why == "" {
 				return "disconnected"

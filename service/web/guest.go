@@ -134,12 +134,13 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	cols := viewer.ClampSize(atoi(r.URL.Query().Get("cols")), 80)
 	rows := viewer.ClampSize(atoi(r.URL.Query().Get("rows")), 24)
-	g, err := sess.Attach(readOnly, addr, cols, rows)
+	g, err := sess.AttachVia(session.TransportWeb, readOnly, addr, cols, rows)
 	if err != nil {
 		c.Close(closeRefused, err.Error())
 		log.Info("guest refused", "err", err)
 		return
 	}
+	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	t := newWSTerminal(r.Context(), c, gs.opts.WriteTimeout)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)

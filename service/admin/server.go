@@ -1,0 +1,190 @@
+package admin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"sort"
+	"strconv"
+	"time"
+
+	"tmate-relay/service/accept"
+	"tmate-relay/service/peertext"
+	"tmate-relay/service/session"
+)
+
+// requestTimeout bounds one caller's connection: a request is one line.
+const requestTimeout = 10 * time.Second
+
+// maxRequest bounds a request line.
+const maxRequest = 4096
+
+// Server answers requests on the admin socket.
+type Server struct {
+	Registry *session.Registry
+	Auth     *Authorizer
+	Log      *slog.Logger
+}
+
+// Serve answers callers on l until l is closed; a failed accept is waited
+// out (accept.Retrying), never the end of the relay.
+func (s *Server) Serve(l net.Listener) error {
+	l = accept.Retrying(l, "admin", s.Log)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		go s.serve(c)
+	}
+}
+
+func (s *Server) serve(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(requestTimeout))
+	resp := s.answer(c)
+	b, _ := json.Marshal(resp)
+	c.Write(append(b, '\n'))
+}
+
+// answer reads one request from c and carries it out when c's peer may.
+func (s *Server) answer(c net.Conn) Response {
+	cred, err := peerCred(c)
+	if err != nil {
+		s.audit(Request{}, Cred{}, "refused", err)
+		return Response{Error: "the relay could not tell who you are: " + err.Error()}
+	}
+	line, err := bufio.NewReaderSize(c, maxRequest).ReadSlice('\n')
+	if err != nil {
+		return Response{Error: "no request: " + err.Error()}
+	}
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		s.audit(req, cred, "refused", err)
+		return Response{Error: "malformed request: " + err.Error()}
+	}
+	if err := s.Auth.Check(cred); err != nil {
+		s.audit(req, cred, "refused", err)
+		return Response{Error: err.Error()}
+	}
+	resp, err := s.do(req)
+	if err != nil {
+		s.audit(req, cred, "failed", err)
+		return Response{Error: err.Error()}
+	}
+	s.audit(req, cred, "ok", nil)
+	return resp
+}
+
+// do carries out req.
+func (s *Server) do(req Request) (Response, error) {
+	if req.Action == ActionSessions {
+		var out []session.Info
+		for _, sess := range s.Registry.Sessions() {
+			out = append(out, sess.Info())
+		}
+		sortInfos(out)
+		return Response{Sessions: out}, nil
+	}
+	var sess *session.Session
+	switch req.Action {
+	case ActionGuests, ActionKick, ActionSay:
+		if sess = s.Registry.ByID(req.Session); sess == nil {
+			return Response{}, fmt.Errorf("no live session has the id %q (tmate-relay sessions lists them)", peertext.Cut(req.Session, peertext.Short))
+		}
+	default:
+		return Response{}, fmt.Errorf("unknown action %q", peertext.Cut(req.Action, peertext.Short))
+	}
+	switch req.Action {
+	case ActionGuests:
+		return Response{Guests: sess.GuestList()}, nil
+	case ActionKick:
+		if req.Guest != 0 {
+			if !sess.KickGuest(req.Guest) {
+				return Response{}, fmt.Errorf("session %s has no guest %d (tmate-relay guests %s lists them)", sess.ID(), req.Guest, sess.ID())
+			}
+			return Response{Done: fmt.Sprintf("guest %d removed from session %s", req.Guest, sess.ID())}, nil
+		}
+		s.Registry.Kick(sess)
+		return Response{Done: "session " + sess.ID() + " ended"}, nil
+	default: // ActionSay
+		text, err := session.CleanSayText(req.Text)
+		if err != nil {
+			return Response{}, err
+		}
+		sess.Say(text)
+		return Response{Done: "message shown to session " + sess.ID()}, nil
+	}
+}
+
+// audit logs one admin request as one line: what was asked, of which
+// session, by whom, and the result. The fields are the audit event's.
+func (s *Server) audit(req Request, cred Cred, result string, err error) {
+	attrs := []any{"audit", "admin", "action", peertext.Cut(req.Action, peertext.Short)}
+	if req.Session != "" {
+		attrs = append(attrs, "session", peertext.Cut(req.Session, peertext.Short))
+	}
+	if req.Guest != 0 {
+		attrs = append(attrs, "guest", req.Guest)
+	}
+	if req.Action == ActionSay {
+		attrs = append(attrs, "text", peertext.Cut(req.Text, peertext.Long))
+	}
+	attrs = append(attrs, "uid", cred.UID, "gid", cred.GID, "pid", cred.PID, "result", result)
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	level := slog.LevelInfo
+	if result == "refused" {
+		level = slog.LevelWarn
+	}
+	s.Log.Log(context.Background(), level, "admin request", attrs...)
+}
+
+// Listen makes the socket at path for a relay that is not socket-activated:
+// mode 0660 and group Group when that group exists and this process may
+// give the socket to it (it is root or a member), else 0600. A stale
+// socket left by a relay that is gone is replaced; a live one is not.
+func Listen(path string) (net.Listener, error) {
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: another relay is listening on it", path)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		os.Remove(path)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	mode := os.FileMode(0o600)
+	if g, err := user.LookupGroup(Group); err == nil {
+		if gid, err := strconv.Atoi(g.Gid); err == nil && os.Chown(path, -1, gid) == nil {
+			mode = 0o660
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// sortInfos puts the oldest session first.
+func sortInfos(in []session.Info) {
+	sort.Slice(in, func(i, j int) bool {
+		if !in[i].Started.Equal(in[j].Started) {
+			return in[i].Started.Before(in[j].Started)
+		}
+		return in[i].ID < in[j].ID
+	})
+}
