@@ -267,7 +267,9 @@ var parityCases = []parityCase{
 	{name: "vi-exit", files: map[string]string{"main.go": viFile()}, steps: []step{
 		typed("echo before-vi"),
 		typed("vi -u NONE -i NONE -N main.go"), waitFor(`"main.go" 46`),
-		lit(":q"), keys("Enter"),
+		// vi flushes the terminal's unread input as it leaves: type only
+		// once the shell's prompt is back under the vi command line.
+		lit(":q"), keys("Enter"), waitFor("main.go\n$"),
 		typed("echo after-vi"),
 	}, wait: "after-vi\n"},
 	{name: "late-guest", late: true, files: map[string]string{"text": lessFile()}, steps: []step{
