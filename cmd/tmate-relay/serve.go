@@ -17,8 +17,10 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"tmate-relay/packaging"
+	"tmate-relay/service/accept"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
@@ -53,6 +55,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
+	m := metrics.New(registry, version)
 	webURL := "" // hosts hear of browser pages only when public_url says where they are
 	if httpL != nil && cfg.Web.PublicURL != "" {
 		webURL = cfg.WebURL()
@@ -84,17 +87,23 @@ func runServe(args []string) error {
 		HostReadyTimeout:    cfg.Limits.HostReadyTimeout,
 		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
+		Metrics:             m,
 	})
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	metricsSrv, err := serveMetrics(cfg.Metrics.Listen, m, log, errc)
+	if err != nil {
+		return err
+	}
 	go func() { errc <- srv.Serve(sshL) }()
 	var httpSrv *http.Server
 	if httpL != nil {
 		httpSrv = web.NewServer(web.New(cfg, web.Options{
 			Registry:     registry,
-			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
+			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m},
+			Metrics:      m,
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
 
@@ -120,7 +129,7 @@ func runServe(args []string) error {
 	stopWatchdog := watchdog()
 	defer stopWatchdog()
 	if httpSrv != nil && cfg.Repo.Enabled {
-		defer startRepo(cfg, log)() // the signed apt/yum repositories /apt/, /yum/
+		defer startRepo(cfg, m, log)() // the signed apt/yum repositories /apt/, /yum/
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -138,6 +147,9 @@ func runServe(args []string) error {
 	if httpSrv != nil {
 		httpSrv.Shutdown(ctx)
 	}
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(ctx)
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("connections did not end in time", "err", err)
 	}
@@ -153,6 +165,29 @@ func readyAttrs(cfg *config.Config, sshL, httpL net.Listener) []any {
 		attrs = append(attrs, "web", httpL.Addr().String(), "web_url", cfg.WebURL())
 	}
 	return attrs
+}
+
+// serveMetrics serves m at /metrics on addr ([metrics] listen; "" serves
+// nothing and returns nil). The relay listens itself, also under socket
+// activation. A failed accept is waited out, never the end of the relay.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener ([metrics] listen): %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := web.NewServer(mux, 0, log)
+	log.Info("metrics listening", "metrics", l.Addr().String())
+	go func() {
+		if err := srv.Serve(accept.Retrying(l, "metrics", log)); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return srv, nil
 }
 
 // listeners takes the sockets systemd passed (named ssh and http), or

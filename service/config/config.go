@@ -34,6 +34,16 @@ type Config struct {
 	Limits   Limits   `toml:"limits"`
 	Log      Log      `toml:"log"`
 	Repo     Repo     `toml:"repo"`
+	Metrics  Metrics  `toml:"metrics"`
+}
+
+// Metrics is the [metrics] table: Prometheus metrics.
+type Metrics struct {
+	// Listen is host:port of the metrics listener, served at /metrics.
+	// Absent: DefaultMetricsListen; "" in the file (unlike other keys,
+	// where "" means the default): no listener. Never socket-activated:
+	// the relay listens itself once started.
+	Listen string `toml:"listen"`
 }
 
 // Hosts is the [hosts] table: who may host a session on the relay.
@@ -100,6 +110,9 @@ type Web struct {
 	// restricts guests to SSH keys (tmate-authorized-keys); a browser
 	// presents no key, so by default they are refused.
 	AllowRestrictedSessions bool `toml:"allow_restricted_sessions"`
+	// Metrics also serves [metrics] at /metrics of the web side, to
+	// whoever reaches it.
+	Metrics bool `toml:"metrics"`
 }
 
 // Limits is the [limits] table. Zero (or absent) means the default.
@@ -198,7 +211,10 @@ const (
 	// browser guests (max_guests_per_session) and still load pages.
 	DefaultWebConnectionsPerAddress = 200
 	DefaultLogLevel                 = "info"
-	DefaultRepoValidFor             = 7 * 24 * time.Hour
+	// DefaultMetricsListen keeps metrics on loopback: a Prometheus on
+	// the same machine, or a proxy, reaches them; nobody else.
+	DefaultMetricsListen = "127.0.0.1:10090"
+	DefaultRepoValidFor  = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -266,8 +282,9 @@ func Default() *Config {
 
 			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
-		Log:  Log{Level: DefaultLogLevel},
-		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
+		Log:     Log{Level: DefaultLogLevel},
+		Repo:    Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
+		Metrics: Metrics{Listen: DefaultMetricsListen},
 	}
 }
 
@@ -526,6 +543,14 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		if !ok {
 			v.add([]string{"log", "level"}, "level %q is not one of %s", c.Log.Level, strings.Join(LogLevels, ", "))
 		}
+	}
+
+	// [metrics]
+	if !md.IsDefined("metrics", "listen") {
+		c.Metrics.Listen = d.Metrics.Listen
+	}
+	if c.Metrics.Listen != "" {
+		v.address(c.Metrics.Listen, "metrics", "listen")
 	}
 
 	// [repo]

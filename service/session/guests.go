@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/guest"
@@ -12,9 +13,14 @@ import (
 // Guest is one attached viewer as the session sees it. Its connection
 // waits on Changed and draws with Session.Compose.
 type Guest struct {
-	ClientID int
-	ReadOnly bool
-	Addr     string
+	ClientID  int
+	ReadOnly  bool
+	Addr      string
+	Transport Transport
+
+	// dataAt is when the oldest host output the guest has not yet been
+	// drawn arrived (unix ns, 0 for none): frame latency (TakeDataTime).
+	dataAt atomic.Int64
 
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
@@ -54,6 +60,30 @@ func (g *Guest) poke() {
 	}
 }
 
+// TakeDataTime returns when the oldest host output not yet drawn for g
+// arrived, and forgets it: the frame composed next shows that output. Zero
+// when no output arrived since the last call.
+func (g *Guest) TakeDataTime() time.Time {
+	if ns := g.dataAt.Swap(0); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// noteData records that host output arrived now for guests that have none
+// waiting to be drawn. The caller holds mu.
+func (s *Session) noteData() {
+	var now int64
+	for g := range s.guests {
+		if g.dataAt.Load() == 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			g.dataAt.CompareAndSwap(0, now)
+		}
+	}
+}
+
 // ShowMessage shows msg on the guest's status line for d.
 func (g *Guest) ShowMessage(msg string, d time.Duration) {
 	g.msgMu.Lock()
@@ -72,8 +102,22 @@ func (g *Guest) currentMessage() string {
 	return g.message
 }
 
-// Attach adds a guest whose terminal is w x h.
+// Transport is what carries a guest's terminal.
+type Transport string
+
+// The relay's transports.
+const (
+	SSH Transport = "ssh"
+	Web Transport = "web"
+)
+
+// Attach adds an SSH guest whose terminal is w x h.
 func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
+	return s.AttachVia(SSH, readOnly, addr, w, h)
+}
+
+// AttachVia adds a guest that t carries, whose terminal is w x h.
+func (s *Session) AttachVia(t Transport, readOnly bool, addr string, w, h int) (*Guest, error) {
 	s.mu.Lock()
 	select {
 	case <-s.done:
@@ -86,7 +130,7 @@ func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
 		return nil, err
 	}
 	s.nextClientID++
-	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, w: w, h: h, changed: make(chan struct{}, 1)}
+	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, Transport: t, w: w, h: h, changed: make(chan struct{}, 1)}
 	s.guests[g] = struct{}{}
 	n := len(s.guests)
 	s.mu.Unlock()

@@ -207,6 +207,7 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
+			s.noteData()
 			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
 		}
 		s.mu.Unlock()

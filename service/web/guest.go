@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"tmate-relay/service/config"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
@@ -55,6 +56,7 @@ const RestrictedMessage = "This session only accepts guests with SSH keys its ho
 // refused reports why a browser may not join sess ("" if it may).
 func (gs *guests) refused(sess *session.Session) string {
 	if !gs.allowRestricted && sess.RestrictsGuests() {
+		gs.opts.Metrics.Refused(metrics.GuestKey)
 		return RestrictedMessage
 	}
 	return ""
@@ -68,6 +70,7 @@ func (gs *guests) lookup(token, addr string) (sess *session.Session, readOnly, o
 		sess, readOnly, ok = gs.opts.Registry.Lookup(token)
 	}
 	if !ok {
+		gs.opts.Metrics.Refused(metrics.BadToken)
 		if gs.opts.TokenRefusals != nil {
 			time.Sleep(gs.opts.TokenRefusals.RefuseToken(addr))
 		} else {
@@ -133,13 +136,16 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	cols := viewer.ClampSize(atoi(r.URL.Query().Get("cols")), 80)
 	rows := viewer.ClampSize(atoi(r.URL.Query().Get("rows")), 24)
-	g, err := sess.Attach(readOnly, addr, cols, rows)
+	g, err := sess.AttachVia(session.Web, readOnly, addr, cols, rows)
 	if err != nil {
+		gs.opts.Metrics.Refused(metrics.Limits)
 		c.Close(closeRefused, err.Error())
 		log.Info("guest refused", "err", err)
 		return
 	}
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
+	gs.opts.Metrics.GuestJoined(g)
+	defer gs.opts.Metrics.GuestLeft(g)
 	t := newWSTerminal(r.Context(), c, gs.opts.WriteTimeout)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)
 	why := viewer.Run(sess, g, t, gs.opts.Viewer)
