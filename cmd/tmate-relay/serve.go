@@ -169,7 +169,7 @@ func readyAttrs(cfg *config.Config, sshL, httpL net.Listener) []any {
 
 // serveMetrics serves m at /metrics on addr ([metrics] listen; "" serves
 // nothing and returns nil). The relay listens itself, also under socket
-// activation. A failed accept is waited out, never the end of the relay.
+// activation.
 func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<- error) (*http.Server, error) {
 	if addr == "" {
 		return nil, nil
@@ -178,16 +178,22 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<-
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener ([metrics] listen): %w", err)
 	}
+	log.Info("metrics listening", "metrics", l.Addr().String())
+	return serveMetricsOn(l, m, log, errc), nil
+}
+
+// serveMetricsOn serves m at /metrics on l, with the web side's timeouts;
+// a failed accept is waited out, never the end of the relay.
+func serveMetricsOn(l net.Listener, m *metrics.Metrics, log *slog.Logger, errc chan<- error) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	srv := web.NewServer(mux, 0, log)
-	log.Info("metrics listening", "metrics", l.Addr().String())
 	go func() {
 		if err := srv.Serve(accept.Retrying(l, "metrics", log)); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
-	return srv, nil
+	return srv
 }
 
 // listeners takes the sockets systemd passed (named ssh and http), or
