@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/metrics"
+	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 )
 
@@ -72,5 +74,37 @@ func TestRefusalsAreCountedByReason(t *testing.T) {
 	}
 	if n := counter(t, m, "tmate_relay_ssh_handshake_seconds_count"); n == "" || n == "0" {
 		t.Errorf("handshakes timed: %q", n)
+	}
+}
+
+// A host that comes back with valid reconnection data counts as a
+// reconnect, its session as waiting meanwhile; one whose data is refused
+// starts a new session and counts as none. Its stream's bytes are counted.
+func TestHostReconnectsAreCounted(t *testing.T) {
+	reg := session.NewRegistry(0)
+	reg.SetReconnector(session.NewReconnector([]byte("relay key"), time.Minute))
+	m := metrics.New(reg, "test")
+	addr, _, _ := startServer(t, Config{Registry: reg, Metrics: m, Session: session.Config{AdvertiseHost: "relay.example", AdvertisePort: 22}})
+	env, _, first := hostUntilReady(t, addr)
+	if n := counter(t, m, "tmate_relay_host_bytes_total"); n == "0" || n == "" {
+		t.Errorf("host bytes: %q", n)
+	}
+	first.Close() // the connection drops, without FIN
+	waitFor(t, "the session waits for its host", func() bool {
+		return counter(t, m, `tmate_relay_sessions{state="waiting"}`) == "1"
+	})
+
+	_, _, c := hostUntilReady(t, addr, &protocol.Reconnect{Data: "1.e30.AAAA"})
+	c.Close()
+	if n := counter(t, m, "tmate_relay_host_reconnects_total"); n != "0" {
+		t.Errorf("refused reconnection counted: %s", n)
+	}
+	_, _, c = hostUntilReady(t, addr, &protocol.Reconnect{Data: env["tmate_reconnection_data"]})
+	defer c.Close()
+	if n := counter(t, m, "tmate_relay_host_reconnects_total"); n != "1" {
+		t.Errorf("reconnects: %s, want 1", n)
+	}
+	if n := counter(t, m, `tmate_relay_sessions{state="live"}`); n == "0" {
+		t.Errorf("the reconnected session is not live")
 	}
 }
