@@ -211,10 +211,7 @@ const (
 	// browser guests (max_guests_per_session) and still load pages.
 	DefaultWebConnectionsPerAddress = 200
 	DefaultLogLevel                 = "info"
-	// DefaultMetricsListen keeps metrics on loopback: a Prometheus on
-	// the same machine, or a proxy, reaches them; nobody else.
-	DefaultMetricsListen = "127.0.0.1:10090"
-	DefaultRepoValidFor  = 7 * 24 * time.Hour
+	DefaultRepoValidFor             = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -236,6 +233,10 @@ const (
 	// tmate sends pane output in chunks of up to 16 KiB plus framing.
 	MinMessageSize = 17 * 1024
 )
+
+// DefaultMetricsListen keeps metrics on loopback: a Prometheus on the same
+// machine, or a proxy, reaches them; nobody else.
+const DefaultMetricsListen = "127.0.0.1:10090"
 
 // Memory for panes' cells (16 bytes each), see [limits] max_session_cells.
 const (
@@ -282,8 +283,9 @@ func Default() *Config {
 
 			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
-		Log:     Log{Level: DefaultLogLevel},
-		Repo:    Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
+		Log:  Log{Level: DefaultLogLevel},
+		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
+
 		Metrics: Metrics{Listen: DefaultMetricsListen},
 	}
 }
