@@ -193,3 +193,30 @@ func grep(text, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// BenchmarkFrameWritten is what each frame to a guest costs the metrics.
+func BenchmarkFrameWritten(b *testing.B) {
+	m := New(session.NewRegistry(0), "bench")
+	at := time.Now()
+	for b.Loop() {
+		m.FrameWritten(session.SSH, 100, at)
+	}
+}
+
+// BenchmarkScrape is one scrape of a relay at its shipped session limit
+// (1000 sessions) with 3 guests each.
+func BenchmarkScrape(b *testing.B) {
+	reg := session.NewRegistry(0)
+	for range 1000 {
+		s := session.New(session.Config{}, nopHost{})
+		reg.Add(s)
+		for range 3 {
+			s.AttachVia(session.SSH, false, "192.0.2.1", 80, 24)
+		}
+	}
+	m := New(reg, "bench")
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	}
+}
