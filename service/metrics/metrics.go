@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"runtime"
@@ -135,6 +136,15 @@ func (m *Metrics) GuestLeft(g *session.Guest) {
 func (m *Metrics) Refused(r Reason) {
 	if m != nil {
 		m.refusals.WithLabelValues(string(r)).Inc()
+	}
+}
+
+// AttachRefused counts a guest that could not attach (Session.AttachVia's
+// err) as refused at the limits when a guest cap refused it; a session that
+// ended meanwhile is no refusal.
+func (m *Metrics) AttachRefused(err error) {
+	if errors.Is(err, session.ErrTooManyGuests) || errors.Is(err, session.ErrTooManyReadOnlyGuests) {
+		m.Refused(Limits)
 	}
 }
 

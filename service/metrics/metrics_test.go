@@ -107,7 +107,8 @@ func TestEventsAreCounted(t *testing.T) {
 	m.GuestLeft(web)
 	m.Refused(BadToken)
 	m.Refused(BadToken)
-	m.Refused(Limits)
+	m.AttachRefused(session.ErrTooManyReadOnlyGuests)
+	m.AttachRefused(session.ErrEnded) // not a refusal
 	m.HostReconnected()
 	io.Copy(io.Discard, m.HostReader(strings.NewReader("0123456789")))
 	m.FrameWritten(session.SSH, 100, time.Now().Add(-3*time.Millisecond))
@@ -174,6 +175,7 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	m.GuestJoined(g)
 	m.GuestLeft(g)
 	m.Refused(GuestKey)
+	m.AttachRefused(session.ErrTooManyGuests)
 	m.HostReconnected()
 	m.Handshake(time.Now())
 	m.FrameWritten(session.SSH, 10, time.Now())

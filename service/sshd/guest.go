@@ -56,7 +56,7 @@ func (c *conn) guest() {
 	}
 	g, err := sess.AttachVia(session.SSH, readOnly, c.addr, term.w, term.h)
 	if err != nil {
-		c.srv.cfg.Metrics.Refused(metrics.Limits)
+		c.srv.cfg.Metrics.AttachRefused(err)
 		c.lastWords("Relay: "+err.Error(), 1)
 		log.Info("guest refused", "err", err)
 		return

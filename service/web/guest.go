@@ -138,7 +138,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	rows := viewer.ClampSize(atoi(r.URL.Query().Get("rows")), 24)
 	g, err := sess.AttachVia(session.Web, readOnly, addr, cols, rows)
 	if err != nil {
-		gs.opts.Metrics.Refused(metrics.Limits)
+		gs.opts.Metrics.AttachRefused(err)
 		c.Close(closeRefused, err.Error())
 		log.Info("guest refused", "err", err)
 		return
