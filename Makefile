@@ -44,6 +44,7 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	lintian:lintian rpm:rpm rpmlint:rpmlint dnf:dnf createrepo_c:createrepo-c \
 	debootstrap:debootstrap systemd-nspawn:systemd-container \
 	less:less vi:vim-tiny tput:ncurses-bin \
+	prometheus:prometheus promtool:prometheus \
 	chromium:chromium
 deps: tools
 tools:

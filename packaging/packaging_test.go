@@ -282,6 +282,9 @@ func TestRPMInstall(t *testing.T) {
 		"/usr/share/man/man8/tmate-relay.8.gz":             "-rw-r--r-- d",
 		"/etc/tmate.conf":                                  "-rw-r--r-- c",
 	}
+	for _, f := range []string{"tmate-relay-alerts.yml", "tmate-relay-dashboard.json"} {
+		want["/usr/share/tmate-relay/"+f] = "-rw-r--r--"
+	}
 	got := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(line)
@@ -331,7 +334,8 @@ func TestDebContents(t *testing.T) {
 		"./usr/lib/systemd/system/tmate-relay-http.socket", "./usr/lib/systemd/system/tmate-relay.service",
 		"./usr/lib/systemd/system/tmate-relay-admin.socket",
 		"./etc/tmate-relay/relay.toml", "./usr/share/man/man8/tmate-relay.8.gz",
-		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz"} {
+		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz",
+		"./usr/share/tmate-relay/tmate-relay-alerts.yml", "./usr/share/tmate-relay/tmate-relay-dashboard.json"} {
 		if !strings.Contains(out, " "+p+"\n") {
 			t.Errorf("%s lacks %s", filepath.Base(a.debV1), p)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"tmate-relay/debian"
 	"tmate-relay/packaging/man"
+	"tmate-relay/packaging/monitoring"
 	"tmate-relay/rpm"
 	"tmate-relay/systemd"
 )
@@ -57,6 +58,7 @@ func relaySpec(r Relay, arch string) (spec, error) {
 		mtime = time.Now()
 	}
 	doc := "/usr/share/doc/tmate-relay/"
+	share := "/usr/share/tmate-relay/" // Prometheus alert rules, Grafana dashboard
 	s := spec{
 		name: "tmate-relay", arch: arch, version: version, prerelease: pre, release: "1",
 		section: "net",
@@ -85,6 +87,8 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			{dst: "/etc/tmate-relay/relay.toml", data: r.Config, mode: 0o644, typ: files.TypeConfigNoReplace},
 			{dst: "/usr/share/man/man8/tmate-relay.8.gz", data: gz(mustRead(man.Files, "tmate-relay.8")), mode: 0o644, only: "deb"},
 			{dst: "/usr/share/man/man8/tmate-relay.8.gz", data: gz(mustRead(man.Files, "tmate-relay.8")), mode: 0o644, typ: files.TypeRPMDoc, only: "rpm"},
+			{dst: share + monitoring.Alerts, data: mustRead(monitoring.Files, monitoring.Alerts), mode: 0o644},
+			{dst: share + monitoring.Dashboard, data: mustRead(monitoring.Files, monitoring.Dashboard), mode: 0o644},
 			{dst: doc + "copyright", data: mustRead(debian.Files, "copyright"), mode: 0o644, only: "deb"},
 			{dst: doc + "changelog.Debian.gz", data: gz(mustRead(debian.Files, "changelog")), mode: 0o644, only: "deb"},
 			{dst: "/usr/share/lintian/overrides/tmate-relay", data: mustRead(debian.Files, "tmate-relay.lintian-overrides"), mode: 0o644, only: "deb"},

@@ -10,6 +10,7 @@ import (
 
 	"tmate-relay/packaging"
 	"tmate-relay/service/config"
+	"tmate-relay/service/metrics"
 )
 
 // runRepo writes the relay's signed apt and yum repositories, the same tree
@@ -56,7 +57,7 @@ var repoCheckInterval = time.Minute
 // published, on restart), again when the files in [repo] packages_dir
 // change, and signed again when a third of [repo] valid_for is left. It
 // returns a function that stops it.
-func startRepo(cfg *config.Config, log *slog.Logger) (stop func()) {
+func startRepo(cfg *config.Config, m *metrics.Metrics, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		var built time.Time
@@ -77,6 +78,7 @@ func startRepo(cfg *config.Config, log *slog.Logger) (stop func()) {
 					log.Info("package repository written", "dir", res.Dir, "packages", len(res.Packages),
 						"valid_until", res.ValidUntil.Format(time.RFC3339), "took", time.Since(start).Round(time.Millisecond))
 					built, stamp = start, s
+					m.RepoValidUntil(res.ValidUntil)
 				}
 			}
 			select {

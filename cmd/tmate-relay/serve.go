@@ -17,9 +17,11 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"tmate-relay/packaging"
+	"tmate-relay/service/accept"
 	"tmate-relay/service/admin"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
@@ -64,6 +66,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
+	m := metrics.New(registry, version)
 	// Hosts print the browser pages' links whenever the web side is up:
 	// public_url, or by default http://ADVERTISE_HOST:PORT of the web socket.
 	webURL := ""
@@ -97,17 +100,25 @@ func runServe(args []string) error {
 		HostReadyTimeout:    cfg.Limits.HostReadyTimeout,
 		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
+		Metrics:             m,
 	})
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	// Metrics are not worth the sessions: a taken port is logged (and
+	// Prometheus sees the relay down), and the relay serves on.
+	metricsSrv, err := serveMetrics(cfg.Metrics.Listen, m, log, errc)
+	if err != nil {
+		log.Error("no metrics", "err", err)
+	}
 	go func() { errc <- srv.Serve(sshL) }()
 	var httpSrv *http.Server
 	if httpL != nil {
 		httpSrv = web.NewServer(web.New(cfg, web.Options{
 			Registry:     registry,
-			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate},
+			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m},
+			Metrics:      m,
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
 
@@ -144,7 +155,7 @@ func runServe(args []string) error {
 	stopWatchdog := watchdog()
 	defer stopWatchdog()
 	if httpSrv != nil && cfg.Repo.Enabled {
-		defer startRepo(cfg, log)() // the signed apt/yum repositories /apt/, /yum/
+		defer startRepo(cfg, m, log)() // the signed apt/yum repositories /apt/, /yum/
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -161,6 +172,9 @@ func runServe(args []string) error {
 	defer cancel()
 	if httpSrv != nil {
 		httpSrv.Shutdown(ctx)
+	}
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(ctx)
 	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("connections did not end in time", "err", err)
@@ -180,6 +194,35 @@ func readyAttrs(cfg *config.Config, sshL, httpL, adminL net.Listener) []any {
 		attrs = append(attrs, "admin", adminL.Addr().String())
 	}
 	return attrs
+}
+
+// serveMetrics serves m at /metrics on addr ([metrics] listen; "" serves
+// nothing and returns nil). The relay listens itself, also under socket
+// activation.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener ([metrics] listen): %w", err)
+	}
+	log.Info("metrics listening", "metrics", l.Addr().String())
+	return serveMetricsOn(l, m, log, errc), nil
+}
+
+// serveMetricsOn serves m at /metrics on l, with the web side's timeouts;
+// a failed accept is waited out, never the end of the relay.
+func serveMetricsOn(l net.Listener, m *metrics.Metrics, log *slog.Logger, errc chan<- error) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := web.NewServer(mux, 0, log)
+	go func() {
+		if err := srv.Serve(accept.Retrying(l, "metrics", log)); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return srv
 }
 
 // listeners takes the sockets systemd passed (named ssh, http and admin;

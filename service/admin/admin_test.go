@@ -67,7 +67,7 @@ func newRelay(t *testing.T, auth *Authorizer) *relay {
 		t.Fatal(err)
 	}
 	for _, g := range []struct {
-		transport string
+		transport session.Transport
 		ro        bool
 	}{{session.TransportSSH, false}, {session.TransportWeb, true}} {
 		gu, err := r.sess.AttachVia(g.transport, g.ro, "192.0.2.7:4000", 80, 24)

@@ -35,6 +35,16 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	Repo     Repo     `toml:"repo"`
 	Admin    Admin    `toml:"admin"`
+	Metrics  Metrics  `toml:"metrics"`
+}
+
+// Metrics is the [metrics] table: Prometheus metrics.
+type Metrics struct {
+	// Listen is host:port of the metrics listener, served at /metrics.
+	// Absent: DefaultMetricsListen; "" in the file (unlike other keys,
+	// where "" means the default): no listener. Never socket-activated:
+	// the relay listens itself once started.
+	Listen string `toml:"listen"`
 }
 
 // Hosts is the [hosts] table: who may host a session on the relay.
@@ -105,6 +115,9 @@ type Web struct {
 	// restricts guests to SSH keys (tmate-authorized-keys); a browser
 	// presents no key, so by default they are refused.
 	AllowRestrictedSessions bool `toml:"allow_restricted_sessions"`
+	// Metrics also serves [metrics] at /metrics of the web side, to
+	// whoever reaches it.
+	Metrics bool `toml:"metrics"`
 }
 
 // Limits is the [limits] table. Zero (or absent) means the default.
@@ -237,6 +250,10 @@ const (
 	MinMessageSize = 17 * 1024
 )
 
+// DefaultMetricsListen keeps metrics on loopback: a Prometheus on the same
+// machine, or a proxy, reaches them; nobody else.
+const DefaultMetricsListen = "127.0.0.1:10090"
+
 // Memory for panes' cells (16 bytes each), see [limits] max_session_cells.
 const (
 	// DefaultMaxSessionCells (8 Mi cells, 128 MiB) holds 80 screens of
@@ -284,6 +301,8 @@ func Default() *Config {
 		},
 		Log:  Log{Level: DefaultLogLevel},
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
+
+		Metrics: Metrics{Listen: DefaultMetricsListen},
 	}
 }
 
@@ -542,6 +561,14 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		if !ok {
 			v.add([]string{"log", "level"}, "level %q is not one of %s", c.Log.Level, strings.Join(LogLevels, ", "))
 		}
+	}
+
+	// [metrics]
+	if !md.IsDefined("metrics", "listen") {
+		c.Metrics.Listen = d.Metrics.Listen
+	}
+	if c.Metrics.Listen != "" {
+		v.address(c.Metrics.Listen, "metrics", "listen")
 	}
 
 	// [repo]

@@ -61,6 +61,8 @@ func TestLoadErrors(t *testing.T) {
 
 		// [web]
 		{"web listen", "[web]\nlisten = \"10081\"\n", 2, `listen "10081" is not HOST:PORT`},
+		{"metrics listen", "[metrics]\n\nlisten = \"localhost\"\n", 3, `metrics.listen "localhost" is not HOST:PORT`},
+		{"web metrics not a boolean", "[web]\nmetrics = \"yes\"\n", 2, "metrics"},
 		{"public_url ftp", "[web]\npublic_url = \"ftp://relay.example.com\"\n", 2, "must start with http:// or https://"},
 		{"public_url no scheme", "[web]\npublic_url = \"relay.example.com:10081\"\n", 2, "must start with http:// or https://"},
 		{"public_url no host", "[web]\npublic_url = \"http://\"\n", 2, "has no host"},
@@ -205,6 +207,27 @@ valid_for = "0s"
 	}
 }
 
+// [metrics] listen is the one key where "" is not the default: an absent
+// key means 127.0.0.1:10090, an empty one no metrics listener.
+func TestMetricsListen(t *testing.T) {
+	for _, tc := range []struct{ name, doc, want string }{
+		{"absent", "[ssh]\n", DefaultMetricsListen},
+		{"table without key", "[metrics]\n", DefaultMetricsListen},
+		{"empty: off", "[metrics]\nlisten = \"\"\n", ""},
+		{"set", "[metrics]\nlisten = \"0.0.0.0:9100\"\n", "0.0.0.0:9100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("relay.toml", tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Metrics.Listen != tc.want {
+				t.Errorf("listen = %q, want %q", c.Metrics.Listen, tc.want)
+			}
+		})
+	}
+}
+
 func TestValues(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "relay.toml")
@@ -217,6 +240,9 @@ proxy_protocol = true
 [web]
 listen = "[::1]:8080"
 public_url = "https://relay.example.com/"
+metrics = true
+[metrics]
+listen = "[::1]:9100"
 [limits]
 max_sessions = 5
 max_guests_per_session = 6
@@ -270,7 +296,8 @@ socket = "admin.sock"
 			HostKeysDir:   filepath.Join(dir, "keys"),
 			ProxyProtocol: true,
 		},
-		Web: Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com"},
+		Web:     Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com", Metrics: true},
+		Metrics: Metrics{Listen: "[::1]:9100"},
 		Limits: Limits{
 			MaxSessions:         5,
 			MaxGuestsPerSession: 6,

@@ -97,13 +97,17 @@ type relay struct {
 	log     *lockedBuffer
 	tmateRC string   // tmate.conf for hosts of this relay
 	env     []string // added to the process's environment
+
+	// metricsPort is [metrics] listen's: each relay has its own, never
+	// the default 127.0.0.1:10090.
+	metricsPort int
 }
 
 // prepareRelay writes a relay's configuration and keys.
 func prepareRelay(t testing.TB, extra string) *relay {
 	t.Helper()
 	dir := t.TempDir()
-	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), webPort: freePort(t), log: &lockedBuffer{}}
+	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), webPort: freePort(t), metricsPort: freePort(t), log: &lockedBuffer{}}
 	conf := fmt.Sprintf(`[ssh]
 listen = "127.0.0.1:%d"
 advertise_host = "127.0.0.1"
@@ -111,9 +115,11 @@ advertise_port = %d
 host_keys_dir = "%s/keys"
 [web]
 listen = "127.0.0.1:%d"
+[metrics]
+listen = "127.0.0.1:%d"
 [log]
 level = "debug"
-%s`, r.port, r.port, dir, r.webPort, extra)
+%s`, r.port, r.port, dir, r.webPort, r.metricsPort, extra)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,6 @@ import (
 // admin socket): a session's id, which unlike its tokens is no secret and
 // may appear in logs, lists, and the ending of a session or of one guest.
 
-// Transports a guest may come by.
-const (
-	TransportSSH = "ssh"
-	TransportWeb = "web"
-)
-
 // ErrKicked refuses a host's reconnection into a session the relay's
 // administrator ended: it starts a new session with new tokens.
 var ErrKicked = errors.New("the relay's administrator ended this session")
@@ -135,7 +129,7 @@ func (s *Session) GuestList() []GuestInfo {
 	s.mu.RLock()
 	out := make([]GuestInfo, 0, len(s.guests))
 	for g := range s.guests {
-		out = append(out, GuestInfo{ID: g.ClientID, Transport: g.Transport, ReadOnly: g.ReadOnly,
+		out = append(out, GuestInfo{ID: g.ClientID, Transport: string(g.Transport), ReadOnly: g.ReadOnly,
 			Addr: g.Addr, Joined: g.joined, Cols: g.w, Rows: g.h})
 	}
 	s.mu.RUnlock()

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/guest"
@@ -15,12 +16,16 @@ type Guest struct {
 	ClientID  int
 	ReadOnly  bool
 	Addr      string
-	Transport string // TransportSSH or TransportWeb
+	Transport Transport
 	joined    time.Time
 
 	kicked   chan struct{} // closed when the administrator removes the guest
 	kickOnce sync.Once
 	kickWhy  string // set before kicked is closed
+
+	// dataAt is when the oldest host output the guest has not yet been
+	// drawn arrived (unix ns, 0 for none): frame latency (TakeDataTime).
+	dataAt atomic.Int64
 
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
@@ -60,6 +65,30 @@ func (g *Guest) poke() {
 	}
 }
 
+// TakeDataTime returns when the oldest host output not yet drawn for g
+// arrived, and forgets it: the frame composed next shows that output. Zero
+// when no output arrived since the last call.
+func (g *Guest) TakeDataTime() time.Time {
+	if ns := g.dataAt.Swap(0); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// noteData records that host output arrived now for guests that have none
+// waiting to be drawn. The caller holds mu.
+func (s *Session) noteData() {
+	var now int64
+	for g := range s.guests {
+		if g.dataAt.Load() == 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			g.dataAt.CompareAndSwap(0, now)
+		}
+	}
+}
+
 // ShowMessage shows msg on the guest's status line for d.
 func (g *Guest) ShowMessage(msg string, d time.Duration) {
 	g.msgMu.Lock()
@@ -77,6 +106,15 @@ func (g *Guest) currentMessage() string {
 	}
 	return g.message
 }
+
+// Transport is what carries a guest's terminal.
+type Transport string
+
+// The relay's transports.
+const (
+	TransportSSH Transport = "ssh"
+	TransportWeb Transport = "web"
+)
 
 // Kicked is closed when the relay's administrator removed the guest;
 // KickReason then says what the guest reads.
@@ -98,7 +136,7 @@ func (s *Session) Attach(readOnly bool, addr string, w, h int) (*Guest, error) {
 }
 
 // AttachVia adds a guest that came by transport whose terminal is w x h.
-func (s *Session) AttachVia(transport string, readOnly bool, addr string, w, h int) (*Guest, error) {
+func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, h int) (*Guest, error) {
 	s.mu.Lock()
 	select {
 	case <-s.done:

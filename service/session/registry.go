@@ -240,3 +240,34 @@ func (r *Registry) Len() int {
 	defer r.mu.RUnlock()
 	return len(r.sessions)
 }
+
+// Stats counts what the relay holds now, for its metrics.
+type Stats struct {
+	Live, Waiting int // sessions with their host, and waiting for it to reconnect
+	// Guests counts attached guests by transport and read-only.
+	Guests map[GuestKind]int
+}
+
+// GuestKind is a guest's transport and role.
+type GuestKind struct {
+	Transport Transport
+	ReadOnly  bool
+}
+
+// Stats counts the live sessions and their guests.
+func (r *Registry) Stats() Stats {
+	st := Stats{Guests: map[GuestKind]int{}}
+	for _, s := range r.Sessions() {
+		if s.hostAway() {
+			st.Waiting++
+		} else {
+			st.Live++
+		}
+		s.mu.RLock()
+		for g := range s.guests {
+			st.Guests[GuestKind{g.Transport, g.ReadOnly}]++
+		}
+		s.mu.RUnlock()
+	}
+	return st
+}

@@ -241,6 +241,7 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 			bells := p.emu.Bells()
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
+			s.noteData()
 			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
 		}
 	case *protocol.SyncLayout:

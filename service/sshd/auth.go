@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 )
 
@@ -61,6 +62,14 @@ func (n *authNote) refusal() string {
 		return "guest refused: no key listed by the session's host (offered: " + offered(n.refused) + ")"
 	}
 	return ""
+}
+
+// reason is a refused authentication's refusals label (see refusal).
+func (n *authNote) reason() metrics.Reason {
+	if n.guest {
+		return metrics.GuestKey
+	}
+	return metrics.HostNotAllowed
 }
 
 func offered(fps []string) string {

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
 )
@@ -36,6 +37,7 @@ func (c *conn) guest() {
 	}
 	c.pty = term.pty
 	if offered, refused := c.refusedGuest(); refused {
+		c.srv.cfg.Metrics.Refused(metrics.GuestKey)
 		// As for a wrong token: the delay slows probing for the names of
 		// key-restricted sessions as much as guessing tokens.
 		time.Sleep(c.srv.limits.fail(c.addr))
@@ -44,6 +46,7 @@ func (c *conn) guest() {
 		return
 	}
 	if !found {
+		c.srv.cfg.Metrics.Refused(metrics.BadToken)
 		// The delay keeps token guessing slow and gives no timing hint;
 		// it grows for an address that keeps guessing (limits.go).
 		time.Sleep(c.srv.limits.fail(c.addr))
@@ -51,8 +54,9 @@ func (c *conn) guest() {
 		log.Info("guest refused: invalid or expired token")
 		return
 	}
-	g, err := sess.Attach(readOnly, c.addr, term.w, term.h)
+	g, err := sess.AttachVia(session.TransportSSH, readOnly, c.addr, term.w, term.h)
 	if err != nil {
+		c.srv.cfg.Metrics.AttachRefused(err)
 		c.lastWords("Relay: "+err.Error(), 1)
 		log.Info("guest refused", "err", err)
 		return
@@ -60,10 +64,13 @@ func (c *conn) guest() {
 	c.admitted()
 	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
+	c.srv.cfg.Metrics.GuestJoined(g)
+	defer c.srv.cfg.Metrics.GuestLeft(g)
 	why := viewer.Run(sess, g, sshTerminal{c, resizes, term.term}, viewer.Config{
 		FrameInterval: c.srv.cfg.FrameInterval,
 		EscapeTime:    c.srv.cfg.EscapeTime,
 		InputRate:     c.srv.cfg.InputRate,
+		Metrics:       c.srv.cfg.Metrics,
 	})
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/internal/faultinject"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
@@ -38,7 +39,7 @@ func (c *conn) host() {
 		return
 	}
 	enc := newHostSender(c.ch, c.sc)
-	in := bufio.NewReaderSize(c.ch, 32<<10)
+	in := bufio.NewReaderSize(c.srv.cfg.Metrics.HostReader(c.ch), 32<<10)
 	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
 	startup := c.startupDeadline(enc, log)
 	defer startup.timer.Stop()
@@ -73,6 +74,9 @@ func (c *conn) host() {
 		log.Info("session started", "session", sess.ID(), "client", client, "sessions", reg.Len())
 	}
 	if err != nil {
+		if errors.Is(err, session.ErrTooManySessions) {
+			c.srv.cfg.Metrics.Refused(metrics.Limits)
+		}
 		enc.Notify("Relay: " + err.Error())
 		log.Warn("host refused", "err", err)
 		c.lingerThenClose()
@@ -137,6 +141,7 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 	}
 	fresh.End("replaced by the host's reconnected session")
 	log.Info("host reconnected", "sessions", reg.Len())
+	c.srv.cfg.Metrics.HostReconnected()
 	return sess, gen, nil
 }
 

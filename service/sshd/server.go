@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	// (v1 or v2, from a load balancer) whose client address the relay
 	// uses; false refuses connections that send one (proxy.go).
 	ProxyProtocol bool
+	// Metrics counts handshakes, refusals, hosts' bytes and reconnects,
+	// and guests (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Server accepts SSH connections for hosts and guests.
@@ -248,6 +252,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	// Until it reaches a session (or, for a host, passes authentication)
 	// a connection counts against its address's cap.
 	if !s.limits.open(addr) {
+		s.cfg.Metrics.Refused(metrics.Limits)
 		s.cfg.Log.Info("connection refused: too many unauthenticated connections from this address", "addr", addr)
 		return
 	}
@@ -258,10 +263,12 @@ func (s *Server) handleConn(nc net.Conn) {
 	nc.SetDeadline(time.Now().Add(s.cfg.GracePeriod))
 	note := &authNote{}
 	s.auth.Store(nc.RemoteAddr().String(), note)
+	start := time.Now()
 	sc, chans, reqs, err := ssh.NewServerConn(nc, s.ssh)
 	s.auth.Delete(nc.RemoteAddr().String())
 	if err != nil {
 		if refusal := note.refusal(); refusal != "" {
+			s.cfg.Metrics.Refused(note.reason())
 			if note.guest {
 				// As for a wrong token: the address's slot stays taken for
 				// the penalty, which slows probing for key-restricted
@@ -280,6 +287,7 @@ func (s *Server) handleConn(nc net.Conn) {
 		return
 	}
 	defer sc.Close()
+	s.cfg.Metrics.Handshake(start)
 	refusedKey := ""
 	if sc.Permissions != nil {
 		refusedKey = sc.Permissions.Extensions[refusedHost]
@@ -319,6 +327,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	if sc.User() == HostUser && refusedKey != "" {
 		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
 	} else if sc.User() == HostUser && overCap {
+		s.cfg.Metrics.Refused(metrics.Limits)
 		c.refuseHost(fmt.Sprintf("Relay: this relay takes at most %d sessions from one address (sessions_per_address), and yours has that many: end one and start again.", s.cfg.SessionsPerAddress),
 			"host refused: too many sessions from this address", "limit", s.cfg.SessionsPerAddress)
 	} else if sc.User() == HostUser {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tmate-relay/service/guest"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 )
 
@@ -62,6 +63,8 @@ type Config struct {
 	// beyond it is not dropped: the guest's bytes are read more slowly, so
 	// its transport's flow control holds the rest back.
 	InputRate int
+	// Metrics counts the guest's bytes and samples frame latency (nil: none).
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -146,12 +149,14 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 				continue
 			}
 		}
+		dataAt := g.TakeDataTime() // before Compose: the frame shows that output
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
 		if len(buf) > 0 {
 			if _, err := term.Write(buf); err != nil {
 				return "disconnected"
 			}
+			cfg.Metrics.FrameWritten(g.Transport, len(buf), dataAt)
 		}
 		buf = buf[:0]
 	}

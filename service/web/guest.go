@@ -17,6 +17,7 @@ import (
 
 	"tmate-relay/service/config"
 	"tmate-relay/service/internal/faultinject"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
@@ -56,6 +57,7 @@ const RestrictedMessage = "This session only accepts guests with SSH keys its ho
 // refused reports why a browser may not join sess ("" if it may).
 func (gs *guests) refused(sess *session.Session) string {
 	if !gs.allowRestricted && sess.RestrictsGuests() {
+		gs.opts.Metrics.Refused(metrics.GuestKey)
 		return RestrictedMessage
 	}
 	return ""
@@ -69,6 +71,7 @@ func (gs *guests) lookup(token, addr string) (sess *session.Session, readOnly, o
 		sess, readOnly, ok = gs.opts.Registry.Lookup(token)
 	}
 	if !ok {
+		gs.opts.Metrics.Refused(metrics.BadToken)
 		if gs.opts.TokenRefusals != nil {
 			time.Sleep(gs.opts.TokenRefusals.RefuseToken(addr))
 		} else {
@@ -136,12 +139,15 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	rows := viewer.ClampSize(atoi(r.URL.Query().Get("rows")), 24)
 	g, err := sess.AttachVia(session.TransportWeb, readOnly, addr, cols, rows)
 	if err != nil {
+		gs.opts.Metrics.AttachRefused(err)
 		c.Close(closeRefused, err.Error())
 		log.Info("guest refused", "err", err)
 		return
 	}
 	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
+	gs.opts.Metrics.GuestJoined(g)
+	defer gs.opts.Metrics.GuestLeft(g)
 	t := newWSTerminal(r.Context(), c, gs.opts.WriteTimeout)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)
 	why := viewer.Run(sess, g, t, gs.opts.Viewer)

@@ -15,6 +15,7 @@ import (
 	"tmate-relay/service/accept"
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
+	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// counts the SSH side keeps (sshd.Server.RefuseToken); nil: each
 	// unknown token waits a random 50 to 200 ms only.
 	TokenRefusals TokenRefusals
+	// Metrics counts browser guests' joins and refusals (nil: none), and
+	// is served at /metrics when [web] metrics is true.
+	Metrics *metrics.Metrics
 }
 
 // TokenRefusals records an unknown token from an address and says how
@@ -131,6 +135,9 @@ func New(cfg *config.Config, opts Options) http.Handler {
 		mountGuests(mux, cfg, opts)
 	}
 	mountRepo(mux, cfg)
+	if cfg.Web.Metrics && opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics.Handler())
+	}
 	return mux
 }
 
