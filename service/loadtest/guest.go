@@ -276,4 +276,3 @@ func dialWebGuest(ctx context.Context, webBase string, local net.IP, token strin
 	}()
 	return g, nil
 }
-

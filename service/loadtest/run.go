@@ -80,14 +80,14 @@ type Result struct {
 
 // run is the state of one Run.
 type run struct {
-	cfg     Config
-	rec     []byte
-	mu      sync.Mutex
-	errs    []string
-	nerrs   int
-	lat     []time.Duration
-	ending  atomic.Bool // closing down: lost connections are expected
-	outage  struct {    // restart: from SIGTERM until every host is back
+	cfg    Config
+	rec    []byte
+	mu     sync.Mutex
+	errs   []string
+	nerrs  int
+	lat    []time.Duration
+	ending atomic.Bool // closing down: lost connections are expected
+	outage struct {    // restart: from SIGTERM until every host is back
 		sync.Mutex
 		from, to time.Time
 	}

@@ -82,8 +82,8 @@ func rewriteServerOption(m *protocol.ExecCmd, host, port, fingerprint string) *p
 		return m
 	}
 	value := map[string]string{
-		"tmate-server-host":               host,
-		"tmate-server-port":               port,
+		"tmate-server-host":                host,
+		"tmate-server-port":                port,
 		"tmate-server-ed25519-fingerprint": fingerprint,
 	}
 	if v, ok := value[m.Argv[2]]; ok {
