@@ -114,8 +114,9 @@ func parseLine(s string) (session int, kind string, seq int, ok bool) {
 	return 0, "", 0, false
 }
 
-// waitJoined waits until the screen shows the session.
-func (s *screen) waitJoined(ctx context.Context) error {
+// waitJoined waits until the screen shows the session, while the
+// connection lasts (done).
+func (s *screen) waitJoined(ctx context.Context, done <-chan struct{}) error {
 	for {
 		s.mu.Lock()
 		j := !s.joined.IsZero()
@@ -125,6 +126,8 @@ func (s *screen) waitJoined(ctx context.Context) error {
 		}
 		select {
 		case <-s.change:
+		case <-done:
+			return fmt.Errorf("%s guest of session %d: the relay closed the connection before the session showed", s.kind, s.h.id)
 		case <-ctx.Done():
 			return fmt.Errorf("%s guest of session %d: the session did not show: %w", s.kind, s.h.id, ctx.Err())
 		}

@@ -53,6 +53,7 @@ type host struct {
 	sentAt    []time.Time   // marker seq -> when it was written
 	closing   bool
 	startInfo *startup
+	connects  int // connections that reached READY
 }
 
 func newHost(id int, addr string, local net.IP, rec []byte) *host {
@@ -165,6 +166,9 @@ func (h *host) connect(ctx context.Context, within time.Duration) error {
 		client.Close()
 		return errors.New("reconnected to a new session, not the old one")
 	}
+	h.mu.Lock()
+	h.connects++
+	h.mu.Unlock()
 	if data == "" {
 		if err := h.send(st.after...); err != nil {
 			return err
@@ -348,6 +352,13 @@ func (h *host) lostCh() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.lost
+}
+
+// connections returns how many connections reached READY.
+func (h *host) connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.connects
 }
 
 // connected reports whether the host is connected and past READY.

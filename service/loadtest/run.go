@@ -126,6 +126,7 @@ type guest struct {
 	s    *screen
 	conn *guestConn
 	ok   bool
+	down atomic.Bool // lost with the relay's restart, not back yet
 }
 
 // Run drives the relay at cfg.Addr and returns the figures; the error is
@@ -244,19 +245,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Go(func() { r.churn(wctx, sessions, &churnJoins) })
 	}
 	cpuBefore := 0.0 // CPU of a relay process that was stopped
+	restarted := make(chan struct{})
 	if cfg.Workload == Restart {
-		wg.Go(func() {
+		go func() {
+			defer close(restarted)
 			var err error
 			cpuBefore, res.ReconnectAll, err = r.restart(wctx, sessions)
 			if err != nil {
 				r.fail(err)
 			}
-		})
+		}()
+	} else {
+		close(restarted)
 	}
 	select {
 	case <-time.After(cfg.Duration):
 	case <-ctx.Done():
 	}
+	<-restarted // the run lasts until every host and guest is back
 	r.ending.Store(true) // from here on, markers stop; lost connections are expected
 	stop()
 	writers.Wait()
@@ -378,7 +384,7 @@ func (r *run) connectGuest(ctx context.Context, g *guest) error {
 	if err != nil {
 		return fmt.Errorf("%s guest of session %d: %w", g.s.kind, h.id, err)
 	}
-	if err := g.s.waitJoined(ctx); err != nil {
+	if err := g.s.waitJoined(ctx, g.conn.done); err != nil {
 		g.conn.close()
 		return err
 	}
@@ -437,17 +443,20 @@ func (r *run) watchGuest(ctx context.Context, s *session, g *guest) {
 			r.fail(fmt.Errorf("%s guest of session %d lost its connection", g.s.kind, s.h.id))
 			return
 		}
+		g.down.Store(true)
 		g.s.rejoin()
+		gen := s.h.connections() // join once the host is back on the new relay
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(time.Second):
 			}
-			if !s.h.connected() {
+			if s.h.connections() == gen || !s.h.connected() {
 				continue
 			}
-			if err := r.connectGuest(ctx, g); err == nil {
+			if r.connectGuest(ctx, g) == nil {
+				g.down.Store(false)
 				break
 			}
 		}
@@ -547,6 +556,10 @@ func (r *run) restart(ctx context.Context, sessions []*session) (cpu, reconnectA
 	}
 	r.restarting.Store(true)
 	defer r.restarting.Store(false)
+	before := make([]int, len(sessions))
+	for i, s := range sessions {
+		before[i] = s.h.connections()
+	}
 	t0 := time.Now()
 	r.outage.Lock()
 	r.outage.from = t0.Add(-time.Second)
@@ -561,6 +574,7 @@ func (r *run) restart(ctx context.Context, sessions []*session) (cpu, reconnectA
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	r.logf("relay %d exited after %.1f s", pid, time.Since(t0).Seconds())
 	cmd := exec.Command("sh", "-c", "exec "+r.cfg.RestartCmd)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -573,8 +587,8 @@ func (r *run) restart(ctx context.Context, sessions []*session) (cpu, reconnectA
 	r.logf("relay started again as %d", cmd.Process.Pid)
 	for {
 		all := true
-		for _, s := range sessions {
-			if s.ok && !s.h.connected() {
+		for i, s := range sessions {
+			if s.ok && s.h.connections() == before[i] {
 				all = false
 				break
 			}
@@ -593,8 +607,28 @@ func (r *run) restart(ctx context.Context, sessions []*session) (cpu, reconnectA
 	}
 	reconnectAll = time.Since(t0).Seconds()
 	r.logf("every host back after %.1f s", reconnectAll)
-	// Guests join again within a second or two of their host.
-	time.Sleep(3 * time.Second)
+	for {
+		down := 0
+		for _, s := range sessions {
+			for _, g := range s.guests {
+				if g.down.Load() {
+					down++
+				}
+			}
+		}
+		if down == 0 {
+			break
+		}
+		if time.Since(t0) > 2*time.Minute {
+			return cpu, reconnectAll, fmt.Errorf("%d guests not back within 2 minutes of the restart", down)
+		}
+		select {
+		case <-ctx.Done():
+			return cpu, reconnectAll, errors.New("the run ended before every guest was back")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	r.logf("every guest back after %.1f s", time.Since(t0).Seconds())
 	r.outage.Lock()
 	r.outage.to = time.Now()
 	r.outage.Unlock()
