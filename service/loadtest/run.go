@@ -262,7 +262,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	case <-time.After(cfg.Duration):
 	case <-ctx.Done():
 	}
-	<-restarted // the run lasts until every host and guest is back
+	<-restarted          // the run lasts until every host and guest is back
 	r.ending.Store(true) // from here on, markers stop; lost connections are expected
 	stop()
 	writers.Wait()
