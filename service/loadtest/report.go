@@ -19,6 +19,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	row("relay RSS", "%.1f MB (peak %.1f MB)", float64(r.RelayRSS)/1e6, float64(r.RelayPeakRSS)/1e6)
 	row("relay CPU", "%.2f s", r.RelayCPU)
 	row("relay fds", "%d", r.FDs)
+	row("generator CPU", "%.2f s", r.GeneratorCPU)
 	row("bytes per guest", "%d", r.BytesPerGuest)
 	row("setup", "%.1f s", r.SetupSeconds)
 	if r.Workload == Restart {

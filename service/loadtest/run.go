@@ -73,6 +73,7 @@ type Result struct {
 	BytesPerGuest int64    `json:"bytes_per_guest"`
 	ReconnectAll  float64  `json:"reconnect_all_s"`
 	FDs           int      `json:"fds"`
+	GeneratorCPU  float64  `json:"generator_cpu_seconds"` // this process, on the same machine
 	ChurnJoins    int      `json:"churn_joins,omitempty"`
 	FloodSeconds  float64  `json:"flood_s,omitempty"`
 	SetupSeconds  float64  `json:"setup_s"`
@@ -208,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.SetupSeconds = time.Since(t0).Seconds()
 
 	var cpu0 float64
+	self0, _ := readProc(os.Getpid())
 	if cfg.RelayPID != 0 {
 		st, err := readProc(cfg.RelayPID)
 		if err != nil {
@@ -311,6 +313,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	if self, err := readProc(os.Getpid()); err == nil {
+		res.GeneratorCPU = self.CPU - self0.CPU
+	}
 	var bytes int64
 	nguests := 0
 	for _, s := range sessions {
