@@ -26,7 +26,7 @@ const guestW, guestH = 80, 25
 type screen struct {
 	h      *host
 	kind   string // "ssh" or "web"
-	onLat  func(time.Duration)
+	onLat  func(sent time.Time, d time.Duration)
 	onErr  func(error)
 	mu     sync.Mutex
 	emu    *vt.Emulator
@@ -37,7 +37,7 @@ type screen struct {
 	change chan struct{}
 }
 
-func newScreen(h *host, kind string, onLat func(time.Duration), onErr func(error)) *screen {
+func newScreen(h *host, kind string, onLat func(time.Time, time.Duration), onErr func(error)) *screen {
 	return &screen{h: h, kind: kind, onLat: onLat, onErr: onErr, emu: vt.New(guestW, guestH, 0),
 		seen: map[int]bool{}, change: make(chan struct{}, 1)}
 }
@@ -73,7 +73,7 @@ func (s *screen) feed(b []byte) {
 		}
 		s.seen[seq] = true
 		if at, ok := s.h.markerSent(seq); ok && at.After(s.joined) {
-			s.onLat(now.Sub(at))
+			s.onLat(at, now.Sub(at))
 		}
 	}
 	select {

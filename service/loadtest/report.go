@@ -29,7 +29,7 @@ func (r *Result) WriteTable(w io.Writer) {
 		row("churn joins", "%d", r.ChurnJoins)
 	}
 	if r.Workload == Flood {
-		row("flood", "%.1f s", r.FloodSeconds)
+		row("flood", "%.1f s; the other sessions' latency meanwhile p50 %.1f ms, p99 %.1f ms", r.FloodSeconds, r.LatFloodP50, r.LatFloodP99)
 	}
 	tw.Flush()
 	for _, e := range r.ErrorSamples {

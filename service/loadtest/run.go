@@ -67,6 +67,8 @@ type Result struct {
 	LatP99        float64  `json:"lat_p99_ms"`
 	LatP999       float64  `json:"lat_p999_ms"`
 	LatMax        float64  `json:"lat_max_ms"`
+	LatFloodP50   float64  `json:"lat_flood_p50_ms,omitempty"` // markers of the other sessions written during the flood
+	LatFloodP99   float64  `json:"lat_flood_p99_ms,omitempty"`
 	RelayRSS      int64    `json:"relay_rss_bytes"`
 	RelayPeakRSS  int64    `json:"relay_peak_rss_bytes"`
 	RelayCPU      float64  `json:"relay_cpu_seconds"`
@@ -81,12 +83,16 @@ type Result struct {
 
 // run is the state of one Run.
 type run struct {
-	cfg    Config
-	rec    []byte
-	mu     sync.Mutex
-	errs   []string
-	nerrs  int
-	lat    []time.Duration
+	cfg     Config
+	rec     []byte
+	mu      sync.Mutex
+	errs    []string
+	nerrs   int
+	lat     []sample
+	flooded struct { // flood workload: while session 0 writes
+		sync.Mutex
+		from, to time.Time
+	}
 	ending atomic.Bool // closing down: lost connections are expected
 	outage struct {    // restart: from SIGTERM until every host is back
 		sync.Mutex
@@ -104,9 +110,15 @@ func (r *run) fail(err error) {
 	}
 }
 
-func (r *run) latency(d time.Duration) {
+// sample is one marker's latency to one guest.
+type sample struct {
+	sent time.Time
+	d    time.Duration
+}
+
+func (r *run) latency(sent time.Time, d time.Duration) {
 	r.mu.Lock()
-	r.lat = append(r.lat, d)
+	r.lat = append(r.lat, sample{sent, d})
 	r.mu.Unlock()
 }
 
@@ -350,10 +362,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res.Errors, res.ErrorSamples = r.nerrs, r.errs
-	slices.Sort(r.lat)
-	res.LatSamples = len(r.lat)
-	res.LatP50, res.LatP99, res.LatP999 = percentile(r.lat, 50), percentile(r.lat, 99), percentile(r.lat, 99.9)
-	res.LatMax = percentile(r.lat, 100)
+	var all, flood []time.Duration
+	for _, l := range r.lat {
+		all = append(all, l.d)
+		if !r.flooded.from.IsZero() && !l.sent.Before(r.flooded.from) && l.sent.Before(r.flooded.to) {
+			flood = append(flood, l.d)
+		}
+	}
+	slices.Sort(all)
+	slices.Sort(flood)
+	res.LatSamples = len(all)
+	res.LatP50, res.LatP99, res.LatP999 = percentile(all, 50), percentile(all, 99), percentile(all, 99.9)
+	res.LatMax = percentile(all, 100)
+	res.LatFloodP50, res.LatFloodP99 = percentile(flood, 50), percentile(flood, 99)
 	return res, nil
 }
 
@@ -504,7 +525,10 @@ func (r *run) flood(ctx context.Context, h *host) float64 {
 		}
 	}
 	secs := time.Since(t0).Seconds()
-	r.logf("session %d wrote %d MB in %.1f s", h.id, r.cfg.FloodBytes>>20, secs)
+	r.flooded.Lock()
+	r.flooded.from, r.flooded.to = t0, time.Now()
+	r.flooded.Unlock()
+	r.logf("session %d wrote %.0f MB in %.1f s", h.id, float64(r.cfg.FloodBytes)/1e6, secs)
 	r.steady(ctx, h)
 	return secs
 }
