@@ -43,17 +43,17 @@ type host struct {
 	wmu sync.Mutex // one message at a time on the channel
 	ch  ssh.Channel
 
-	mu        sync.Mutex
-	client    *ssh.Client
-	env       map[string]string
-	ready     chan struct{} // closed at the relay's READY on the current connection
-	lost      chan struct{} // closed when the current connection ends
-	sx, sy    int           // window size the relay asked for (RESIZE)
-	lines     []string      // the pane's last lines, for SNAPSHOT
-	sentAt    []time.Time   // marker seq -> when it was written
-	closing   bool
-	startInfo *startup
-	connects  int // connections that reached READY
+	mu       sync.Mutex
+	client   *ssh.Client
+	env      map[string]string
+	ready    chan struct{} // closed at the relay's READY on the current connection
+	lost     chan struct{} // closed when the current connection ends
+	sx, sy   int           // window size the relay asked for (RESIZE)
+	lines    []string      // the pane's last lines, for SNAPSHOT
+	sentAt   []time.Time   // marker seq -> when it was written
+	connects int           // connections that reached READY
+	resume   string        // the latest tmate_reconnection_data, kept across connections
+	sshCmd   string        // tmate_ssh of the first connection: a reconnection must get it back
 }
 
 func newHost(id int, addr string, local net.IP, rec []byte) *host {
@@ -115,12 +115,8 @@ func (h *host) connect(ctx context.Context, within time.Duration) error {
 	}
 
 	h.mu.Lock()
-	data := ""
-	if h.env != nil {
-		data = h.env["tmate_reconnection_data"]
-	}
-	oldSSH := h.env["tmate_ssh"]
-	h.client, h.env, h.startInfo = client, map[string]string{}, st
+	data, oldSSH := h.resume, h.sshCmd
+	h.client, h.env = client, map[string]string{}
 	ready, lost := make(chan struct{}), make(chan struct{})
 	h.ready, h.lost = ready, lost
 	h.mu.Unlock()
@@ -168,6 +164,7 @@ func (h *host) connect(ctx context.Context, within time.Duration) error {
 	}
 	h.mu.Lock()
 	h.connects++
+	h.sshCmd = newSSH
 	h.mu.Unlock()
 	if data == "" {
 		if err := h.send(st.after...); err != nil {
@@ -237,6 +234,9 @@ func (h *host) read(ch ssh.Channel, notes chan<- string, ready, lost chan struct
 				v, _ := m[2].(string)
 				h.mu.Lock()
 				h.env[k] = v
+				if k == "tmate_reconnection_data" && v != "" {
+					h.resume = v
+				}
 				h.mu.Unlock()
 			}
 		case inReady:
@@ -347,7 +347,7 @@ func (h *host) tokens() (sshToken, webURL string) {
 	return sshToken, h.env["tmate_web"]
 }
 
-// connection returns the current connection's lost channel.
+// lostCh is closed when the current connection ends.
 func (h *host) lostCh() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -382,7 +382,6 @@ func (h *host) connected() bool {
 func (h *host) close() {
 	_ = h.send(&protocol.Fin{})
 	h.mu.Lock()
-	h.closing = true
 	c := h.client
 	h.mu.Unlock()
 	if c != nil {
