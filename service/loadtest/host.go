@@ -135,21 +135,32 @@ func (h *host) connect(ctx context.Context, within time.Duration) error {
 		client.Close()
 		return err
 	}
-	for {
+	show := func(note string) {
+		if data == "" { // the tips are on show: tmate adds the NOTIFY to them
+			_ = h.send(&protocol.WriteCopyMode{PaneID: 0, Text: note})
+		}
+	}
+	for waiting := true; waiting; {
 		select {
 		case note := <-notes:
-			if data == "" { // the tips are on show: tmate adds the NOTIFY to them
-				_ = h.send(&protocol.WriteCopyMode{PaneID: 0, Text: note})
-			}
-			continue
+			show(note)
 		case <-ready:
+			waiting = false
 		case <-lost:
 			return errors.New("the relay closed the connection before READY")
 		case <-ctx.Done():
 			client.Close()
 			return fmt.Errorf("no READY from the relay within %v", within)
 		}
-		break
+	}
+	// The NOTIFYs came before READY: show those not taken yet.
+	for drained := false; !drained; {
+		select {
+		case note := <-notes:
+			show(note)
+		default:
+			drained = true
+		}
 	}
 	h.mu.Lock()
 	newSSH := h.env["tmate_ssh"]
