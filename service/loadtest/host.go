@@ -93,7 +93,7 @@ func (h *host) connect(ctx context.Context, within time.Duration) error {
 	c, chans, reqs, err := ssh.NewClientConn(nc, h.addr, cfg)
 	if err != nil {
 		nc.Close()
-		return fmt.Errorf("ssh: %w", err)
+		return err // "ssh: handshake failed: ..."
 	}
 	client := ssh.NewClient(c, chans, reqs)
 	ch, creqs, err := client.OpenChannel("session", nil)
