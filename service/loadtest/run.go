@@ -160,10 +160,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, errors.New("the restart workload needs the relay's PID and the command that starts it again")
 	}
 	if cfg.Workload == Flood && cfg.FloodBytes <= 0 {
-		cfg.FloodBytes = 100 << 20
+		cfg.FloodBytes = 100e6
 	}
 	if cfg.Workload == Churn && cfg.ChurnRate <= 0 {
 		cfg.ChurnRate = 10
+	}
+	if cfg.RelayPID != 0 {
+		if _, err := readProc(cfg.RelayPID); err != nil {
+			return nil, fmt.Errorf("relay process %d: %w", cfg.RelayPID, err)
+		}
 	}
 	r := &run{cfg: cfg, rec: recordedStart}
 	spread := cfg.SpreadSources && loopback(cfg.Addr)
@@ -225,7 +230,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.RelayPID != 0 {
 		st, err := readProc(cfg.RelayPID)
 		if err != nil {
-			return nil, fmt.Errorf("relay process %d: %w", cfg.RelayPID, err)
+			r.fail(fmt.Errorf("relay process %d: %w", cfg.RelayPID, err))
 		}
 		cpu0 = st.CPU
 	}
