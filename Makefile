@@ -132,3 +132,15 @@ TOOLS += npm:npm
 browser-deps: tools
 	cd $(BROWSERTEST) && npm ci --no-audit --no-fund
 deps: browser-deps
+
+# The load generator (cmd/tmate-relay-load, docs/capacity.md): not part of
+# the packages. `make load` starts bin/tmate-relay with var/load/relay.toml
+# (max_sessions raised, other limits as shipped) and drives it with
+# LOAD_FLAGS; ADDR=HOST:PORT drives a relay already running instead.
+LOAD_FLAGS ?= -sessions 100 -guests-per-session 1 -web-guests-per-session 1 -workload steady -duration 30s -json
+.PHONY: load-build load
+load-build: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/tmate-relay-load ./cmd/tmate-relay-load
+
+load: load-build
+	scripts/load.sh $(LOAD_FLAGS)

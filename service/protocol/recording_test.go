@@ -2,21 +2,13 @@ package protocol
 
 import (
 	"bytes"
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"tmate-relay/service/protocol/capture"
 )
 
 // The recording is what a real tmate 2.4.0 (Debian 12) sent from its start
@@ -68,8 +60,8 @@ func checkReconnectStream(t *testing.T, b []byte) streamStats {
 	if h, ok := msgs[0].(*Header); !ok || h.ProtocolVersion != 6 {
 		t.Errorf("first message %#v, want HEADER", msgs[0])
 	}
-	if r, ok := msgs[1].(*Reconnect); !ok || r.Data != fakeReconnect {
-		t.Errorf("second message %#v, want RECONNECT %q", msgs[1], fakeReconnect)
+	if r, ok := msgs[1].(*Reconnect); !ok || r.Data != capture.ReconnectData {
+		t.Errorf("second message %#v, want RECONNECT %q", msgs[1], capture.ReconnectData)
 	}
 	var order []MsgType
 	var snap *Snapshot
@@ -178,12 +170,12 @@ func checkRealStream(t *testing.T, b []byte) streamStats {
 	// The relay's NOTIFY came back as a line of the start-up messages.
 	notified := false
 	for _, m := range msgs {
-		if w, ok := m.(*WriteCopyMode); ok && w.Text == fakeNotify {
+		if w, ok := m.(*WriteCopyMode); ok && w.Text == capture.Notify {
 			notified = true
 		}
 	}
 	if !notified {
-		t.Errorf("no WRITE_COPY_MODE %q (the relay's NOTIFY)", fakeNotify)
+		t.Errorf("no WRITE_COPY_MODE %q (the relay's NOTIFY)", capture.Notify)
 	}
 	// `echo hi` ran in the pane.
 	var out []byte
@@ -205,63 +197,21 @@ func TestLiveTmate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real tmate for a few seconds")
 	}
-	tmate, err := exec.LookPath("tmate")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmate is not installed")
-		}
-		t.Skip("tmate is not installed")
-	}
-	srv := startFakeRelay(t)
-
-	dir, err := os.MkdirTemp("/tmp", "tmrec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	conf := filepath.Join(dir, "tmate.conf")
-	sock := filepath.Join(dir, "sock")
-	_, port, _ := net.SplitHostPort(srv.ln.Addr().String())
-	err = os.WriteFile(conf, []byte(fmt.Sprintf(
-		"set -g tmate-server-host 127.0.0.1\nset -g tmate-server-port %s\nset -g tmate-server-ed25519-fingerprint %s\nset -g tmate-display-time 100\n",
-		port, srv.fingerprint)), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"HOME=" + dir, "TERM=xterm-256color", "PATH=" + os.Getenv("PATH"), "SHELL=/bin/sh", "LANG=C.UTF-8"}
-	run := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, tmate, append([]string{"-S", sock}, args...)...)
-		cmd.Env = env
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmate %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	run("-f", conf, "new-session", "-d", "-x", "80", "-y", "24")
-	t.Cleanup(func() {
-		cmd := exec.Command(tmate, "-S", sock, "kill-server")
-		cmd.Env = env
-		_ = cmd.Run()
-	})
-	run("wait", "tmate-ready")
-	if got := strings.TrimSpace(run("display", "-p", "#{tmate_ssh}")); got != fakeSSH {
-		t.Errorf("#{tmate_ssh} = %q, want %q (SET_ENV)", got, fakeSSH)
+	srv := capture.Start(t, 2)
+	tm := capture.StartTmate(t, srv)
+	if got := tm.Run("display", "-p", "#{tmate_ssh}"); got != capture.SSHCommand {
+		t.Errorf("#{tmate_ssh} = %q, want %q (SET_ENV)", got, capture.SSHCommand)
 	}
 	time.Sleep(500 * time.Millisecond)
-	run("send-keys", "q")
+	tm.Run("send-keys", "q")
 	time.Sleep(500 * time.Millisecond)
-	run("send-keys", "echo hi", "Enter")
+	tm.Run("send-keys", "echo hi", "Enter")
 	time.Sleep(2 * time.Second)
-	close(srv.kick) // drop the host: it reconnects after 2 s
-	b := srv.wait(t, 5*time.Second)
+	srv.Conn(0).Kick() // drop the host: it reconnects after 2 s
+	b := srv.Conn(0).Wait(t, 5*time.Second)
 	time.Sleep(4 * time.Second)
-	run("kill-server")
-	recon := srv.second.wait(t, 5*time.Second)
+	tm.Run("kill-server")
+	recon := srv.Conn(1).Wait(t, 5*time.Second)
 	rst := checkReconnectStream(t, recon)
 	t.Logf("reconnection: %d bytes, %d messages, largest %d bytes (%v)", len(recon), len(rst.msgs), rst.largest, rst.largeT)
 
@@ -281,135 +231,4 @@ func TestLiveTmate(t *testing.T) {
 		}
 		t.Logf("wrote %s", recordingPath)
 	}
-}
-
-const (
-	fakeReconnect = "fake-reconnection-data"
-	fakeSSH       = "ssh -p2222 faketoken@127.0.0.1"
-	fakeNotify    = "ssh session: " + fakeSSH
-)
-
-type fakeRelay struct {
-	ln          net.Listener
-	fingerprint string
-	mu          sync.Mutex
-	buf         bytes.Buffer // what the current connection sent
-	done        chan struct{}
-	kick        chan struct{} // closes the current connection
-	second      *fakeRelay    // records the next connection, if not nil
-}
-
-// startFakeRelay listens on 127.0.0.1 with a throwaway ed25519 host key,
-// accepts user tmate with `none` auth and the tmate subsystem, records what
-// the host sends and answers like the original server: NOTIFY, SET_ENV,
-// READY.
-func startFakeRelay(t *testing.T) *fakeRelay {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &ssh.ServerConfig{
-		NoClientAuth: true,
-		NoClientAuthCallback: func(c ssh.ConnMetadata) (*ssh.Permissions, error) {
-			if c.User() != "tmate" {
-				return nil, fmt.Errorf("user %q", c.User())
-			}
-			return nil, nil
-		},
-	}
-	cfg.AddHostKey(signer)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &fakeRelay{ln: ln, fingerprint: ssh.FingerprintSHA256(signer.PublicKey()), done: make(chan struct{}), kick: make(chan struct{})}
-	s.second = &fakeRelay{done: make(chan struct{}), kick: make(chan struct{})}
-	go func() {
-		for _, r := range []*fakeRelay{s, s.second} {
-			nc, err := ln.Accept()
-			if err != nil {
-				close(r.done)
-				continue
-			}
-			r.serve(t, nc, cfg)
-			nc.Close()
-		}
-	}()
-	return s
-}
-
-func (s *fakeRelay) serve(t *testing.T, nc net.Conn, cfg *ssh.ServerConfig) {
-	defer close(s.done)
-	conn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
-	if err != nil {
-		t.Errorf("ssh handshake: %v", err)
-		return
-	}
-	defer conn.Close()
-	go ssh.DiscardRequests(reqs)
-	for nch := range chans {
-		if nch.ChannelType() != "session" {
-			_ = nch.Reject(ssh.UnknownChannelType, "no")
-			continue
-		}
-		ch, creqs, err := nch.Accept()
-		if err != nil {
-			t.Errorf("accept: %v", err)
-			return
-		}
-		subsystem := make(chan bool, 1)
-		go func() {
-			for r := range creqs {
-				ok := r.Type == "subsystem" && len(r.Payload) > 4 && string(r.Payload[4:]) == "tmate"
-				if r.WantReply {
-					_ = r.Reply(ok, nil)
-				}
-				if ok {
-					subsystem <- true
-				}
-			}
-		}()
-		select {
-		case <-subsystem:
-		case <-time.After(10 * time.Second):
-			t.Error("no tmate subsystem request")
-			return
-		}
-		enc := NewEncoder(ch)
-		_ = enc.Notify(fakeNotify)
-		_ = enc.SetEnv("tmate_ssh", fakeSSH)
-		_ = enc.SetEnv("tmate_reconnection_data", fakeReconnect)
-		_ = enc.Ready()
-		go func() {
-			<-s.kick
-			conn.Close()
-		}()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := ch.Read(buf)
-			s.mu.Lock()
-			s.buf.Write(buf[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}
-}
-
-// wait returns what the host sent once it disconnected (or after timeout).
-func (s *fakeRelay) wait(t *testing.T, timeout time.Duration) []byte {
-	select {
-	case <-s.done:
-	case <-time.After(timeout):
-		t.Log("host still connected; using what arrived so far")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.buf.Bytes()...)
 }
