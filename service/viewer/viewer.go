@@ -1,9 +1,15 @@
 // Package viewer is one guest's loop, whatever carries it: a writer that
-// draws the latest session state for the guest when told it changed (paced
-// by a token bucket), and a reader that turns the guest's bytes into keys
-// and commands for the host. The SSH front door and the browser's
-// WebSocket both hand a guest's terminal to Run, so both kinds of guest see
-// the same frames and obey the same input and read-only rules.
+// draws the latest session state for the guest when told it changed, and a
+// reader that turns the guest's bytes into keys and commands for the host.
+// The SSH front door and the browser's WebSocket both hand a guest's
+// terminal to Run, so both kinds of guest see the same frames and obey the
+// same input and read-only rules.
+//
+// Frames are paced by the guest's transport, not by a clock, as tmux
+// writes to a client when its tty can take more: a change is drawn at once
+// when no frame is in flight, and the changes made while one is (a flood
+// of output to a slow or busy guest) are drawn together, as the newest
+// state, in the next frame.
 package viewer
 
 import (
@@ -38,7 +44,9 @@ type Size struct{ W, H int }
 type Terminal interface {
 	// Read returns the guest's keystrokes; an error ends the guest.
 	io.Reader
-	// Write shows bytes (escape sequences) on the guest's terminal.
+	// Write shows bytes (escape sequences) on the guest's terminal. It
+	// returns once the frame is no longer in flight: the guest received it,
+	// or the transport can take the next one. No frame is drawn meanwhile.
 	io.Writer
 	// Resizes delivers the terminal's new sizes; it is closed when the
 	// transport ends.
@@ -56,8 +64,7 @@ type CursorStyler interface {
 
 // Config tunes a guest's loop; zero values mean defaults.
 type Config struct {
-	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
-	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+	EscapeTime time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
 	// InputRate caps the guest's input in bytes per second (0: no cap). Input
 	// beyond it is not dropped: the guest's bytes are read more slowly, so
 	// its transport's flow control holds the rest back.
@@ -65,9 +72,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.FrameInterval <= 0 {
-		c.FrameInterval = 10 * time.Millisecond
-	}
 	if c.EscapeTime <= 0 {
 		c.EscapeTime = 50 * time.Millisecond
 	}
@@ -96,10 +100,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		frame    guest.Frame
 		renderer guest.Renderer
 		buf      = append([]byte(nil), guest.Enter()...)
-		pace     = time.NewTimer(0)
-		credit   = pacer{burst: frameBurst, every: cfg.FrameInterval}
 	)
-	defer pace.Stop()
 	if cs, ok := term.(CursorStyler); ok {
 		renderer.CursorStyles = cs.CursorStyles()
 	}
@@ -124,17 +125,9 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 			}
 			return leave(why)
 		}
-		// Leading edge at once (a keystroke's echo must not wait, nor
-		// must it after an unrelated frame such as a status line); a
-		// flood of output is paced to one frame per interval.
-		if wait := credit.take(time.Now()); wait > 0 {
-			pace.Reset(wait)
-			select {
-			case <-pace.C:
-			case <-sess.Done():
-				continue
-			}
-		}
+		// Drawn at once: nothing is in flight, as Write returned. The
+		// changes made while it was writing left one signal in Changed,
+		// so they make one frame, of the newest state.
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
 		if len(buf) > 0 {
@@ -144,36 +137,6 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		}
 		buf = buf[:0]
 	}
-}
-
-// frameBurst is how many frames a guest may get at once before pacing
-// starts: enough that a keystroke's echo never waits behind one or two
-// unrelated frames, few enough that a flood still becomes few frames.
-const frameBurst = 3
-
-// pacer is a token bucket of frames: one token comes back every interval,
-// up to burst.
-type pacer struct {
-	burst  int
-	every  time.Duration
-	tokens float64
-	at     time.Time // when tokens was counted
-}
-
-// take spends a token for a frame at now; when none is left it returns how
-// long to wait, and the caller draws after that wait (the token is spent).
-func (p *pacer) take(now time.Time) time.Duration {
-	if p.at.IsZero() {
-		p.tokens = float64(p.burst)
-	} else {
-		p.tokens = min(float64(p.burst), p.tokens+float64(now.Sub(p.at))/float64(p.every))
-	}
-	p.at = now
-	p.tokens--
-	if p.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-p.tokens * float64(p.every))
 }
 
 // readInput turns the guest's bytes into actions until the terminal closes
