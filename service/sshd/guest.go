@@ -78,27 +78,23 @@ type sshTerminal struct {
 }
 
 func (t *sshTerminal) Read(b []byte) (int, error)  { return t.c.read(b) }
+func (t *sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
 func (t *sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
 
 // receiptRequest is what asks the guest's client whether it has received
-// a frame: a channel request it does not know and answers in turn, after
-// the data before it, as sshd's ClientAliveInterval asks.
+// what was written: a channel request it does not know and answers in
+// turn, after the data before it, as sshd's ClientAliveInterval asks.
 const receiptRequest = "keepalive@openssh.com"
 
 // receiptWait bounds the wait for that answer: a client that does not
-// answer gets a frame at least this often.
+// answer still gets a frame this often.
 const receiptWait = time.Second
 
-// Write sends a frame and returns once the guest's client has received
-// it, so that the viewer draws the next one from the newest state rather
-// than queueing frames in the connection's buffers: a guest behind on a
-// slow link, or whose client is busy, gets fewer frames, never late ones.
-// Over loopback the answer takes a fraction of a millisecond.
-func (t *sshTerminal) Write(b []byte) (int, error) {
-	n, err := t.c.ch.Write(b)
-	if err != nil {
-		return n, err
-	}
+// AwaitReceipt returns once the guest's client has answered a request sent
+// after what was written: it has received it, whatever the connection's
+// buffers and the channel's window would still take. Over loopback the
+// answer takes a fraction of a millisecond.
+func (t *sshTerminal) AwaitReceipt() {
 	if t.receipt == nil {
 		receipt := make(chan struct{})
 		t.receipt = receipt
@@ -117,10 +113,9 @@ func (t *sshTerminal) Write(b []byte) (int, error) {
 		t.receipt = nil
 		t.wait.Stop()
 	case <-t.wait.C:
-		// Still out: the next frame waits for this answer rather than
-		// asking again, so unanswered questions do not pile up.
+		// Still out: the next wait is for this answer rather than a new
+		// question, so unanswered questions do not pile up.
 	}
-	return n, nil
 }
 
 // End waits until the guest's terminal has shown the last words, then

@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +140,68 @@ func TestChangesDuringAWriteMakeOneFrame(t *testing.T) {
 		if !strings.Contains(frames[1].data, "a") || !strings.Contains(frames[2].data, "bcde") {
 			t.Fatalf("the frames are %q and %q, want a, then bcde", frames[1].data, frames[2].data)
 		}
+	})
+}
+
+// receiptTerm is a frameTerm of a transport that can tell when the guest
+// received what was written; it records when it was asked, between which
+// frames.
+type receiptTerm struct {
+	*frameTerm
+	asked []int // the number of frames written at each AwaitReceipt
+}
+
+func (r *receiptTerm) AwaitReceipt() {
+	r.asked = append(r.asked, len(r.written()))
+}
+
+// A frame after a quiet spell asks for no receipt (a round trip per frame
+// would cost every session); one with a change made while it was written
+// does, before the next frame.
+func TestReceiptIsAwaitedOnlyWhenChangesPileUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		s, _ := newSession(t)
+		layout := &protocol.SyncLayout{SX: 80, SY: 24, Windows: []protocol.Window{{
+			Idx: 0, Name: "sh", Panes: []protocol.PaneLayout{{ID: 0, SX: 80, SY: 24}},
+		}}}
+		if _, err := s.Apply(layout); err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Attach(false, "192.0.2.1", 80, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		term := &receiptTerm{frameTerm: &frameTerm{fakeTerm: newFakeTerm(), gate: gate}}
+		done := make(chan string)
+		go func() { done <- Run(s, g, term, Config{}) }()
+		gate <- struct{}{} // the first frame
+		synctest.Wait()
+		for _, c := range []string{"a", "b"} { // typed, a while apart
+			time.Sleep(time.Second)
+			output(s, t, c)
+			synctest.Wait()
+			gate <- struct{}{}
+			synctest.Wait()
+		}
+		if len(term.asked) != 0 {
+			t.Fatalf("receipts awaited after frames %v of a quiet session", term.asked)
+		}
+		output(s, t, "c")
+		synctest.Wait() // the frame with "c" is in flight
+		output(s, t, "d")
+		synctest.Wait()
+		gate <- struct{}{} // "c" is written
+		synctest.Wait()
+		if want := []int{4}; fmt.Sprint(term.asked) != fmt.Sprint(want) {
+			t.Fatalf("receipts awaited after frames %v, want %v: after the frame written while the session changed", term.asked, want)
+		}
+		gate <- struct{}{} // "d"
+		synctest.Wait()
+		close(gate)
+		s.End("the host left")
+		<-done
+		term.typeIn.Close()
+		close(term.resizes)
 	})
 }

@@ -44,9 +44,9 @@ type Size struct{ W, H int }
 type Terminal interface {
 	// Read returns the guest's keystrokes; an error ends the guest.
 	io.Reader
-	// Write shows bytes (escape sequences) on the guest's terminal. It
-	// returns once the frame is no longer in flight: the guest received it,
-	// or the transport can take the next one. No frame is drawn meanwhile.
+	// Write shows bytes (escape sequences) on the guest's terminal. No
+	// frame is drawn while it writes: it returns once the transport can
+	// take the next one.
 	io.Writer
 	// Resizes delivers the terminal's new sizes; it is closed when the
 	// transport ends.
@@ -54,6 +54,14 @@ type Terminal interface {
 	// End closes the guest's connection after the relay's last words,
 	// when the guest detached or the session ended (why says which).
 	End(why string)
+}
+
+// Receipter is a Terminal that can tell when the guest has received what
+// was written, not just when its transport took it.
+type Receipter interface {
+	// AwaitReceipt returns once the guest has received everything written
+	// so far, or its transport has had a fair time to say so.
+	AwaitReceipt()
 }
 
 // CursorStyler is a Terminal that may say it takes cursor styles
@@ -104,6 +112,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 	if cs, ok := term.(CursorStyler); ok {
 		renderer.CursorStyles = cs.CursorStyles()
 	}
+	receipts, _ := term.(Receipter)
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
@@ -133,6 +142,15 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) str
 		if len(buf) > 0 {
 			if _, err := term.Write(buf); err != nil {
 				return "disconnected"
+			}
+			// The session changed again while this frame was written: a
+			// flood. The next frame waits until this one reached the
+			// guest, so that a guest behind on a slow link gets fewer
+			// frames rather than a queue of late ones. A frame after a
+			// quiet spell asks nothing: a question per frame would cost
+			// every session a round trip of packets.
+			if receipts != nil && len(g.Changed()) > 0 {
+				receipts.AwaitReceipt()
 			}
 		}
 		buf = buf[:0]
