@@ -8,12 +8,11 @@ package e2e
 // with b.ReportMetric, never asserted; one iteration is one full
 // measurement, and the metrics are those of the last one.
 //
-// The relay paces frames to a guest (sshd.Config.FrameInterval, 10 ms):
-// the first change after a quiet spell is drawn at once, later ones at most
-// once per interval. The keystroke samples are spaced wider than that, so
-// they measure the leading edge; a burst such as `seq` is drawn as a few
-// frames, and its last frame may trail the host's last output by up to one
-// interval.
+// The relay draws a change at once when no frame to the guest is in
+// flight; the changes made while one is make one frame of the newest
+// state, so a burst such as `seq` is drawn as comparatively few frames.
+// BenchmarkTypingEcho and BenchmarkPasteEcho (benchtyping_test.go) type
+// with keys close together.
 
 import (
 	"fmt"
@@ -192,8 +191,8 @@ type typist struct {
 }
 
 // echo types one character and records its echo latency, then waits until
-// every terminal is idle for longer than the relay's frame interval: the
-// next keystroke starts from the same state as a typist's.
+// every terminal is idle for 15 ms: the next keystroke starts from the
+// same state as a typist's.
 func (t *typist) echo(b *testing.B, all []*ptyTerm) {
 	b.Helper()
 	if len(*t.line) == echoLine {

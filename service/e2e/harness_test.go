@@ -17,8 +17,11 @@ import (
 	"time"
 )
 
-// relayBin is the tmate-relay binary built once for the whole run.
+// relayBin is the tmate-relay binary built once for the whole run, or the
+// one named by relayBinEnv: a build of another commit, to compare with.
 var relayBin string
+
+const relayBinEnv = "TMATE_RELAY_E2E_BIN"
 
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(floorRelayListen); addr != "" {
@@ -31,12 +34,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	relayBin = filepath.Join(dir, "tmate-relay")
-	build := exec.Command("go", "build", "-o", relayBin, "tmate-relay/cmd/tmate-relay")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building tmate-relay:", err)
-		os.Exit(1)
+	relayBin = os.Getenv(relayBinEnv)
+	if relayBin == "" {
+		relayBin = filepath.Join(dir, "tmate-relay")
+		build := exec.Command("go", "build", "-o", relayBin, "tmate-relay/cmd/tmate-relay")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building tmate-relay:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -66,11 +66,10 @@ func (c *conn) guest() {
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	c.srv.cfg.Metrics.GuestJoined(g)
 	defer c.srv.cfg.Metrics.GuestLeft(g)
-	why := viewer.Run(sess, g, sshTerminal{c, resizes, term.term}, viewer.Config{
-		FrameInterval: c.srv.cfg.FrameInterval,
-		EscapeTime:    c.srv.cfg.EscapeTime,
-		InputRate:     c.srv.cfg.InputRate,
-		Metrics:       c.srv.cfg.Metrics,
+	why := viewer.Run(sess, g, &sshTerminal{c: c, resizes: resizes, term: term.term}, viewer.Config{
+		EscapeTime: c.srv.cfg.EscapeTime,
+		InputRate:  c.srv.cfg.InputRate,
+		Metrics:    c.srv.cfg.Metrics,
 	})
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)
@@ -87,22 +86,62 @@ type sshTerminal struct {
 	c       *conn
 	resizes <-chan viewer.Size
 	term    string // TERM from the pty-req
+
+	receipt chan struct{} // closed when the guest answers; nil when no question is out
+	wait    *time.Timer
 }
 
-func (t sshTerminal) Read(b []byte) (int, error)  { return t.c.read(b) }
-func (t sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
-func (t sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
+func (t *sshTerminal) Read(b []byte) (int, error)  { return t.c.read(b) }
+func (t *sshTerminal) Write(b []byte) (int, error) { return t.c.ch.Write(b) }
+func (t *sshTerminal) Resizes() <-chan viewer.Size { return t.resizes }
+
+// receiptRequest is what asks the guest's client whether it has received
+// what was written: a channel request it does not know and answers in
+// turn, after the data before it, as sshd's ClientAliveInterval asks.
+const receiptRequest = "keepalive@openssh.com"
+
+// receiptWait bounds the wait for that answer: a client that does not
+// answer still gets a frame this often.
+const receiptWait = time.Second
+
+// AwaitReceipt returns once the guest's client has answered a request sent
+// after what was written: it has received it, whatever the connection's
+// buffers and the channel's window would still take. Over loopback the
+// answer takes a fraction of a millisecond.
+func (t *sshTerminal) AwaitReceipt() {
+	if t.receipt == nil {
+		receipt := make(chan struct{})
+		t.receipt = receipt
+		go func() { // ends when the answer comes or the channel closes
+			t.c.ch.SendRequest(receiptRequest, true, nil)
+			close(receipt)
+		}()
+	}
+	if t.wait == nil {
+		t.wait = time.NewTimer(receiptWait)
+	} else {
+		t.wait.Reset(receiptWait)
+	}
+	select {
+	case <-t.receipt:
+		t.receipt = nil
+		t.wait.Stop()
+	case <-t.wait.C:
+		// Still out: the next wait is for this answer rather than a new
+		// question, so unanswered questions do not pile up.
+	}
+}
 
 // End waits until the guest's terminal has shown the last words, then
 // ends the channel.
-func (t sshTerminal) End(string) {
+func (t *sshTerminal) End(string) {
 	t.c.settle()
 	t.c.exit(0)
 }
 
 // CursorStyles: tmux 2.4 sets cursor styles (Ss, Se) on xterm* terminals
 // only (its default terminal-overrides), so the relay does the same.
-func (t sshTerminal) CursorStyles() bool { return strings.HasPrefix(t.term, "xterm") }
+func (t *sshTerminal) CursorStyles() bool { return strings.HasPrefix(t.term, "xterm") }
 
 // waitShell answers the channel's requests until the guest asks for a
 // shell, and keeps delivering window changes afterwards.

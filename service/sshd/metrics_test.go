@@ -60,6 +60,13 @@ func TestRefusalsAreCountedByReason(t *testing.T) {
 				before[r] = counter(t, m, `tmate_relay_refusals_total{reason="`+string(r)+`"}`)
 			}
 			tc.try()
+			// The relay counts a refusal on its side of the connection,
+			// which may be after the client has seen it: wait for it.
+			want := map[string]string{"0": "1", "1": "2"}[before[tc.reason]]
+			series := `tmate_relay_refusals_total{reason="` + string(tc.reason) + `"}`
+			for deadline := time.Now().Add(5 * time.Second); counter(t, m, series) != want && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
 			for _, r := range metrics.Reasons {
 				got := counter(t, m, `tmate_relay_refusals_total{reason="`+string(r)+`"}`)
 				want := before[r]

@@ -33,7 +33,6 @@ type Config struct {
 	Limits        protocol.Limits
 	GracePeriod   time.Duration // for a connection to authenticate and open its channel (20 s)
 	KeepAlive     time.Duration // between keepalive probes (30 s); 3 unanswered end the connection
-	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
 	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
 	Log           *slog.Logger
 	ServerVersion string
@@ -102,9 +101,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 30 * time.Second
-	}
-	if cfg.FrameInterval <= 0 {
-		cfg.FrameInterval = 10 * time.Millisecond
 	}
 	if cfg.EscapeTime <= 0 {
 		cfg.EscapeTime = 50 * time.Millisecond

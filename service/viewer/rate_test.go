@@ -145,39 +145,3 @@ func TestInputRateReaderPassesErrorsOn(t *testing.T) {
 		})
 	}
 }
-
-func TestPacerPacesAFloodAndRefillsUpToItsBurst(t *testing.T) {
-	const every = 10 * time.Millisecond
-	type take struct {
-		at   time.Duration // since the first frame
-		wait time.Duration
-	}
-	for _, tc := range []struct {
-		name  string
-		burst int
-		takes []take
-	}{
-		{"a flood: the burst, then one frame per interval", 3, []take{
-			{0, 0}, {0, 0}, {0, 0}, {0, every}, {every, every}, {2 * every, every}, {3 * every, every},
-		}},
-		{"a quiet interval gives back one frame", 3, []take{
-			{0, 0}, {0, 0}, {0, 0}, {every, 0}, {every, every},
-		}},
-		{"a long quiet gives back no more than the burst", 2, []take{
-			{0, 0}, {0, 0}, {time.Hour, 0}, {time.Hour, 0}, {time.Hour, every},
-		}},
-		{"half an interval waits the other half", 1, []take{
-			{0, 0}, {every / 2, every / 2},
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := pacer{burst: tc.burst, every: every}
-			start := time.Unix(1000, 0)
-			for i, tk := range tc.takes {
-				if w := p.take(start.Add(tk.at)); w != tk.wait {
-					t.Fatalf("frame %d at %v waits %v, want %v", i+1, tk.at, w, tk.wait)
-				}
-			}
-		})
-	}
-}

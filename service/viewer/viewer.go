@@ -1,9 +1,15 @@
 // Package viewer is one guest's loop, whatever carries it: a writer that
-// draws the latest session state for the guest when told it changed (paced
-// by a token bucket), and a reader that turns the guest's bytes into keys
-// and commands for the host. The SSH front door and the browser's
-// WebSocket both hand a guest's terminal to Run, so both kinds of guest see
-// the same frames and obey the same input and read-only rules.
+// draws the latest session state for the guest when told it changed, and a
+// reader that turns the guest's bytes into keys and commands for the host.
+// The SSH front door and the browser's WebSocket both hand a guest's
+// terminal to Run, so both kinds of guest see the same frames and obey the
+// same input and read-only rules.
+//
+// Frames are paced by the guest's transport, not by a clock, as tmux
+// writes to a client when its tty can take more: a change is drawn at once
+// when no frame is in flight, and the changes made while one is (a flood
+// of output to a slow or busy guest) are drawn together, as the newest
+// state, in the next frame.
 package viewer
 
 import (
@@ -39,7 +45,9 @@ type Size struct{ W, H int }
 type Terminal interface {
 	// Read returns the guest's keystrokes; an error ends the guest.
 	io.Reader
-	// Write shows bytes (escape sequences) on the guest's terminal.
+	// Write shows bytes (escape sequences) on the guest's terminal. No
+	// frame is drawn while it writes: it returns once the transport can
+	// take the next one.
 	io.Writer
 	// Resizes delivers the terminal's new sizes; it is closed when the
 	// transport ends.
@@ -47,6 +55,14 @@ type Terminal interface {
 	// End closes the guest's connection after the relay's last words,
 	// when the guest detached or the session ended (why says which).
 	End(why string)
+}
+
+// Receipter is a Terminal that can tell when the guest has received what
+// was written, not just when its transport took it.
+type Receipter interface {
+	// AwaitReceipt returns once the guest has received everything written
+	// so far, or its transport has had a fair time to say so.
+	AwaitReceipt()
 }
 
 // CursorStyler is a Terminal that may say it takes cursor styles
@@ -57,8 +73,7 @@ type CursorStyler interface {
 
 // Config tunes a guest's loop; zero values mean defaults.
 type Config struct {
-	FrameInterval time.Duration // shortest time between two frames to one guest (10 ms)
-	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
+	EscapeTime time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
 	// InputRate caps the guest's input in bytes per second (0: no cap). Input
 	// beyond it is not dropped: the guest's bytes are read more slowly, so
 	// its transport's flow control holds the rest back.
@@ -68,9 +83,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.FrameInterval <= 0 {
-		c.FrameInterval = 10 * time.Millisecond
-	}
 	if c.EscapeTime <= 0 {
 		c.EscapeTime = 50 * time.Millisecond
 	}
@@ -101,13 +113,11 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		frame    guest.Frame
 		renderer guest.Renderer
 		buf      = append([]byte(nil), guest.Enter()...)
-		pace     = time.NewTimer(0)
-		credit   = pacer{burst: frameBurst, every: cfg.FrameInterval}
 	)
-	defer pace.Stop()
 	if cs, ok := term.(CursorStyler); ok {
 		renderer.CursorStyles = cs.CursorStyles()
 	}
+	receipts, _ := term.(Receipter)
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
@@ -138,17 +148,9 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 			}
 			return leave(why)
 		}
-		// Leading edge at once (a keystroke's echo must not wait, nor
-		// must it after an unrelated frame such as a status line); a
-		// flood of output is paced to one frame per interval.
-		if wait := credit.take(time.Now()); wait > 0 {
-			pace.Reset(wait)
-			select {
-			case <-pace.C:
-			case <-sess.Done():
-				continue
-			}
-		}
+		// Drawn at once: nothing is in flight, as Write returned. The
+		// changes made while it was writing left one signal in Changed,
+		// so they make one frame, of the newest state.
 		dataAt := g.TakeDataTime() // before Compose: the frame shows that output
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
@@ -157,39 +159,18 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 				return "disconnected"
 			}
 			cfg.Metrics.FrameWritten(g.Transport, len(buf), dataAt)
+			// The session changed again while this frame was written: a
+			// flood. The next frame waits until this one reached the
+			// guest, so that a guest behind on a slow link gets fewer
+			// frames rather than a queue of late ones. A frame after a
+			// quiet spell asks nothing: a question per frame would cost
+			// every session a round trip of packets.
+			if receipts != nil && len(g.Changed()) > 0 {
+				receipts.AwaitReceipt()
+			}
 		}
 		buf = buf[:0]
 	}
-}
-
-// frameBurst is how many frames a guest may get at once before pacing
-// starts: enough that a keystroke's echo never waits behind one or two
-// unrelated frames, few enough that a flood still becomes few frames.
-const frameBurst = 3
-
-// pacer is a token bucket of frames: one token comes back every interval,
-// up to burst.
-type pacer struct {
-	burst  int
-	every  time.Duration
-	tokens float64
-	at     time.Time // when tokens was counted
-}
-
-// take spends a token for a frame at now; when none is left it returns how
-// long to wait, and the caller draws after that wait (the token is spent).
-func (p *pacer) take(now time.Time) time.Duration {
-	if p.at.IsZero() {
-		p.tokens = float64(p.burst)
-	} else {
-		p.tokens = min(float64(p.burst), p.tokens+float64(now.Sub(p.at))/float64(p.every))
-	}
-	p.at = now
-	p.tokens--
-	if p.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-p.tokens * float64(p.every))
 }
 
 // readInput turns the guest's bytes into actions until the terminal closes

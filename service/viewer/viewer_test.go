@@ -171,22 +171,6 @@ func TestDisconnectReturnsWithoutLastWords(t *testing.T) {
 	}
 }
 
-func TestPacerAllowsABurstThenOneFramePerInterval(t *testing.T) {
-	p := pacer{burst: 3, every: 10 * time.Millisecond}
-	now := time.Unix(0, 0)
-	for i := 0; i < 3; i++ {
-		if w := p.take(now); w != 0 {
-			t.Fatalf("frame %d of the burst waits %v", i, w)
-		}
-	}
-	if w := p.take(now); w != 10*time.Millisecond {
-		t.Fatalf("the frame after the burst waits %v, want 10ms", w)
-	}
-	if w := p.take(now.Add(100 * time.Millisecond)); w != 0 {
-		t.Fatalf("after a quiet while a frame waits %v", w)
-	}
-}
-
 // TestLocalViewsStayOnTheGuest runs display-panes and list-keys through a
 // guest's loop: both are drawn for this guest alone, only a digit over the
 // pane numbers reaches the host (as select-pane), and a list-keys error is
