@@ -60,7 +60,7 @@ var localViewParityCases = []parityCase{
 		tmateCmd("split-window", "-h"),
 		typed("echo 'right'"), waitFor("right\n"),
 		step{guestKeys: []string{"C-b", "q"}},
-		step{guestKeys: []string{"1"}},
+		step{guestKeys: []string{"1"}, hostShows: [2]string{"#{pane_index}", "1"}},
 		typed("echo selected-$((6*7))"),
 	}, wait: "selected-42"},
 	{name: "display-panes-base-index", conf: "set -g display-panes-time 600000\nsetw -g pane-base-index 7\n", steps: []step{

@@ -43,6 +43,10 @@ type step struct {
 	// is a pane of (paste-buffer: what a terminal's paste sends).
 	guestWait string
 	guestTmux []string
+	// hostShows: last, wait until the host's display of [0] is [1] (a
+	// guest's key that reaches the host through the relay has acted, so
+	// keys typed on the host next cannot overtake it).
+	hostShows [2]string
 }
 
 func typed(text string) step       { return step{text: text} }
@@ -510,6 +514,12 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 		if st.wait != "" {
 			waitRef(st.wait)
+		}
+		if st.hostShows[0] != "" {
+			eventually(t, 20*time.Second, "the host shows "+st.hostShows[0]+" = "+st.hostShows[1], func() (bool, string) {
+				s := hs.display(st.hostShows[0])
+				return s == st.hostShows[1], s
+			})
 		}
 	}
 	waitRef(pc.wait)
