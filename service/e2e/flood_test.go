@@ -40,12 +40,22 @@ func TestRelayOutlivesADescriptorFlood(t *testing.T) {
 		flood = append(flood, c)
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
 	}
-	// A connection to the SSH port now meets a relay out of descriptors.
-	sshConn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// Connections to the SSH port now meet a relay out of descriptors.
+	// Several: a descriptor the relay frees meanwhile (a file it was
+	// writing) can let one through.
+	var sshConns []net.Conn
+	defer func() {
+		for _, c := range sshConns {
+			c.Close()
+		}
+	}()
+	for range 10 {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sshConns = append(sshConns, c)
 	}
-	defer sshConn.Close()
 	eventually(t, 20*time.Second, "the SSH listener's failed accept logged", func() (bool, string) {
 		if processGone(r) {
 			t.Fatalf("the relay exited:\n%s", r.log.String())
@@ -62,7 +72,10 @@ func TestRelayOutlivesADescriptorFlood(t *testing.T) {
 		c.Close()
 	}
 	flood = nil
-	sshConn.Close()
+	for _, c := range sshConns {
+		c.Close()
+	}
+	sshConns = nil
 
 	h := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, h.display("#{tmate_ssh}")), 80, 25)
