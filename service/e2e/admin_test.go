@@ -71,8 +71,12 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &guests) != nil || len(guests) != 2 {
 		t.Fatalf("guests: %v\n%s", err, out)
 	}
+	// Listed by guest number, which follows the order they joined in.
+	if guests[0].ReadOnly {
+		guests[0], guests[1] = guests[1], guests[0]
+	}
 	roID := guests[1].ID
-	if !guests[1].ReadOnly || guests[0].ReadOnly || guests[1].Transport != "ssh" {
+	if !guests[1].ReadOnly || guests[0].ReadOnly || guests[0].Transport != "ssh" || guests[1].Transport != "ssh" {
 		t.Fatalf("guests %+v: want a rw and a ro ssh guest", guests)
 	}
 
