@@ -330,7 +330,10 @@ func TestBootedRelay(t *testing.T) {
 		t.Errorf("keys changed by the upgrade:\n%s\nwas:\n%s", after, keys)
 	}
 	c.check("edited relay.toml kept", `grep -qx 'advertise_host = "127.0.0.1"' /etc/tmate-relay/relay.toml`)
-	c.check("socket active after upgrade", "systemctl is-active tmate-relay.socket")
+	if out, err := c.sh(30*time.Second, "systemctl is-active tmate-relay.socket"); err != nil {
+		j, _ := c.sh(30*time.Second, "systemctl status --no-pager tmate-relay.socket tmate-relay-http.socket tmate-relay-admin.socket tmate-relay.service; journalctl -o short-monotonic --no-pager -u tmate-relay.socket -u tmate-relay-http.socket -u tmate-relay-admin.socket -u tmate-relay.service | tail -40")
+		t.Errorf("socket active after upgrade: %v %s\n%s", err, out, j)
+	}
 	c.tmateReady("", "/tmp/host.conf")
 
 	// A graceful stop: SIGTERM ends it by itself, well before SIGKILL.
