@@ -18,7 +18,16 @@ import (
 // is gone.
 func TestRelayOutlivesADescriptorFlood(t *testing.T) {
 	needTools(t, "prlimit", "tmate", "tmux", "ssh", "ssh-keygen")
+	// No repository: writing it in the background opens and closes files,
+	// and a descriptor it frees would let an SSH connection in.
 	r := prepareRelay(t, "")
+	conf, err := os.ReadFile(r.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.conf, append(conf, "\n[repo]\nenabled = false\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	r.launch("prlimit", "--nofile=256:256", "--", relayBin, "serve", "-c", r.conf)
 
 	// 300 keep-alive connections, each after one request, from two
