@@ -92,7 +92,7 @@ func runMain(t *testing.T, args ...string) (string, int) {
 // TestHelperMain is main() for runMain.
 func TestHelperMain(t *testing.T) {
 	if os.Getenv("TMATE_RELAY_TEST_MAIN") != "1" {
-		t.Skip("runs main for other tests")
+		return // only runMain's child process runs main
 	}
 	for i, a := range os.Args {
 		if a == "--" {
