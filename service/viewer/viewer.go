@@ -15,13 +15,13 @@ package viewer
 import (
 	"crypto/rand"
 	"io"
-	"math"
 	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/guest"
+	"tmate-relay/service/internal/ratelimit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 )
@@ -98,7 +98,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 	detach := make(chan string, 1)
 	var in io.Reader = term
 	if cfg.InputRate > 0 {
-		in = &rateReader{r: term, rate: cfg.InputRate}
+		in = ratelimit.New(term, cfg.InputRate, max(cfg.InputRate, inputBurstMin)) // a second's worth
 	}
 	var ended atomic.Bool
 	go readInput(sess, g, in, cfg.EscapeTime, detach, &ended)
@@ -275,45 +275,9 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 	}
 }
 
-// rateReader reads from r at most rate bytes per second on average, with
-// bursts of up to a second's worth (at least inputBurstMin bytes): a token
-// bucket that waits for tokens before reading, so nothing is dropped.
-type rateReader struct {
-	r      io.Reader
-	rate   int
-	tokens float64
-	at     time.Time
-}
-
-// inputBurstMin is the smallest burst: a pasted line or an escape
-// sequence goes through at once even at a very low rate.
+// inputBurstMin is the smallest burst of a guest's input: a pasted line or
+// an escape sequence goes through at once even at a very low rate.
 const inputBurstMin = 64
-
-func (rr *rateReader) burst() float64 { return float64(max(rr.rate, inputBurstMin)) }
-
-func (rr *rateReader) Read(b []byte) (int, error) {
-	now := time.Now()
-	if rr.at.IsZero() {
-		rr.tokens = rr.burst()
-	} else {
-		rr.tokens = min(rr.burst(), rr.tokens+now.Sub(rr.at).Seconds()*float64(rr.rate))
-	}
-	rr.at = now
-	if rr.tokens < 1 {
-		// Rounded up, and at least one token after: rounded down, the
-		// wait could leave 0.999 tokens and a read of nothing.
-		wait := time.Duration(math.Ceil((1 - rr.tokens) / float64(rr.rate) * float64(time.Second)))
-		time.Sleep(wait)
-		rr.tokens = max(1, rr.tokens+wait.Seconds()*float64(rr.rate))
-		rr.at = rr.at.Add(wait)
-	}
-	if n := int(rr.tokens); n < len(b) {
-		b = b[:n]
-	}
-	n, err := rr.r.Read(b)
-	rr.tokens -= float64(n)
-	return n, err
-}
 
 // RefusalDelay is how long to wait before refusing an unknown token: a
 // uniformly random 50 to 200 ms, which keeps token guessing slow and gives
