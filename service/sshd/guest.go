@@ -67,9 +67,10 @@ func (c *conn) guest() {
 	c.srv.cfg.Metrics.GuestJoined(g)
 	defer c.srv.cfg.Metrics.GuestLeft(g)
 	why := viewer.Run(sess, g, &sshTerminal{c: c, resizes: resizes, term: term.term}, viewer.Config{
-		EscapeTime: c.srv.cfg.EscapeTime,
-		InputRate:  c.srv.cfg.InputRate,
-		Metrics:    c.srv.cfg.Metrics,
+		EscapeTime:   c.srv.cfg.EscapeTime,
+		InputRate:    c.srv.cfg.InputRate,
+		Metrics:      c.srv.cfg.Metrics,
+		WriteTimeout: c.srv.cfg.GuestWriteTimeout,
 	})
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)
@@ -138,6 +139,10 @@ func (t *sshTerminal) End(string) {
 	t.c.settle()
 	t.c.exit(0)
 }
+
+// Drop closes the guest's connection: nothing more can reach a client that
+// stopped reading its channel, whose window is full.
+func (t *sshTerminal) Drop() { t.c.sc.Close() }
 
 // CursorStyles: tmux 2.4 sets cursor styles (Ss, Se) on xterm* terminals
 // only (its default terminal-overrides), so the relay does the same.

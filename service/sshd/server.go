@@ -44,6 +44,20 @@ type Config struct {
 	HostAuthorizedKeys string
 	// InputRate caps each guest's input in bytes per second (0: no cap).
 	InputRate int
+	// HostOutputRate caps what is read from each host in bytes per second
+	// (0: no cap), after a burst of HostOutputBurst bytes (0: a second's
+	// worth). The host's channel is read more slowly: its window closes
+	// and the host waits; nothing is dropped.
+	HostOutputRate  int
+	HostOutputBurst int
+	// HostWriteTimeout bounds one write to a host (1 min): a host that
+	// reads nothing the relay sends for that long is disconnected, so
+	// guests' keys, and the goroutines that send them, do not wait on it
+	// for ever.
+	HostWriteTimeout time.Duration
+	// GuestWriteTimeout bounds one frame's write to a guest (30 s): a
+	// guest that takes nothing for that long is dropped.
+	GuestWriteTimeout time.Duration
 	// Per source address: failed token attempts allowed within
 	// FailureWindow before each further one waits longer (10, 1 min), and
 	// connections not yet in a session: up to UnauthenticatedConn (10)
@@ -104,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.EscapeTime <= 0 {
 		cfg.EscapeTime = 50 * time.Millisecond
+	}
+	if cfg.HostWriteTimeout <= 0 {
+		cfg.HostWriteTimeout = time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

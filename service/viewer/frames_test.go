@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,11 @@ type stampedFrame struct {
 
 func (f *frameTerm) Write(b []byte) (int, error) {
 	if f.gate != nil {
-		<-f.gate
+		select {
+		case <-f.gate:
+		case <-f.dropped:
+			return 0, io.ErrClosedPipe
+		}
 	}
 	f.mu.Lock()
 	f.frames = append(f.frames, stampedFrame{time.Now(), string(b)})

@@ -56,6 +56,7 @@ func (c *countingTerm) Write(b []byte) (int, error) {
 }
 func (c *countingTerm) Resizes() <-chan Size { return c.resizes }
 func (c *countingTerm) End(string)           {}
+func (c *countingTerm) Drop()                {}
 
 func benchGuestsHostOutput(b *testing.B, readOnly bool, w, h int) {
 	s := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &hostLog{})

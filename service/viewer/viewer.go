@@ -14,6 +14,8 @@ package viewer
 
 import (
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"sync"
@@ -55,6 +57,10 @@ type Terminal interface {
 	// End closes the guest's connection after the relay's last words,
 	// when the guest detached or the session ended (why says which).
 	End(why string)
+	// Drop closes the guest's connection at once, without waiting for the
+	// guest: it has stopped taking what is written, and a Write blocked on
+	// it returns an error.
+	Drop()
 }
 
 // Receipter is a Terminal that can tell when the guest has received what
@@ -80,13 +86,47 @@ type Config struct {
 	InputRate int
 	// Metrics counts the guest's bytes and samples frame latency (nil: none).
 	Metrics *metrics.Metrics
+	// WriteTimeout bounds one write to the guest (30 s): a guest that has
+	// taken nothing for that long is dropped ([limits] guest_write_timeout).
+	WriteTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
 	if c.EscapeTime <= 0 {
 		c.EscapeTime = 50 * time.Millisecond
 	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
 	return c
+}
+
+// StalledMessage is why a guest that took no output for timeout was
+// dropped: the log's and the host's reason (the guest itself is not
+// reading).
+func StalledMessage(timeout time.Duration) string {
+	return fmt.Sprintf("Relay: the guest took none of the session's output for %s and was dropped ([limits] guest_write_timeout)", timeout)
+}
+
+// errStalled is a write that did not finish within the write timeout.
+var errStalled = errors.New("the guest stopped taking output")
+
+// write writes b to term, or drops the guest when the write has not
+// finished within timeout. Frames are never queued (one is in flight at a
+// time, see Run), so a guest that stops reading holds one frame and the
+// transport's buffers, and for no longer than timeout.
+func write(term Terminal, b []byte, timeout time.Duration) error {
+	var stalled atomic.Bool
+	t := time.AfterFunc(timeout, func() {
+		stalled.Store(true)
+		term.Drop()
+	})
+	_, err := term.Write(b)
+	t.Stop()
+	if stalled.Load() {
+		return errStalled
+	}
+	return err
 }
 
 // Run draws the session for g on term until the guest detaches,
@@ -124,7 +164,9 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		ended.Store(true)
 		buf = renderer.Leave(buf[:0])
 		buf = append(buf, LastWords("["+msg+"]")...)
-		term.Write(buf)
+		if err := write(term, buf, cfg.WriteTimeout); errors.Is(err, errStalled) {
+			return StalledMessage(cfg.WriteTimeout)
+		}
 		term.End(msg)
 		return msg
 	}
@@ -155,7 +197,10 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
 		if len(buf) > 0 {
-			if _, err := term.Write(buf); err != nil {
+			if err := write(term, buf, cfg.WriteTimeout); err != nil {
+				if errors.Is(err, errStalled) {
+					return StalledMessage(cfg.WriteTimeout)
+				}
 				return "disconnected"
 			}
 			cfg.Metrics.FrameWritten(g.Transport, len(buf), dataAt)

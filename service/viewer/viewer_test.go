@@ -54,11 +54,14 @@ type fakeTerm struct {
 	mu    sync.Mutex
 	out   strings.Builder
 	ended string
+
+	dropOnce sync.Once
+	dropped  chan struct{} // closed by Drop
 }
 
 func newFakeTerm() *fakeTerm {
 	r, w := io.Pipe()
-	return &fakeTerm{keys: r, typeIn: w, resizes: make(chan Size, 1)}
+	return &fakeTerm{keys: r, typeIn: w, resizes: make(chan Size, 1), dropped: make(chan struct{})}
 }
 
 func (f *fakeTerm) Read(b []byte) (int, error) { return f.keys.Read(b) }
@@ -72,6 +75,13 @@ func (f *fakeTerm) End(why string) {
 	f.mu.Lock()
 	f.ended = why
 	f.mu.Unlock()
+}
+
+func (f *fakeTerm) Drop() {
+	f.dropOnce.Do(func() {
+		close(f.dropped)
+		f.keys.CloseWithError(io.ErrClosedPipe) // the connection is gone: so is its input
+	})
 }
 
 func (f *fakeTerm) shown() string {

@@ -148,7 +148,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	gs.opts.Metrics.GuestJoined(g)
 	defer gs.opts.Metrics.GuestLeft(g)
-	t := newWSTerminal(r.Context(), c, gs.opts.WriteTimeout)
+	t := newWSTerminal(r.Context(), c)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)
 	why := viewer.Run(sess, g, t, gs.opts.Viewer)
 	stop()
@@ -158,18 +158,17 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 
 // wsTerminal is a browser's WebSocket as the viewer sees it.
 type wsTerminal struct {
-	ctx          context.Context
-	cancel       context.CancelFunc
-	c            *websocket.Conn
-	writeTimeout time.Duration
-	resizes      chan viewer.Size
-	pending      []byte // the rest of a keystroke message Read has not returned yet
-	closeOnce    sync.Once
+	ctx       context.Context
+	cancel    context.CancelFunc
+	c         *websocket.Conn
+	resizes   chan viewer.Size
+	pending   []byte // the rest of a keystroke message Read has not returned yet
+	closeOnce sync.Once
 }
 
-func newWSTerminal(parent context.Context, c *websocket.Conn, writeTimeout time.Duration) *wsTerminal {
+func newWSTerminal(parent context.Context, c *websocket.Conn) *wsTerminal {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	return &wsTerminal{ctx: ctx, cancel: cancel, c: c, writeTimeout: writeTimeout, resizes: make(chan viewer.Size, 1)}
+	return &wsTerminal{ctx: ctx, cancel: cancel, c: c, resizes: make(chan viewer.Size, 1)}
 }
 
 // Read returns keystrokes; size messages it passes on to Resizes, keeping
@@ -203,10 +202,10 @@ func (t *wsTerminal) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// Write waits as long as the browser takes: the viewer drops a browser
+// that takes nothing for its WriteTimeout (Drop).
 func (t *wsTerminal) Write(b []byte) (int, error) {
-	ctx, cancel := context.WithTimeout(t.ctx, t.writeTimeout)
-	defer cancel()
-	if err := t.c.Write(ctx, websocket.MessageBinary, b); err != nil {
+	if err := t.c.Write(t.ctx, websocket.MessageBinary, b); err != nil {
 		return 0, err
 	}
 	return len(b), nil
@@ -216,6 +215,13 @@ func (t *wsTerminal) Resizes() <-chan viewer.Size { return t.resizes }
 
 // CursorStyles: xterm.js takes DECSCUSR as xterm does.
 func (t *wsTerminal) CursorStyles() bool { return true }
+
+// Drop closes the browser's connection at once: a close frame would wait
+// behind the frames it has not read.
+func (t *wsTerminal) Drop() {
+	t.cancel()
+	t.c.CloseNow()
+}
 
 // End closes the WebSocket with a code that tells the page not to
 // reconnect, and the reason it shows.

@@ -34,9 +34,6 @@ type Options struct {
 	// PingInterval is how often a browser's WebSocket is probed (30 s);
 	// an unanswered ping within the next interval ends it.
 	PingInterval time.Duration
-	// WriteTimeout bounds one frame's write to a browser (30 s): a browser
-	// that stopped reading is dropped.
-	WriteTimeout time.Duration
 	Log          *slog.Logger
 	// TokenRefusals slows token guessing down per address, with the
 	// counts the SSH side keeps (sshd.Server.RefuseToken); nil: each
@@ -99,9 +96,6 @@ func New(cfg *config.Config, opts Options) http.Handler {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
-	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = 30 * time.Second
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
