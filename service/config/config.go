@@ -170,6 +170,22 @@ type Limits struct {
 	// WebConnectionsPerAddress caps the connections (pages, keep-alive,
 	// WebSocket guests) one address holds open to the web side.
 	WebConnectionsPerAddress int `toml:"web_connections_per_address"`
+	// HostOutputRate caps the bytes per second the relay reads from each
+	// host, after a burst of HostOutputBurst bytes. Beyond it the host's
+	// channel is read more slowly: its SSH window closes and tmate waits,
+	// nothing is dropped.
+	HostOutputRate  int `toml:"host_output_rate"`
+	HostOutputBurst int `toml:"host_output_burst"`
+	// GuestWriteTimeout is how long a frame's write to a guest (ssh or
+	// browser) may wait for the guest to take it before the guest is
+	// dropped.
+	GuestWriteTimeout time.Duration `toml:"guest_write_timeout"`
+	// HostWriteTimeout is how long a write to a host (guests' keys and
+	// commands, notices) may wait for the host to read it before the host's
+	// connection is closed.
+	HostWriteTimeout time.Duration `toml:"host_write_timeout"`
+	// MaxWindows caps the windows of one session's layout.
+	MaxWindows int `toml:"max_windows"`
 }
 
 // Repo is the [repo] table: the signed apt and yum repositories the relay
@@ -227,7 +243,20 @@ const (
 	// browser guests (max_guests_per_session) and still load pages.
 	DefaultWebConnectionsPerAddress = 200
 	DefaultLogLevel                 = "info"
-	DefaultRepoValidFor             = 7 * 24 * time.Hour
+	// DefaultHostOutputRate is twice what tmate-server-rs sustains per
+	// host; a pane's usual floods (a build log, `seq 1 200000`, 1.3 MB) fit
+	// in DefaultHostOutputBurst and are not slowed at all.
+	DefaultHostOutputRate  = 4 << 20
+	DefaultHostOutputBurst = 16 << 20
+	// DefaultGuestWriteTimeout is the web side's old fixed bound: a frame
+	// is at most a screenful, which a link of a few KB/s takes in seconds.
+	DefaultGuestWriteTimeout = 30 * time.Second
+	// DefaultHostWriteTimeout: tmate reads its input as it comes, and
+	// answers keepalives from the same loop; three missed keepalives
+	// (90 s) end a dead one anyway.
+	DefaultHostWriteTimeout = time.Minute
+	DefaultMaxWindows       = 1000 // as the protocol's decoder always had
+	DefaultRepoValidFor     = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -296,6 +325,11 @@ func Default() *Config {
 			HostReadyTimeout:             DefaultHostReadyTimeout,
 			SessionsPerAddress:           DefaultSessionsPerAddress,
 			WebConnectionsPerAddress:     DefaultWebConnectionsPerAddress,
+			HostOutputRate:               DefaultHostOutputRate,
+			HostOutputBurst:              DefaultHostOutputBurst,
+			GuestWriteTimeout:            DefaultGuestWriteTimeout,
+			HostWriteTimeout:             DefaultHostWriteTimeout,
+			MaxWindows:                   DefaultMaxWindows,
 
 			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
@@ -534,6 +568,14 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	v.count(&l.UnauthenticatedPerAddressMax, d.Limits.UnauthenticatedPerAddressMax, "unauthenticated_per_address_max")
 	v.count(&l.SessionsPerAddress, d.Limits.SessionsPerAddress, "sessions_per_address")
 	v.count(&l.WebConnectionsPerAddress, d.Limits.WebConnectionsPerAddress, "web_connections_per_address")
+	v.count(&l.HostOutputRate, d.Limits.HostOutputRate, "host_output_rate")
+	v.count(&l.HostOutputBurst, d.Limits.HostOutputBurst, "host_output_burst")
+	if b := l.HostOutputBurst; b > 0 && b < MinMessageSize {
+		v.add([]string{"limits", "host_output_burst"}, "host_output_burst %d must be at least %d (one pane output message)", l.HostOutputBurst, MinMessageSize)
+	}
+	v.count(&l.MaxWindows, d.Limits.MaxWindows, "max_windows")
+	v.duration(md, &l.GuestWriteTimeout, d.Limits.GuestWriteTimeout, "limits", "guest_write_timeout")
+	v.duration(md, &l.HostWriteTimeout, d.Limits.HostWriteTimeout, "limits", "host_write_timeout")
 	v.duration(md, &l.HostReadyTimeout, d.Limits.HostReadyTimeout, "limits", "host_ready_timeout")
 	v.duration(md, &l.TokenFailureWindow, d.Limits.TokenFailureWindow, "limits", "token_failure_window")
 	hl := []string{"limits", "history_lines"}

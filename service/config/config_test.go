@@ -85,6 +85,11 @@ func TestLoadErrors(t *testing.T) {
 		{"negative unauthenticated_per_address", "[limits]\n\nunauthenticated_per_address = -2\n", 3, "unauthenticated_per_address -2 must not be negative"},
 		{"negative sessions_per_address", "[limits]\nsessions_per_address = -1\n", 2, "sessions_per_address -1 must not be negative"},
 		{"negative web_connections_per_address", "[limits]\nweb_connections_per_address = -1\n", 2, "web_connections_per_address -1 must not be negative"},
+		{"negative host_output_rate", "[limits]\nhost_output_rate = -1\n", 2, "host_output_rate -1 must not be negative"},
+		{"host_output_burst under one message", "[limits]\nhost_output_burst = 1000\n", 2, "host_output_burst 1000 must be at least 17408"},
+		{"negative max_windows", "[limits]\nmax_windows = -2\n", 2, "max_windows -2 must not be negative"},
+		{"guest_write_timeout as a bare integer", "[limits]\nguest_write_timeout = 30\n", 2, "guest_write_timeout must be a duration string"},
+		{"negative host_write_timeout", "[limits]\nhost_write_timeout = \"-1s\"\n", 2, "host_write_timeout -1s must not be negative"},
 		{"host_ready_timeout as a bare integer", "[limits]\nhost_ready_timeout = 30\n", 2, "host_ready_timeout must be a duration string"},
 		{"hosts authorized_keys missing", "[hosts]\nauthorized_keys = \"/nonexistent/keys\"\n", 2, "authorized_keys /nonexistent/keys: no such file or directory"},
 		{"empty api key", "[sessions]\napi_keys = [\"ok\", \"\"]\n", 2, "api_keys[1] must be a non-empty string"},
@@ -262,6 +267,11 @@ unauthenticated_per_address_max = 12
 host_ready_timeout = "5s"
 sessions_per_address = 8
 web_connections_per_address = 9
+host_output_rate = 1000000
+host_output_burst = 2000000
+guest_write_timeout = "5s"
+host_write_timeout = "7s"
+max_windows = 11
 [hosts]
 authorized_keys = "hosts_keys"
 [guests]
@@ -318,6 +328,11 @@ socket = "admin.sock"
 			HostReadyTimeout:             5 * time.Second,
 			SessionsPerAddress:           8,
 			WebConnectionsPerAddress:     9,
+			HostOutputRate:               1000000,
+			HostOutputBurst:              2000000,
+			GuestWriteTimeout:            5 * time.Second,
+			HostWriteTimeout:             7 * time.Second,
+			MaxWindows:                   11,
 
 			MaxReadOnlyGuestsPerSession: 8,
 		},

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/internal/faultinject"
+	"tmate-relay/service/internal/ratelimit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/protocol"
@@ -38,8 +39,8 @@ func (c *conn) host() {
 		log.Info("host connection without the tmate subsystem")
 		return
 	}
-	enc := newHostSender(c.ch, c.sc)
-	in := bufio.NewReaderSize(c.srv.cfg.Metrics.HostReader(c.ch), 32<<10)
+	enc := newHostSender(c.stallGuard(log), c.sc)
+	in := bufio.NewReaderSize(c.srv.cfg.Metrics.HostReader(c.hostOutput()), 32<<10)
 	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
 	startup := c.startupDeadline(enc, log)
 	defer startup.timer.Stop()
@@ -108,6 +109,44 @@ func (c *conn) host() {
 	reg.Remove(sess)
 	log.Info("session ended", "why", reason)
 }
+
+// hostOutput is the host's channel as the session reads it: paced to
+// HostOutputRate, so that one host's flood costs the relay a bounded share
+// of its CPU. Reading slower closes the channel's window: tmate waits, and
+// nothing is lost.
+func (c *conn) hostOutput() io.Reader {
+	rate := c.srv.cfg.HostOutputRate
+	if rate <= 0 {
+		return c.ch
+	}
+	burst := c.srv.cfg.HostOutputBurst
+	if burst <= 0 {
+		burst = rate
+	}
+	// Steps of 10 ms of output: a wake-up per byte would cost more than
+	// the output.
+	return &ratelimit.Reader{R: c.ch, Rate: rate, Burst: burst, Step: max(rate/100, 1)}
+}
+
+// stallGuard is the host's channel as the session writes to it: a write
+// (guests' keys and commands, notices) that the host has not taken within
+// HostWriteTimeout closes the host's connection, which fails it and every
+// write waiting behind it. The host's tmate, if alive, reconnects.
+func (c *conn) stallGuard(log *slog.Logger) io.Writer {
+	timeout := c.srv.cfg.HostWriteTimeout
+	return writerFunc(func(b []byte) (int, error) {
+		t := time.AfterFunc(timeout, func() {
+			log.Info("host closed: it read nothing the relay sent it", "within", timeout)
+			c.sc.Close()
+		})
+		defer t.Stop()
+		return c.ch.Write(b)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // resume reads the message after the host's header: when it is RECONNECT
 // with valid data, the host gets its session back (see Registry.Resume) in
