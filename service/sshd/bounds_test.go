@@ -312,3 +312,34 @@ func stallingProxy(t *testing.T, addr string) (proxyAddr string, stall func()) {
 	}()
 	return l.Addr().String(), func() { once.Do(func() { close(stalled) }) }
 }
+
+// A layout with more windows than [limits] max_windows ends its session
+// with the decoder's error in a NOTIFY; the relay and other sessions go on.
+func TestALayoutWithTooManyWindowsEndsItsSession(t *testing.T) {
+	reg := session.NewRegistry(0)
+	addr, _, _ := startServer(t, Config{Registry: reg, Limits: protocol.Limits{MaxWindows: 2}})
+	other := startFakeHost(t, addr)
+	g := joinSSH(t, addr, other.token)
+	ch, _ := hostChannel(t, addr)
+	var windows []protocol.Window
+	for i := range 3 {
+		windows = append(windows, protocol.Window{Idx: i, Name: "w", Panes: []protocol.PaneLayout{{ID: i, SX: 80, SY: 23}}})
+	}
+	var b []byte
+	for _, m := range []protocol.HostMessage{
+		&protocol.Header{ProtocolVersion: 6, ClientVersion: "2.4.0"},
+		&protocol.SyncLayout{SX: 80, SY: 23, Windows: windows},
+		&protocol.Ready{},
+	} {
+		b = protocol.AppendHostMessage(b, m)
+	}
+	if _, err := ch.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if n := notes(messagesWithin(t, ch, 10*time.Second)); len(n) == 0 || !strings.Contains(n[len(n)-1], "windows: length 3 out of range [0, 2]") {
+		t.Fatalf("NOTIFYs %q, want the last to name the window limit", n)
+	}
+	waitFor(t, "one session left", func() bool { return reg.Len() == 1 })
+	other.send(t, &protocol.PtyData{PaneID: 0, Data: []byte("still here")})
+	waitFor(t, "the other session's guest to see its host", func() bool { return strings.Contains(g.output(), "still here") })
+}
