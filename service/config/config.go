@@ -223,7 +223,10 @@ const (
 	DefaultSSHListen           = "0.0.0.0:10022"
 	DefaultHostKeysDir         = "/var/lib/tmate-relay/keys"
 	DefaultWebListen           = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
-	DefaultMaxSessions         = 1000
+	// DefaultMaxSessions: one node on two cores held 2000 sessions of two
+	// guests each in 1.1 GB (docs/capacity.md), under the unit's
+	// MemoryHigh=2G.
+	DefaultMaxSessions         = 2000
 	DefaultMaxGuestsPerSession = 100
 	DefaultMaxReadOnlyGuests   = 100
 	DefaultMaxPanes            = 1000
@@ -236,8 +239,8 @@ const (
 	DefaultUnauthPerAddress    = 10
 	DefaultUnauthPerAddressMax = 30
 	DefaultHostReadyTimeout    = 30 * time.Second
-	// DefaultSessionsPerAddress is 5 % of DefaultMaxSessions: room for an
-	// office behind one NAT, while no address takes a large share.
+	// DefaultSessionsPerAddress is 2.5 % of DefaultMaxSessions: room for
+	// an office behind one NAT, while no address takes a large share.
 	DefaultSessionsPerAddress = 50
 	// DefaultWebConnectionsPerAddress lets one office fill a session with
 	// browser guests (max_guests_per_session) and still load pages.
