@@ -86,6 +86,7 @@ func runServe(args []string) error {
 			MaxCells:          int64(cfg.Limits.MaxSessionCells),
 			Cells:             session.NewRelayCells(int64(cfg.Limits.MaxRelayCells)),
 			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
+			MaxConfigBytes:    cfg.Limits.MaxConfigBytes,
 		},
 		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes, MaxWindows: cfg.Limits.MaxWindows},
 		GracePeriod:         cfg.Limits.GracePeriod,

@@ -186,6 +186,10 @@ type Limits struct {
 	HostWriteTimeout time.Duration `toml:"host_write_timeout"`
 	// MaxWindows caps the windows of one session's layout.
 	MaxWindows int `toml:"max_windows"`
+	// MaxConfigBytes bounds what a session keeps of its host's tmux
+	// configuration (replicated bind-key and set-option commands): key
+	// bindings and options, each.
+	MaxConfigBytes int `toml:"max_config_bytes"`
 }
 
 // Repo is the [repo] table: the signed apt and yum repositories the relay
@@ -220,9 +224,9 @@ type Log struct {
 
 // Defaults, also written out in etc/tmate-relay/relay.toml.
 const (
-	DefaultSSHListen           = "0.0.0.0:10022"
-	DefaultHostKeysDir         = "/var/lib/tmate-relay/keys"
-	DefaultWebListen           = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
+	DefaultSSHListen   = "0.0.0.0:10022"
+	DefaultHostKeysDir = "/var/lib/tmate-relay/keys"
+	DefaultWebListen   = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
 	// DefaultMaxSessions: one node on two cores held 2000 sessions of two
 	// guests each in 1.1 GB (docs/capacity.md), under the unit's
 	// MemoryHigh=2G.
@@ -259,7 +263,10 @@ const (
 	// (90 s) end a dead one anyway.
 	DefaultHostWriteTimeout = time.Minute
 	DefaultMaxWindows       = 1000 // as the protocol's decoder always had
-	DefaultRepoValidFor     = 7 * 24 * time.Hour
+	// DefaultMaxConfigBytes: what a real tmate 2.4.0 sends as it starts
+	// keeps about 10 KB of key bindings.
+	DefaultMaxConfigBytes = 1 << 20
+	DefaultRepoValidFor   = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -333,6 +340,7 @@ func Default() *Config {
 			GuestWriteTimeout:            DefaultGuestWriteTimeout,
 			HostWriteTimeout:             DefaultHostWriteTimeout,
 			MaxWindows:                   DefaultMaxWindows,
+			MaxConfigBytes:               DefaultMaxConfigBytes,
 
 			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
@@ -577,6 +585,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 		v.add([]string{"limits", "host_output_burst"}, "host_output_burst %d must be at least %d (one pane output message)", l.HostOutputBurst, MinMessageSize)
 	}
 	v.count(&l.MaxWindows, d.Limits.MaxWindows, "max_windows")
+	v.count(&l.MaxConfigBytes, d.Limits.MaxConfigBytes, "max_config_bytes")
 	v.duration(md, &l.GuestWriteTimeout, d.Limits.GuestWriteTimeout, "limits", "guest_write_timeout")
 	v.duration(md, &l.HostWriteTimeout, d.Limits.HostWriteTimeout, "limits", "host_write_timeout")
 	v.duration(md, &l.HostReadyTimeout, d.Limits.HostReadyTimeout, "limits", "host_ready_timeout")

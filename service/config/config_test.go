@@ -87,6 +87,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative web_connections_per_address", "[limits]\nweb_connections_per_address = -1\n", 2, "web_connections_per_address -1 must not be negative"},
 		{"negative host_output_rate", "[limits]\nhost_output_rate = -1\n", 2, "host_output_rate -1 must not be negative"},
 		{"host_output_burst under one message", "[limits]\nhost_output_burst = 1000\n", 2, "host_output_burst 1000 must be at least 17408"},
+		{"negative max_config_bytes", "[limits]\nmax_config_bytes = -1\n", 2, "max_config_bytes -1 must not be negative"},
 		{"negative max_windows", "[limits]\nmax_windows = -2\n", 2, "max_windows -2 must not be negative"},
 		{"guest_write_timeout as a bare integer", "[limits]\nguest_write_timeout = 30\n", 2, "guest_write_timeout must be a duration string"},
 		{"negative host_write_timeout", "[limits]\nhost_write_timeout = \"-1s\"\n", 2, "host_write_timeout -1s must not be negative"},
@@ -272,6 +273,7 @@ host_output_burst = 2000000
 guest_write_timeout = "5s"
 host_write_timeout = "7s"
 max_windows = 11
+max_config_bytes = 12345
 [hosts]
 authorized_keys = "hosts_keys"
 [guests]
@@ -333,6 +335,7 @@ socket = "admin.sock"
 			GuestWriteTimeout:            5 * time.Second,
 			HostWriteTimeout:             7 * time.Second,
 			MaxWindows:                   11,
+			MaxConfigBytes:               12345,
 
 			MaxReadOnlyGuestsPerSession: 8,
 		},

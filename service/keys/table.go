@@ -75,6 +75,40 @@ type Table struct {
 	modes  map[string]map[Key]Binding
 	// Session options override global ones (set-option with and without -g).
 	prefix, prefix2, repeat [2]optVal // [0] global, [1] session
+	// bytes is what the bindings keep (bindingBytes), maxBytes its bound
+	// (0: none): a host's bind-key commands, each up to a message in size
+	// and in tables of any name, must not grow the relay without end.
+	bytes, maxBytes int
+}
+
+// SetMaxBytes bounds the bytes the bindings keep; a bind-key past it is
+// refused (ErrTooLarge), as one tmux refuses: guests do without it.
+func (t *Table) SetMaxBytes(n int) {
+	t.mu.Lock()
+	t.maxBytes = n
+	t.mu.Unlock()
+}
+
+// Bytes is what the bindings keep: their tables' names and commands.
+func (t *Table) Bytes() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.bytes
+}
+
+// ErrTooLarge is a bind-key that would take the key table past its bound.
+var ErrTooLarge = errors.New("the key table is over its size limit")
+
+// bindingOverhead approximates a binding's fixed cost: its map entry,
+// key, flags and slice headers.
+const bindingOverhead = 64
+
+func bindingBytes(b Binding) int {
+	n := bindingOverhead + len(b.Table)
+	for _, a := range b.Command {
+		n += len(a) + 16
+	}
+	return n
 }
 
 type optVal struct {
@@ -269,6 +303,14 @@ func (t *Table) bind(argv []string) error {
 	if mode {
 		m, b.Table = t.modes, flags['t']
 	}
+	grown := t.bytes + bindingBytes(b)
+	if old, ok := m[b.Table][k]; ok {
+		grown -= bindingBytes(old)
+	}
+	if t.maxBytes > 0 && grown > t.maxBytes {
+		return fmt.Errorf("%s: %w (%d bytes)", argv[0], ErrTooLarge, t.maxBytes)
+	}
+	t.bytes = grown
 	if m[b.Table] == nil {
 		m[b.Table] = map[Key]Binding{}
 	}
@@ -296,34 +338,45 @@ func (t *Table) unbind(argv []string) error {
 	if has(flags, 't') {
 		name := flags['t']
 		if all {
-			delete(t.modes, name)
+			t.deleteTable(t.modes, name)
 		} else {
-			deleteKey(t.modes, name, k)
+			t.deleteKey(t.modes, name, k)
 		}
 		return nil
 	}
 	if all {
 		if !has(flags, 'T') {
-			delete(t.tables, "root")
-			delete(t.tables, "prefix")
+			t.deleteTable(t.tables, "root")
+			t.deleteTable(t.tables, "prefix")
 			return nil
 		}
 		if t.tables[flags['T']] == nil {
 			return cmdErr(argv, "table %s doesn't exist", flags['T'])
 		}
-		delete(t.tables, flags['T'])
+		t.deleteTable(t.tables, flags['T'])
 		return nil
 	}
 	name := keyTable(flags)
 	if has(flags, 'T') && t.tables[name] == nil {
 		return cmdErr(argv, "table %s doesn't exist", name)
 	}
-	deleteKey(t.tables, name, k)
+	t.deleteKey(t.tables, name, k)
 	return nil
 }
 
+// deleteTable removes a table and its bindings.
+func (t *Table) deleteTable(m map[string]map[Key]Binding, name string) {
+	for _, b := range m[name] {
+		t.bytes -= bindingBytes(b)
+	}
+	delete(m, name)
+}
+
 // deleteKey removes a binding; a table left empty goes away, as in tmux.
-func deleteKey(m map[string]map[Key]Binding, name string, k Key) {
+func (t *Table) deleteKey(m map[string]map[Key]Binding, name string, k Key) {
+	if b, ok := m[name][k]; ok {
+		t.bytes -= bindingBytes(b)
+	}
 	delete(m[name], k)
 	if len(m[name]) == 0 {
 		delete(m, name)

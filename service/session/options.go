@@ -1,6 +1,7 @@
 package session
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,22 @@ type options struct {
 	global  map[string]string
 	session map[string]string
 	windows map[int]map[string]string
+	// bytes is what the values keep (scopeBytes of every scope), maxBytes
+	// its bound (0: none): set-option -a and window options for any window
+	// index must not grow the relay without end.
+	bytes, maxBytes int
+}
+
+// windowScopeBytes approximates the fixed cost of one window's options.
+const windowScopeBytes = 64
+
+// scopeBytes is what one scope's values keep.
+func scopeBytes(scope map[string]string) int {
+	n := 0
+	for k, v := range scope {
+		n += len(k) + len(v) + 32
+	}
+	return n
 }
 
 func newOptions() options {
@@ -138,6 +155,7 @@ func (o *options) apply(argv []string, current int) {
 		return
 	}
 	var scope map[string]string
+	newWindow := -1 // the window index of a scope made for this command
 	switch {
 	case has('g'):
 		scope = o.global
@@ -149,11 +167,32 @@ func (o *options) apply(argv []string, current int) {
 			}
 		}
 		if o.windows[idx] == nil {
+			newWindow = idx
 			o.windows[idx] = map[string]string{}
 		}
 		scope = o.windows[idx]
 	default:
 		scope = o.session
+	}
+	if o.maxBytes > 0 {
+		// A command that would take the options past their bound is
+		// undone, as tmux refusing it: guests do without it.
+		saved, before := maps.Clone(scope), scopeBytes(scope)
+		defer func() {
+			grown := o.bytes + scopeBytes(scope) - before
+			if newWindow >= 0 {
+				grown += windowScopeBytes
+			}
+			if grown > o.maxBytes {
+				clear(scope)
+				maps.Copy(scope, saved)
+				if newWindow >= 0 {
+					delete(o.windows, newWindow)
+				}
+				return
+			}
+			o.bytes = grown
+		}()
 	}
 	if has('u') {
 		if len(args) != 1 {

@@ -53,7 +53,15 @@ type Config struct {
 	// read-write ones, so that a widely pasted read-only link cannot take
 	// the slots of the people who type; 0 = no cap.
 	MaxReadOnlyGuests int
+	// MaxConfigBytes bounds what the session keeps of the host's tmux
+	// configuration, its key bindings and its options each (0: the
+	// default).
+	MaxConfigBytes int
 }
+
+// DefaultMaxConfigBytes bounds the host's key bindings, and its options,
+// each: what a real tmate 2.4.0 sends as it starts keeps about 10 KB.
+const DefaultMaxConfigBytes = 1 << 20
 
 // Errors a guest may see when attaching.
 var (
@@ -143,6 +151,9 @@ func New(cfg Config, host HostSender) *Session {
 	if cfg.MaxCells <= 0 {
 		cfg.MaxCells = DefaultMaxCells
 	}
+	if cfg.MaxConfigBytes <= 0 {
+		cfg.MaxConfigBytes = DefaultMaxConfigBytes
+	}
 	link := newHostLink(host)
 	s := &Session{
 		cfg:        cfg,
@@ -158,6 +169,8 @@ func New(cfg Config, host HostSender) *Session {
 		id:         newSessionID(),
 		started:    time.Now(),
 	}
+	s.keys.SetMaxBytes(cfg.MaxConfigBytes)
+	s.opts.maxBytes = cfg.MaxConfigBytes
 	s.activity.touch()
 	s.cells = vt.NewPool(SessionCellsSetting, cfg.MaxCells, cfg.Cells)
 	s.cells.Reclaim = s.shedHistory
