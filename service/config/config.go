@@ -224,13 +224,10 @@ type Log struct {
 
 // Defaults, also written out in etc/tmate-relay/relay.toml.
 const (
-	DefaultSSHListen   = "0.0.0.0:10022"
-	DefaultHostKeysDir = "/var/lib/tmate-relay/keys"
-	DefaultWebListen   = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
-	// DefaultMaxSessions: one node on two cores held 2000 sessions of two
-	// guests each in 1.1 GB (docs/capacity.md), under the unit's
-	// MemoryHigh=2G.
-	DefaultMaxSessions         = 2000
+	DefaultSSHListen           = "0.0.0.0:10022"
+	DefaultHostKeysDir         = "/var/lib/tmate-relay/keys"
+	DefaultWebListen           = "0.0.0.0:10081" // not a port browsers refuse (browserports.go)
+	DefaultMaxSessions         = 2000            // one node with two cores held 2000 sessions of two guests in 1.1 GB (docs/capacity.md)
 	DefaultMaxGuestsPerSession = 100
 	DefaultMaxReadOnlyGuests   = 100
 	DefaultMaxPanes            = 1000
