@@ -247,23 +247,7 @@ const (
 	// browser guests (max_guests_per_session) and still load pages.
 	DefaultWebConnectionsPerAddress = 200
 	DefaultLogLevel                 = "info"
-	// DefaultHostOutputRate is twice what tmate-server-rs sustains per
-	// host; a pane's usual floods (a build log, `seq 1 200000`, 1.3 MB) fit
-	// in DefaultHostOutputBurst and are not slowed at all.
-	DefaultHostOutputRate  = 4 << 20
-	DefaultHostOutputBurst = 16 << 20
-	// DefaultGuestWriteTimeout is the web side's old fixed bound: a frame
-	// is at most a screenful, which a link of a few KB/s takes in seconds.
-	DefaultGuestWriteTimeout = 30 * time.Second
-	// DefaultHostWriteTimeout: tmate reads its input as it comes, and
-	// answers keepalives from the same loop; three missed keepalives
-	// (90 s) end a dead one anyway.
-	DefaultHostWriteTimeout = time.Minute
-	DefaultMaxWindows       = 1000 // as the protocol's decoder always had
-	// DefaultMaxConfigBytes: what a real tmate 2.4.0 sends as it starts
-	// keeps about 10 KB of key bindings.
-	DefaultMaxConfigBytes = 1 << 20
-	DefaultRepoValidFor   = 7 * 24 * time.Hour
+	DefaultRepoValidFor             = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
 	// host that is gone for good frees its guests and tokens soon.
@@ -289,6 +273,26 @@ const (
 // DefaultMetricsListen keeps metrics on loopback: a Prometheus on the same
 // machine, or a proxy, reaches them; nobody else.
 const DefaultMetricsListen = "127.0.0.1:10090"
+
+// Bounds on what one host or guest can make its session hold.
+const (
+	// DefaultHostOutputRate is twice what tmate-server-rs sustains per
+	// host; a pane's usual floods (a build log, `seq 1 200000`, 1.3 MB) fit
+	// in DefaultHostOutputBurst and are not slowed at all.
+	DefaultHostOutputRate  = 4 << 20
+	DefaultHostOutputBurst = 16 << 20
+	// DefaultGuestWriteTimeout is the web side's old fixed bound: a frame
+	// is at most a screenful, which a link of a few KB/s takes in seconds.
+	DefaultGuestWriteTimeout = 30 * time.Second
+	// DefaultHostWriteTimeout: tmate reads its input as it comes, and
+	// answers keepalives from the same loop; three missed keepalives
+	// (90 s) end a dead one anyway.
+	DefaultHostWriteTimeout = time.Minute
+	DefaultMaxWindows       = 1000 // as the protocol's decoder always had
+	// DefaultMaxConfigBytes: what a real tmate 2.4.0 sends as it starts
+	// keeps about 10 KB of key bindings.
+	DefaultMaxConfigBytes = 1 << 20
+)
 
 // Memory for panes' cells (16 bytes each), see [limits] max_session_cells.
 const (
