@@ -31,6 +31,11 @@ type prompt struct {
 	hindex   int // 0: the line being typed; n: the nth line back in history
 }
 
+// MaxPromptLength bounds what a guest types at a prompt, in characters:
+// far more than a status line shows, while a guest typing at its input
+// rate for hours cannot grow the relay (each key copies the line).
+const MaxPromptLength = 4096
+
 func (p *prompt) view() Prompt {
 	return Prompt{Text: p.text, Buffer: string(p.buf), Cursor: p.idx}
 }
@@ -113,6 +118,9 @@ func (p *prompt) key(k keys.Key) (done bool, cmd string) {
 	default:
 		if k <= 0x1f || k >= keys.KeycBase || k == 127 || k > utf8.MaxRune {
 			return false, "" // other keys do nothing
+		}
+		if len(p.buf) >= MaxPromptLength {
+			return false, "" // a full line takes no more
 		}
 		p.buf = append(p.buf, 0)
 		copy(p.buf[p.idx+1:], p.buf[p.idx:])

@@ -70,6 +70,25 @@ func TestCommandPrompt(t *testing.T) {
 	}
 }
 
+// A line typed at a prompt stops growing at MaxPromptLength characters;
+// editing it and Enter still work.
+func TestPromptLineIsBounded(t *testing.T) {
+	in := NewInput(defaultTable(t), false)
+	var last []Action
+	for _, p := range []string{"\x02:", "new-window -n x", strings.Repeat("y", 3*MaxPromptLength)} {
+		last = feedAll(in, p)
+	}
+	open := last[len(last)-1]
+	if open.Kind != ActPrompt || len([]rune(open.Prompt.Buffer)) != MaxPromptLength {
+		t.Fatalf("after %d characters the prompt holds %d, want %d", 3*MaxPromptLength+15, len([]rune(open.Prompt.Buffer)), MaxPromptLength)
+	}
+	got := feedAll(in, "\r")
+	want := Action{Kind: ActExec, Argv: []string{"new-window", "-n", "x" + strings.Repeat("y", MaxPromptLength-15)}}
+	if k := got[len(got)-1]; !reflect.DeepEqual(k, want) {
+		t.Fatalf("Enter ran %+v, want the bounded line", k)
+	}
+}
+
 func TestSplitCommand(t *testing.T) {
 	for in, want := range map[string][]string{
 		`a b  c`:                   {"a", "b", "c"},
