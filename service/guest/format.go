@@ -141,11 +141,18 @@ func windowStatusText(b []byte, f string, v *View, wv *WindowView, now time.Time
 	if faultinject.Hook != nil {
 		faultinject.Hook(faultinject.Status, f)
 	}
+	f = f[:min(len(f), MaxExpansion)]
 	if strings.IndexByte(f, '%') >= 0 {
 		f = strftime(f, now)
 	}
 	return expandFormat(b, f, v, wv, 0)
 }
+
+// MaxExpansion bounds a window's status format, and what it expands to, in
+// bytes: far more than a status line of 1000 columns shows, while a host's
+// format of a million #W, each a long window name, would otherwise expand
+// to terabytes for every frame.
+const MaxExpansion = 64 << 10
 
 // expandFormat is tmux 2.4's format_expand: #x aliases, ##, #{...} and
 // #(...) (commands are not run: they expand to nothing). Unknown #x stays
@@ -155,7 +162,8 @@ func expandFormat(b []byte, f string, v *View, wv *WindowView, depth int) []byte
 	if depth > 10 {
 		return b
 	}
-	for i := 0; i < len(f); i++ {
+	start := len(b)
+	for i := 0; i < len(f) && len(b)-start < MaxExpansion; i++ {
 		c := f[i]
 		if c != '#' || i+1 >= len(f) {
 			b = append(b, c)

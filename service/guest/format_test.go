@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,23 @@ func TestExpandFormat(t *testing.T) {
 	} {
 		if got := string(expandFormat(nil, tc.format, v, tc.wv, 0)); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.format, got, tc.want)
+		}
+	}
+}
+
+// A host's window status format expands to at most MaxExpansion bytes
+// (and one value more), whatever it repeats and however long the names.
+func TestExpansionIsBounded(t *testing.T) {
+	v := &View{W: 80, H: 23, Windows: make([]WindowView, 1)}
+	wv := &WindowView{Name: strings.Repeat("n", 10000), PaneTitle: strings.Repeat("t", 10000)}
+	for _, f := range []string{
+		strings.Repeat("#W", 500000),
+		strings.Repeat("#{window_name}", 70000),
+		strings.Repeat("#{?window_name,#W#T,}", 40000),
+		strings.Repeat("%c", 500000),
+	} {
+		if got := len(windowStatusText(nil, f, v, wv, time.Unix(0, 0))); got > MaxExpansion+20000 {
+			t.Errorf("%.20q... (%d bytes) expands to %d bytes", f, len(f), got)
 		}
 	}
 }
