@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,10 +135,13 @@ func (c *conn) hostOutput() io.Reader {
 // write waiting behind it. The host's tmate, if alive, reconnects.
 func (c *conn) stallGuard(log *slog.Logger) io.Writer {
 	timeout := c.srv.cfg.HostWriteTimeout
+	var closed sync.Once // writes waiting together fail together, logged once
 	return writerFunc(func(b []byte) (int, error) {
 		t := time.AfterFunc(timeout, func() {
-			log.Info("host closed: it read nothing the relay sent it", "within", timeout)
-			c.sc.Close()
+			closed.Do(func() {
+				log.Info("host closed: it read nothing the relay sent it", "within", timeout)
+				c.sc.Close()
+			})
 		})
 		defer t.Stop()
 		return c.ch.Write(b)
