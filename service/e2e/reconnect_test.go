@@ -69,6 +69,7 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *cutProxy, h *host) {
 	if got := h.display("#{tmate_ssh}"); got != sshCmd {
 		t.Fatalf("after reconnecting the host shows %q, want %q", got, sshCmd)
 	}
+	hintsShown(t, h, sshCmd, 1)
 	eventually(t, 10*time.Second, "the away message is gone", func() (bool, string) {
 		s := g.screen()
 		return !strings.Contains(s, "waiting for it to reconnect"), s
@@ -93,6 +94,20 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *cutProxy, h *host) {
 	}
 	if strings.Contains(r.log.String(), token) {
 		t.Fatal("the relay's log holds the session's token")
+	}
+}
+
+// hintsShown checks that the host's messages hold the read-only note want
+// times and the line with its ssh command once: the hints are shown once
+// per session, not again when the host reconnects.
+func hintsShown(t *testing.T, h *host, sshCmd string, want int) {
+	t.Helper()
+	m := h.messages()
+	if n := strings.Count(m, "Note: clear your terminal before sharing readonly access"); n != want {
+		t.Errorf("the host was shown the read-only note %d times, want %d:\n%s", n, want, m)
+	}
+	if n := strings.Count(m, "ssh session: "+sshCmd+"\n"); n != 1 {
+		t.Errorf("the host was shown %q %d times, want once:\n%s", "ssh session: "+sshCmd, n, m)
 	}
 }
 
@@ -200,6 +215,9 @@ func TestHostReconnectsAfterRelayRestart(t *testing.T) {
 			} else if got := h.display("#{tmate_ssh_ro}"); got != roCmd {
 				t.Fatalf("read-only command %q, want %q as before", got, roCmd)
 			}
+			// A new session (new addresses) shows the hints again; the
+			// same one does not.
+			hintsShown(t, h, sshCmd, map[bool]int{false: 1, true: 2}[tc.replaceKey])
 			// The host's screen, rebuilt from its snapshot, and its new
 			// output reach a guest of the (same or new) command.
 			g2 := sshGuest(t, r, tokenOf(t, sshCmd), 80, 25)

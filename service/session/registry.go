@@ -126,7 +126,7 @@ func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp
 	r.mu.Unlock()
 	gen = s.TakeHost(h, hostKey, hangUp)
 	s.rc.mu.Lock()
-	s.rc.resumed = true
+	s.rc.resumed, s.rc.hinted = true, true
 	s.rc.mu.Unlock()
 	return s, gen, nil
 }

@@ -392,29 +392,40 @@ func (s *Session) announce() error {
 	s.mu.RLock()
 	fg := s.foreground
 	s.mu.RUnlock()
+	// The note and the addresses are shown once per session: a host that
+	// reconnects still has them in show-messages, and hears "Reconnected"
+	// (afterReady). The environment is set on every connection.
+	s.rc.mu.Lock()
+	hint := !s.rc.hinted
+	s.rc.hinted = true
+	s.rc.mu.Unlock()
 	var msgs []func() error
+	notify := func(msg string) {
+		if hint {
+			msgs = append(msgs, func() error { return s.host.Notify(msg) })
+		}
+	}
+	setEnv := func(name, value string) {
+		msgs = append(msgs, func() error { return s.host.SetEnv(name, value) })
+	}
 	if !fg {
-		msgs = append(msgs, func() error { return s.host.Notify("Note: clear your terminal before sharing readonly access") })
+		notify("Note: clear your terminal before sharing readonly access")
 	}
 	if web := s.cfg.WebURL; web != "" {
 		webRO, webRW := s.WebURL(s.roToken), s.WebURL(s.token)
-		msgs = append(msgs,
-			func() error { return s.host.Notify("web session read only: " + webRO) },
-			func() error { return s.host.Notify("ssh session read only: " + ro) },
-			func() error { return s.host.Notify("web session: " + webRW) },
-			func() error { return s.host.Notify("ssh session: " + rw) },
-			func() error { return s.host.SetEnv("tmate_web_ro", webRO) },
-			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
-			func() error { return s.host.SetEnv("tmate_web", webRW) },
-			func() error { return s.host.SetEnv("tmate_ssh", rw) },
-		)
+		notify("web session read only: " + webRO)
+		notify("ssh session read only: " + ro)
+		notify("web session: " + webRW)
+		notify("ssh session: " + rw)
+		setEnv("tmate_web_ro", webRO)
+		setEnv("tmate_ssh_ro", ro)
+		setEnv("tmate_web", webRW)
+		setEnv("tmate_ssh", rw)
 	} else {
-		msgs = append(msgs,
-			func() error { return s.host.Notify("ssh session read only: " + ro) },
-			func() error { return s.host.Notify("ssh session: " + rw) },
-			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
-			func() error { return s.host.SetEnv("tmate_ssh", rw) },
-		)
+		notify("ssh session read only: " + ro)
+		notify("ssh session: " + rw)
+		setEnv("tmate_ssh_ro", ro)
+		setEnv("tmate_ssh", rw)
 	}
 	msgs = append(msgs, s.reconnectionData()...)
 	msgs = append(msgs, s.host.Ready)
