@@ -1,0 +1,240 @@
+package doctor
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	proxyproto "github.com/pires/go-proxyproto"
+	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/hostkey"
+)
+
+// The relay's systemd units.
+const (
+	ServiceUnit     = "tmate-relay.service"
+	SSHSocketUnit   = "tmate-relay.socket"
+	HTTPSocketUnit  = "tmate-relay-http.socket"
+	AdminSocketUnit = "tmate-relay-admin.socket"
+)
+
+func (d *doctor) checkSystemd(ctx context.Context) []Result {
+	sd := d.opts.Systemd
+	if sd == nil {
+		why := d.opts.SystemdMissing
+		if why == "" {
+			why = "this machine does not run systemd"
+		}
+		return []Result{warn(CheckSystemd, "socket units not checked: %s; the ports checked are relay.toml's listen addresses", why)}
+	}
+	svc, err := sd.Unit(ctx, ServiceUnit)
+	if err != nil {
+		return []Result{warn(CheckSystemd, "socket units not checked: cannot ask systemd: %v; the ports checked are relay.toml's listen addresses", err)}
+	}
+	if svc.LoadState != "loaded" {
+		return []Result{warn(CheckSystemd, "%s is %s (not installed as a service): socket units not checked; the ports checked are relay.toml's listen addresses", ServiceUnit, svc.LoadState)}
+	}
+	var res []Result
+	for _, s := range []struct {
+		unit     string
+		targets  *[]string
+		severity Status
+		without  string
+	}{
+		{SSHSocketUnit, &d.sshTargets, Fail, "hosts and ssh guests cannot connect"},
+		{HTTPSocketUnit, &d.webTargets, Fail, "browsers and package updates cannot connect"},
+		{AdminSocketUnit, nil, Warn, "the admin commands (sessions, kick, ...) do not work"},
+	} {
+		u, err := sd.Unit(ctx, s.unit)
+		switch {
+		case err != nil:
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s: cannot ask systemd: %v", s.unit, err)})
+		case u.LoadState != "loaded":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s: %s (reinstall the package)", s.unit, u.LoadState, s.without)})
+		case u.ActiveState != "active":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s: %s (systemctl start %s; journalctl -u %s)", s.unit, u.ActiveState, s.without, s.unit, s.unit)})
+		case u.UnitFileState != "enabled":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s, not enabled: after a reboot %s (systemctl enable %s)", s.unit, u.UnitFileState, s.without, s.unit)})
+		default:
+			res = append(res, ok(CheckSystemd, "%s enabled, active, listening on %s", s.unit, strings.Join(u.Listen, " ")))
+		}
+		if s.targets != nil && len(u.Listen) > 0 {
+			// Under socket activation relay.toml's listen is ignored.
+			*s.targets = nil
+			for _, l := range u.Listen {
+				*s.targets = append(*s.targets, dialTargets(l)...)
+			}
+		}
+	}
+	switch svc.ActiveState {
+	case "failed":
+		res = append(res, fail(CheckSystemd, "%s failed: see why with journalctl -u tmate-relay -e, then systemctl reset-failed tmate-relay", ServiceUnit))
+	case "active":
+		res = append(res, ok(CheckSystemd, "%s %s (%s)", ServiceUnit, svc.ActiveState, svc.SubState))
+	default:
+		res = append(res, ok(CheckSystemd, "%s %s: systemd starts it on the first connection", ServiceUnit, svc.ActiveState))
+	}
+	return res
+}
+
+// dialTargets turns a listen address (relay.toml's, or a socket unit's:
+// "[::]:10022", "10022") into the addresses to connect to from here: an
+// unspecified host is this machine, over IPv4 and then IPv6 loopback.
+func dialTargets(listen string) []string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		if _, err := strconv.Atoi(listen); err != nil {
+			return []string{listen}
+		}
+		host, port = "::", listen
+	}
+	switch host {
+	case "", "0.0.0.0":
+		return []string{net.JoinHostPort("127.0.0.1", port)}
+	case "::":
+		return []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+	}
+	return []string{net.JoinHostPort(host, port)}
+}
+
+// sshAlgorithms asks for each kind of host key the relay has.
+var sshAlgorithms = map[string]string{ssh.KeyAlgoED25519: ssh.KeyAlgoED25519, ssh.KeyAlgoRSA: ssh.KeyAlgoRSASHA256}
+
+var errGotKey = errors.New("host key received")
+
+// hostKey connects to addr and returns the host key the server presents
+// for algo; it leaves before authenticating.
+func (d *doctor) hostKey(ctx context.Context, addr, algo string) (ssh.PublicKey, error) {
+	dialer := net.Dialer{Timeout: d.opts.Timeout}
+	c, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if d.cfg.SSH.ProxyProtocol {
+		// The relay then refuses a connection without a PROXY header.
+		if _, err := proxyproto.HeaderProxyFromAddrs(1, c.LocalAddr(), c.RemoteAddr()).WriteTo(c); err != nil {
+			return nil, err
+		}
+	}
+	var key ssh.PublicKey
+	conf := &ssh.ClientConfig{
+		User:              "doctor",
+		HostKeyAlgorithms: []string{algo},
+		HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+			key = k
+			return errGotKey
+		},
+		Timeout: d.opts.Timeout,
+	}
+	_, _, _, err = ssh.NewClientConn(c, addr, conf)
+	if key != nil {
+		return key, nil
+	}
+	return nil, err
+}
+
+func (d *doctor) checkSSHPort(ctx context.Context) Result {
+	var errs []string
+	for _, addr := range d.sshTargets {
+		for _, f := range hostkey.Files {
+			k, err := d.hostKey(ctx, addr, sshAlgorithms[f.Type])
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", addr, err))
+				break
+			}
+			d.presented[f.Type] = k
+		}
+		if len(d.presented) == len(hostkey.Files) {
+			d.sshUp = true
+			return ok(CheckSSHPort, "%s answers SSH with the relay's %d host keys", addr, len(d.presented))
+		}
+		clear(d.presented)
+	}
+	return fail(CheckSSHPort, "no SSH answer (%s): hosts and ssh guests cannot connect; start the relay (systemctl start %s, or tmate-relay serve -c FILE) and see its log", strings.Join(errs, "; "), SSHSocketUnit)
+}
+
+func (d *doctor) httpClient() *http.Client {
+	if d.client == nil {
+		d.client = &http.Client{
+			Timeout: d.opts.Timeout,
+			Transport: &http.Transport{
+				// Connected to this machine by address: no name for a
+				// certificate to match. What is fetched is compared with
+				// the files here, which is the check.
+				TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+				Proxy:           nil,
+			},
+		}
+	}
+	return d.client
+}
+
+// get fetches url and returns its body when the status is 200.
+func (d *doctor) get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(b[:min(len(b), 200)])))
+	}
+	return b, nil
+}
+
+func (d *doctor) checkWebPort(ctx context.Context) Result {
+	scheme := "http"
+	if d.cfg.Web.TLSCert != "" {
+		scheme = "https"
+	}
+	var errs []string
+	for _, addr := range d.webTargets {
+		base := scheme + "://" + addr
+		if _, err := d.get(ctx, base+"/healthz"); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		d.webBase = base
+		return ok(CheckWebPort, "%s answers", base)
+	}
+	return fail(CheckWebPort, "no answer (%s): browser guests, /tmate.conf and the package repository are unreachable; start the relay (systemctl start %s, or tmate-relay serve -c FILE) and see its log", strings.Join(errs, "; "), HTTPSocketUnit)
+}
+
+func (d *doctor) checkMetricsPort(ctx context.Context) Result {
+	if d.cfg.Metrics.Listen == "" {
+		return ok(CheckMetricsPort, "off ([metrics] listen = \"\")")
+	}
+	if !d.sshUp {
+		return warn(CheckMetricsPort, "not checked: the relay does not answer on its SSH port")
+	}
+	var errs []string
+	for _, addr := range dialTargets(d.cfg.Metrics.Listen) {
+		url := "http://" + addr + "/metrics"
+		b, err := d.get(ctx, url)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if !strings.Contains(string(b), "tmate_relay_build_info") {
+			return fail(CheckMetricsPort, "%s answers without the relay's metrics: another program holds [metrics] listen %s; free the port or choose another, then restart the relay", url, d.cfg.Metrics.Listen)
+		}
+		return ok(CheckMetricsPort, "%s answers", url)
+	}
+	return fail(CheckMetricsPort, "no answer (%s): Prometheus sees the relay down; the relay logs \"no metrics\" when it cannot listen on [metrics] listen %s: free the port or choose another, then restart the relay", strings.Join(errs, "; "), d.cfg.Metrics.Listen)
+}
