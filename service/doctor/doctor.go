@@ -38,7 +38,7 @@ type Result struct {
 	Text   string // what was found and, unless ok, what to do
 }
 
-func (r Result) String() string { return fmt.Sprintf("%-4s  %-15s %s", r.Status, r.Check, r.Text) }
+func (r Result) String() string { return fmt.Sprintf("%-4s  %-16s%s", r.Status, r.Check, r.Text) }
 
 // Check names, in the order they run.
 const (

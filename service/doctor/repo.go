@@ -2,7 +2,10 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
 	"tmate-relay/packaging"
 )
@@ -28,15 +31,23 @@ func (d *doctor) checkRepository(ctx context.Context) Result {
 	if err != nil {
 		return fail(CheckRepository, "%v: restart the relay (systemctl restart tmate-relay) and see its log", err)
 	}
-	release, err := key.VerifyClearSigned(b, d.now)
-	if err != nil {
-		return fail(CheckRepository, "%s is not validly signed by %s (%s): %v; apt refuses it; restart the relay to sign it again", url, key.Fingerprint(), keyPath, err)
+	// The dates first, unverified: a Release signed in the clock's future
+	// fails to verify, and the clock is what to fix then.
+	block, _ := clearsign.Decode(b)
+	if block == nil {
+		return fail(CheckRepository, "%s is not clear-signed: restart the relay (systemctl restart tmate-relay) to write it again", url)
 	}
-	date, until, err := packaging.ReleaseTimes(release)
+	date, until, err := packaging.ReleaseTimes(block.Plaintext)
 	if err != nil {
-		return fail(CheckRepository, "%s: %v", url, err)
+		return fail(CheckRepository, "%s: %v: restart the relay (systemctl restart tmate-relay) to write it again", url, err)
 	}
 	d.releaseDate = date
+	if _, err := key.VerifyClearSigned(b, d.now); err != nil {
+		if date.After(d.now.Add(clockSlack)) {
+			return fail(CheckRepository, "%s was signed at %s, after the clock's now: the clock is behind (see clock)", url, date.UTC().Format(time.RFC3339))
+		}
+		return fail(CheckRepository, "%s is not validly signed by %s (%s): %v; apt refuses it; restart the relay to sign it again", url, key.Fingerprint(), keyPath, err)
+	}
 	left := until.Sub(d.now)
 	validFor := d.cfg.Repo.ValidFor
 	stamp := until.UTC().Format(time.RFC3339)
@@ -44,9 +55,22 @@ func (d *doctor) checkRepository(ctx context.Context) Result {
 	case left <= 0:
 		return fail(CheckRepository, "%s expired at %s: apt refuses it; restart the relay (systemctl restart tmate-relay), which signs it again at start", url, stamp)
 	case left < validFor/6:
-		return fail(CheckRepository, "%s expires at %s, in %s: the relay signs it again when a third of valid_for (%s) is left, and has not; restart it and see its log", url, stamp, left.Round(time.Minute), validFor)
+		return fail(CheckRepository, "%s expires at %s, in %s: the relay signs it again when a third of valid_for (%s) is left, and has not; restart it and see its log", url, stamp, span(left), validFor)
 	case left < validFor/3-resignSlack:
-		return warn(CheckRepository, "%s expires at %s, in %s, yet the relay signs it again when a third of valid_for (%s) is left: is it running? see its log", url, stamp, left.Round(time.Minute), validFor)
+		return warn(CheckRepository, "%s expires at %s, in %s, yet the relay signs it again when a third of valid_for (%s) is left: is it running? see its log", url, stamp, span(left), validFor)
 	}
-	return ok(CheckRepository, "signed by %s, valid until %s (%s left)", key.Fingerprint(), stamp, left.Round(time.Minute))
+	return ok(CheckRepository, "signed by %s, valid until %s (%s left)", key.Fingerprint(), stamp, span(left))
+}
+
+// span writes a duration in days, hours and minutes.
+func span(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, h, m := d/(24*time.Hour), d%(24*time.Hour)/time.Hour, d%time.Hour/time.Minute
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
 }
