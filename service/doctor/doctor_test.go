@@ -414,3 +414,34 @@ func otherUser(t *testing.T) string {
 	t.Fatal("no other user on this machine")
 	return ""
 }
+
+func TestDialTargets(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		want   string
+	}{
+		{"0.0.0.0:10022", "127.0.0.1:10022"},
+		{":10022", "127.0.0.1:10022"},
+		{"[::]:10022", "127.0.0.1:10022 [::1]:10022"},
+		{"10081", "127.0.0.1:10081 [::1]:10081"}, // a socket unit's ListenStream=10081
+		{"192.0.2.1:10022", "192.0.2.1:10022"},
+		{"[2001:db8::1]:10022", "[2001:db8::1]:10022"},
+	} {
+		if got := strings.Join(dialTargets(tc.listen), " "); got != tc.want {
+			t.Errorf("dialTargets(%q) = %q, want %q", tc.listen, got, tc.want)
+		}
+	}
+}
+
+func TestNewestPackage(t *testing.T) {
+	index := "Package: elephant-shed-tmate\nVersion: 1.20261203.101711.aaaa\nFilename: pool/a.deb\n\n" +
+		"Package: tmate-relay\nVersion: 9.9.9\nFilename: pool/r.deb\n\n" +
+		"Package: elephant-shed-tmate\nVersion: 1.20261203.111711.bbbb\nFilename: pool/b.deb\n\n" +
+		"Package: elephant-shed-tmate\nVersion: 1.20261202.235959.cccc\nFilename: pool/c.deb\n"
+	if v, f := newestPackage(index, "elephant-shed-tmate"); v != "1.20261203.111711.bbbb" || f != "pool/b.deb" {
+		t.Errorf("newest: %s %s, want 1.20261203.111711.bbbb pool/b.deb", v, f)
+	}
+	if v, f := newestPackage(index, "other"); v != "" || f != "" {
+		t.Errorf("newest of a package not listed: %q %q", v, f)
+	}
+}
