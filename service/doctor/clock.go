@@ -10,12 +10,13 @@ import (
 const clockSlack = 5 * time.Minute
 
 func (d *doctor) checkClock(ctx context.Context) Result {
-	now := d.now.UTC().Format(time.RFC3339)
+	t := d.opts.Now()
+	now := t.UTC().Format(time.RFC3339)
 	const fix = "set the time and keep it synchronised (timedatectl set-ntp true, with systemd-timesyncd or chrony installed)"
-	if b := d.opts.BuildTime; !b.IsZero() && d.now.Before(b) {
+	if b := d.opts.BuildTime; !b.IsZero() && t.Before(b) {
 		return fail(CheckClock, "%s is before this program was built (%s): %s", now, b.UTC().Format(time.RFC3339), fix)
 	}
-	if r := d.releaseDate; !r.IsZero() && r.After(d.now.Add(clockSlack)) {
+	if r := d.releaseDate; !r.IsZero() && r.After(t.Add(clockSlack)) {
 		return fail(CheckClock, "%s is before the repository was signed (%s): the clock went back; %s", now, r.UTC().Format(time.RFC3339), fix)
 	}
 	if d.opts.Systemd == nil {

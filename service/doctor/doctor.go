@@ -100,7 +100,6 @@ func Run(ctx context.Context, opts Options, w io.Writer) []Result {
 type doctor struct {
 	opts Options
 	cfg  *config.Config
-	now  time.Time
 
 	sshTargets, webTargets []string // addresses to dial, from systemd or relay.toml
 	sshUp                  bool
@@ -126,7 +125,7 @@ func newDoctor(opts Options) *doctor {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	return &doctor{opts: opts, now: opts.Now(), presented: map[string]ssh.PublicKey{}}
+	return &doctor{opts: opts, presented: map[string]ssh.PublicKey{}}
 }
 
 func (d *doctor) checks() []func(context.Context) []Result {

@@ -445,3 +445,34 @@ func TestNewestPackage(t *testing.T) {
 		t.Errorf("newest of a package not listed: %q %q", v, f)
 	}
 }
+
+// A relay just started writes its first repository while the doctor
+// asks: the doctor waits for it (503 with Retry-After), within repoWait.
+func TestRepositoryBeingWritten(t *testing.T) {
+	r := newRelay(t, setup{})
+	repo := packaging.LiveRepoDir(r.cfg)
+	if err := os.RemoveAll(repo); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	time.AfterFunc(time.Second, func() {
+		_, err := packaging.BuildRepository(r.cfg, repo)
+		written <- err
+	})
+	res := r.run(t)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{CheckClientPackage, CheckRepository} {
+		if st, text, _ := worst(res, c); st != OK {
+			t.Errorf("%s: %v %s, want ok once the repository is written", c, st, text)
+		}
+	}
+
+	os.RemoveAll(repo)
+	defer func(w time.Duration) { repoWait = w }(repoWait)
+	repoWait = 2 * time.Second
+	if st, text, _ := worst(r.run(t), CheckRepository); st != Fail || !strings.Contains(text, "503 Service Unavailable") {
+		t.Errorf("repository never written: %v %s, want fail with 503", st, text)
+	}
+}

@@ -68,6 +68,9 @@ func describe(fps map[string]string) string {
 
 func (d *doctor) checkHostKeys(ctx context.Context) Result {
 	fps, note, err := d.fingerprints()
+	if errors.Is(err, fs.ErrPermission) {
+		return fail(CheckHostKeys, "%v: run doctor as root", err)
+	}
 	if err != nil {
 		return fail(CheckHostKeys, "%v", err)
 	}

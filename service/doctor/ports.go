@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	proxyproto "github.com/pires/go-proxyproto"
 	"golang.org/x/crypto/ssh"
@@ -177,25 +178,45 @@ func (d *doctor) httpClient() *http.Client {
 	return d.client
 }
 
+// repoWait bounds how long get waits for a repository the relay is still
+// writing (its first, just after it started: 503 with Retry-After).
+var repoWait = 60 * time.Second
+
 // get fetches url and returns its body when the status is 200.
 func (d *doctor) get(ctx context.Context, url string) ([]byte, error) {
+	deadline := time.Now().Add(repoWait)
+	for {
+		b, retry, err := d.getOnce(ctx, url)
+		if !retry || time.Now().After(deadline) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (d *doctor) getOnce(ctx context.Context, url string) (body []byte, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	resp, err := d.httpClient().Do(req)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(b[:min(len(b), 200)])))
+		retry := resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+		return nil, retry, fmt.Errorf("%s: %s: %s", url, resp.Status, strings.TrimSpace(string(b[:min(len(b), 200)])))
 	}
-	return b, nil
+	return b, false, nil
 }
 
 func (d *doctor) checkWebPort(ctx context.Context) Result {

@@ -42,13 +42,14 @@ func (d *doctor) checkRepository(ctx context.Context) Result {
 		return fail(CheckRepository, "%s: %v: restart the relay (systemctl restart tmate-relay) to write it again", url, err)
 	}
 	d.releaseDate = date
-	if _, err := key.VerifyClearSigned(b, d.now); err != nil {
-		if date.After(d.now.Add(clockSlack)) {
+	now := d.opts.Now() // after the fetch, which may have waited for the signing
+	if _, err := key.VerifyClearSigned(b, now); err != nil {
+		if date.After(now.Add(clockSlack)) {
 			return fail(CheckRepository, "%s was signed at %s, after the clock's now: the clock is behind (see clock)", url, date.UTC().Format(time.RFC3339))
 		}
 		return fail(CheckRepository, "%s is not validly signed by %s (%s): %v; apt refuses it; restart the relay to sign it again", url, key.Fingerprint(), keyPath, err)
 	}
-	left := until.Sub(d.now)
+	left := until.Sub(now)
 	validFor := d.cfg.Repo.ValidFor
 	stamp := until.UTC().Format(time.RFC3339)
 	switch {
