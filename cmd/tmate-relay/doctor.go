@@ -77,14 +77,16 @@ func doctorCommand(args []string, stdout, stderr io.Writer, machine func(context
 	defer cancel()
 	defer machine(ctx, &opts)()
 	results := doctor.Run(ctx, opts, stdout)
-	n := 0
+	// A check may have several lines (systemd: one per unit).
+	checks, failed := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
+		checks[r.Check] = true
 		if r.Status == doctor.Fail {
-			n++
+			failed[r.Check] = true
 		}
 	}
-	if n > 0 {
-		return fmt.Errorf("%d of %d checks failed", n, len(results))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d checks failed", len(failed), len(checks))
 	}
 	return nil
 }

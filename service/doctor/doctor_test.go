@@ -39,10 +39,29 @@ func TestMain(m *testing.M) {
 	if _, _, err := packaging.LoadOrCreateSigningKey(filepath.Join(dir, packaging.SigningKeyFile)); err != nil {
 		panic(err)
 	}
+	// A repository whose client package pins each key set, signed with
+	// that key (the parent of HostKeysDir holds it). A's is where a web
+	// side started with key set B looks for its repository (repoDir).
+	for _, set := range []string{"A", "B"} {
+		cfg := config.Default()
+		cfg.SSH.HostKeysDir = filepath.Join(dir, set)
+		cfg.SSH.AdvertiseHost = advertised
+		if _, err := packaging.BuildRepository(cfg, repoDir(dir, set)); err != nil {
+			panic(err)
+		}
+	}
 	fixtures = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// repoDir is where the fixtures' repository for key set is.
+func repoDir(fixtures, set string) string {
+	if set == "A" {
+		return filepath.Join(fixtures, packaging.RepoDirName)
+	}
+	return filepath.Join(fixtures, packaging.RepoDirName+set)
 }
 
 // fakeSystemd is a systemd with the relay's units in the states a test
@@ -70,7 +89,7 @@ type setup struct {
 	metricsForeign bool   // another program answers on [metrics] listen
 	webKeys        string // host key set /tmate.conf is served from (stale relay)
 	webAdvertise   string // advertise_host the web side was started with
-	repoKeys       string // host key set the published client package pins
+	repoKeys       string // host key set the published client package pins (A)
 }
 
 // testRelay is a relay of the real parts (sshd, web, metrics, the signed
@@ -144,7 +163,7 @@ func newRelay(t *testing.T, s setup) *testRelay {
 		metricsListen = ""
 	}
 	r.config = filepath.Join(r.dir, "relay.toml")
-	toml := fmt.Sprintf("[ssh]\nlisten = %q\nadvertise_host = %q\nhost_keys_dir = \"state/keys\"\nproxy_protocol = %v\n"+
+	toml := fmt.Sprintf("[ssh]\nlisten = %q\nadvertise_host = %q\nadvertise_port = 10022\nhost_keys_dir = \"state/keys\"\nproxy_protocol = %v\n"+
 		"[web]\nlisten = %q\n[metrics]\nlisten = %q\n", r.sshL.Addr(), advertised, s.proxy, r.webL.Addr(), metricsListen)
 	if err := os.WriteFile(r.config, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
@@ -155,13 +174,11 @@ func newRelay(t *testing.T, s setup) *testRelay {
 	}
 	r.cfg = cfg
 
-	// The client package pins setup's keys; fixtures holds the same
-	// signing key as the state directory.
-	repoCfg := *cfg
+	repoKeys := "A"
 	if s.repoKeys != "" {
-		repoCfg.SSH.HostKeysDir = filepath.Join(fixtures, s.repoKeys)
+		repoKeys = s.repoKeys
 	}
-	if _, err := packaging.BuildRepository(&repoCfg, packaging.LiveRepoDir(cfg)); err != nil {
+	if err := os.CopyFS(packaging.LiveRepoDir(cfg), os.DirFS(repoDir(fixtures, repoKeys))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -295,7 +312,7 @@ func TestBrokenRelay(t *testing.T) {
 			f, _ := os.OpenFile(r.config, os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString("colour = \"blue\"\n")
 			f.Close()
-		}, CheckConfig, Fail, `relay.toml:10: unknown key "colour" in [metrics]`},
+		}, CheckConfig, Fail, `relay.toml:11: unknown key "colour" in [metrics]`},
 		{"config missing", setup{}, func(t *testing.T, r *testRelay) { os.Remove(r.config) }, CheckConfig, Fail, "no such file"},
 
 		{"no systemd", setup{}, func(t *testing.T, r *testRelay) { r.opts.Systemd, r.opts.SystemdMissing = nil, "" },
