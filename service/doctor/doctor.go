@@ -1,8 +1,8 @@
 // Package doctor checks an installed relay the way an administrator would
 // by hand: its configuration, its listeners and systemd units, its
 // advertised name, its host keys against what hosts are told, its signed
-// repository, its state directory and the clock. Each check is one line,
-// ok, warn or fail, that says what to do.
+// repository, its state directory and the clock. Each finding is one
+// line, ok, warn or fail, that says what to do.
 package doctor
 
 import (
@@ -56,8 +56,8 @@ const (
 	CheckClock         = "clock"
 )
 
-// Options say what to check and how to reach the world; zero fields take
-// the real machine's.
+// Options say what to check and how to reach the world; a zero Now,
+// LookupIP, LocalAddrs or Timeout is the real machine's.
 type Options struct {
 	// ConfigPath is the relay.toml to check.
 	ConfigPath string

@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +9,73 @@ import (
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
+
+// The relay's systemd units.
+const (
+	ServiceUnit     = "tmate-relay.service"
+	SSHSocketUnit   = "tmate-relay.socket"
+	HTTPSocketUnit  = "tmate-relay-http.socket"
+	AdminSocketUnit = "tmate-relay-admin.socket"
+)
+
+func (d *doctor) checkSystemd(ctx context.Context) []Result {
+	sd := d.opts.Systemd
+	if sd == nil {
+		why := d.opts.SystemdMissing
+		if why == "" {
+			why = "this machine does not run systemd"
+		}
+		return []Result{warn(CheckSystemd, "socket units not checked: %s; the ports checked are relay.toml's listen addresses", why)}
+	}
+	svc, err := sd.Unit(ctx, ServiceUnit)
+	if err != nil {
+		return []Result{warn(CheckSystemd, "socket units not checked: cannot ask systemd: %v; the ports checked are relay.toml's listen addresses", err)}
+	}
+	if svc.LoadState != "loaded" {
+		return []Result{warn(CheckSystemd, "%s is %s (not installed as a service): socket units not checked; the ports checked are relay.toml's listen addresses", ServiceUnit, svc.LoadState)}
+	}
+	var res []Result
+	for _, s := range []struct {
+		unit     string
+		targets  *[]string
+		severity Status
+		without  string
+	}{
+		{SSHSocketUnit, &d.sshTargets, Fail, "hosts and ssh guests cannot connect"},
+		{HTTPSocketUnit, &d.webTargets, Fail, "browsers and package updates cannot connect"},
+		{AdminSocketUnit, nil, Warn, "the admin commands (sessions, kick, ...) do not work"},
+	} {
+		u, err := sd.Unit(ctx, s.unit)
+		switch {
+		case err != nil:
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s: cannot ask systemd: %v", s.unit, err)})
+		case u.LoadState != "loaded":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s: %s (reinstall the package)", s.unit, u.LoadState, s.without)})
+		case u.ActiveState != "active":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s: %s (systemctl start %s; journalctl -u %s)", s.unit, u.ActiveState, s.without, s.unit, s.unit)})
+		case u.UnitFileState != "enabled":
+			res = append(res, Result{CheckSystemd, s.severity, fmt.Sprintf("%s is %s, not enabled: after a reboot %s (systemctl enable %s)", s.unit, u.UnitFileState, s.without, s.unit)})
+		default:
+			res = append(res, ok(CheckSystemd, "%s enabled, active, listening on %s", s.unit, strings.Join(u.Listen, " ")))
+		}
+		if s.targets != nil && len(u.Listen) > 0 {
+			// Under socket activation relay.toml's listen is ignored.
+			*s.targets = nil
+			for _, l := range u.Listen {
+				*s.targets = append(*s.targets, dialTargets(l)...)
+			}
+		}
+	}
+	switch svc.ActiveState {
+	case "failed":
+		res = append(res, fail(CheckSystemd, "%s failed: see why with journalctl -u tmate-relay -e, then systemctl reset-failed tmate-relay", ServiceUnit))
+	case "active":
+		res = append(res, ok(CheckSystemd, "%s %s (%s)", ServiceUnit, svc.ActiveState, svc.SubState))
+	default:
+		res = append(res, ok(CheckSystemd, "%s %s: systemd starts it on the first connection", ServiceUnit, svc.ActiveState))
+	}
+	return res
+}
 
 // Unit is what the doctor needs to know of one systemd unit.
 type Unit struct {
@@ -102,7 +168,7 @@ func (s *SystemdBus) NTPSynchronized(ctx context.Context) (bool, error) {
 	}
 	b, ok := v.Value().(bool)
 	if !ok {
-		return false, errors.New(fmt.Sprint("NTPSynchronized is ", v.Signature()))
+		return false, fmt.Errorf("NTPSynchronized is of type %s", v.Signature())
 	}
 	return b, nil
 }
