@@ -13,7 +13,8 @@ var doctorWarnsAllowed = []string{"advertise_host", "clock"}
 
 // doctorChecks runs `tmate-relay doctor` on the installed, running relay:
 // nothing fails and it exits 0; a keys directory anybody may write to
-// fails the state directory check and exits 1; repaired, it passes again.
+// fails the state directory check, a disabled socket unit the systemd
+// check, and it exits 1; repaired, it passes again.
 func doctorChecks(t *testing.T, c *container) {
 	t.Helper()
 	// The relay writes its repository (the client package with the edited
@@ -58,6 +59,18 @@ func doctorChecks(t *testing.T, c *container) {
 	c.must("chmod 0700 /var/lib/tmate-relay/keys")
 	if out, err := c.sh(120*time.Second, "tmate-relay doctor"); err != nil {
 		t.Errorf("doctor after the repair: %v, want exit 0\n%s", err, out)
+	}
+
+	// What systemd says over D-Bus: a socket that would not come back
+	// after a reboot.
+	c.must("systemctl disable tmate-relay-http.socket")
+	out, err = c.sh(120*time.Second, "tmate-relay doctor")
+	if err == nil || !strings.Contains(out, "tmate-relay-http.socket is disabled, not enabled") || !doctorLine(out, "systemd", "fail") {
+		t.Errorf("doctor with tmate-relay-http.socket disabled: %v, want exit 1 and systemd failed\n%s", err, out)
+	}
+	c.must("systemctl enable tmate-relay-http.socket")
+	if out, err := c.sh(120*time.Second, "tmate-relay doctor"); err != nil {
+		t.Errorf("doctor with the socket enabled again: %v, want exit 0\n%s", err, out)
 	}
 }
 
