@@ -22,6 +22,7 @@ type stateCheck struct {
 	user     string
 	uid      int
 	findings []Result
+	denied   bool // some file could not be looked at
 }
 
 func (s *stateCheck) add(st Status, format string, a ...any) {
@@ -32,6 +33,10 @@ func (s *stateCheck) add(st Status, format string, a ...any) {
 // mode, or false when it is missing or wrong.
 func (s *stateCheck) owned(path string, dir bool) (fs.FileMode, bool) {
 	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrPermission) {
+		s.denied = true
+		return 0, false
+	}
 	if err != nil {
 		s.add(Fail, "%v", err)
 		return 0, false
@@ -109,6 +114,9 @@ func (d *doctor) checkStateDir(ctx context.Context) Result {
 	s.secret(packaging.SigningKeyPath(d.cfg), true)
 	if _, err := os.Lstat(packaging.LiveRepoDir(d.cfg)); err == nil {
 		s.owned(packaging.LiveRepoDir(d.cfg), true)
+	}
+	if s.denied {
+		s.add(Fail, "the keys in %s are not visible to this user: run doctor as root", state)
 	}
 	worst, texts := OK, []string{}
 	for _, f := range s.findings {
