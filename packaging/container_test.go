@@ -335,6 +335,7 @@ func TestBootedRelay(t *testing.T) {
 		t.Errorf("socket active after upgrade: %v %s\n%s", err, out, j)
 	}
 	c.tmateReady("", "/tmp/host.conf")
+	doctorChecks(t, c)
 
 	// A graceful stop: SIGTERM ends it by itself, well before SIGKILL.
 	t0 := time.Now()
