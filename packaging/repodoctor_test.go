@@ -12,7 +12,7 @@ import (
 // client package's /etc/tmate.conf.
 func TestDebFile(t *testing.T) {
 	conf := "set -g tmate-server-host relay.example.test\n"
-	paths, err := buildClient("relay.example.test:10022", conf, t.TempDir(), time.Now())
+	paths, err := buildClient(client{server: "relay.example.test:10022", conf: conf, maintainer: testMaintainer, homepage: "https://relay.example.test/"}, t.TempDir(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
