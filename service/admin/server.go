@@ -74,12 +74,13 @@ func (s *Server) answer(c net.Conn) Response {
 		s.audit(req, cred, "refused", err)
 		return Response{Error: err.Error()}
 	}
+	about := s.Registry.ByID(req.Session) // named in the event even when the request ends it
 	resp, err := s.do(req)
 	if err != nil {
-		s.audit(req, cred, "failed", err)
+		s.auditAbout(about, req, cred, "failed", err)
 		return Response{Error: err.Error()}
 	}
-	s.audit(req, cred, "ok", nil)
+	s.auditAbout(about, req, cred, "ok", nil)
 	return resp
 }
 
@@ -130,13 +131,18 @@ func (s *Server) do(req Request) (Response, error) {
 // paste anything); its name and host come from the registry while it is
 // live.
 func (s *Server) audit(req Request, cred Cred, result string, err error) {
+	s.auditAbout(s.Registry.ByID(req.Session), req, cred, result, err)
+}
+
+// auditAbout is audit for a request about sess, the live session
+// req.Session named when the request came (nil: none).
+func (s *Server) auditAbout(sess *session.Session, req Request, cred Cred, result string, err error) {
 	e := audit.Event{Kind: audit.Admin}
-	if req.Session != "" && session.ValidID(req.Session) && !s.isToken(req.Session) {
-		if sess := s.Registry.ByID(req.Session); sess != nil {
-			e = sess.AuditEvent(audit.Admin)
-		} else {
-			e.SessionID = req.Session
-		}
+	switch {
+	case sess != nil:
+		e = sess.AuditEvent(audit.Admin)
+	case req.Session != "" && session.ValidID(req.Session) && !s.isToken(req.Session):
+		e.SessionID = req.Session
 	}
 	e.Action, e.Guest, e.Result = peertext.Cut(req.Action, peertext.Short), req.Guest, result
 	e.CallerUID, e.CallerGID, e.CallerPID = int(cred.UID), int(cred.GID), int(cred.PID)
