@@ -33,11 +33,11 @@ func checkAuditTrail(c *container) {
 				events = append(events, e)
 			}
 		}
-		return len(events) > 0 && events[len(events)-1]["TMATE_EVENT"] == "session_end"
+		return hasEvents(events, "TMATE_EVENT", "session_end", "admin")
 	})
 	if !ok {
 		out, _ := c.sh(20*time.Second, "journalctl -u tmate-relay --no-pager | tail -40")
-		c.t.Errorf("the journal has no session_end for %s: %d events\n%s", id, len(events), out)
+		c.t.Errorf("the journal has no session_end and admin kick for %s: %d events\n%s", id, len(events), out)
 		return
 	}
 	c.checkAuditEvents("journal", events, "TMATE_", tokens)
@@ -57,11 +57,11 @@ func checkAuditTrail(c *container) {
 	var lines []map[string]any
 	ok = c.eventually(15*time.Second, func() bool {
 		lines = c.fileEvents("/var/log/tmate-relay/audit.log", id)
-		return len(lines) > 0 && lines[len(lines)-1]["event"] == "session_end"
+		return hasEvents(lines, "event", "session_end", "admin")
 	})
 	if !ok {
 		out, _ := c.sh(10*time.Second, "ls -l /var/log/tmate-relay; cat /var/log/tmate-relay/audit.log; journalctl -u tmate-relay --no-pager | tail -20")
-		c.t.Errorf("the audit file has no session_end for %s:\n%s", id, out)
+		c.t.Errorf("the audit file has no session_end and admin kick for %s:\n%s", id, out)
 		return
 	}
 	c.checkAuditEvents("file", lines, "", tokens)
@@ -169,6 +169,20 @@ func (c *container) checkAuditEvents(where string, events []map[string]any, pref
 			c.t.Errorf("%s: no %s of an ssh guest (%v)", where, k, roles)
 		}
 	}
+}
+
+// hasEvents reports whether events (kinds in field) hold each of kinds.
+func hasEvents(events []map[string]any, field string, kinds ...string) bool {
+	seen := map[any]bool{}
+	for _, e := range events {
+		seen[e[field]] = true
+	}
+	for _, k := range kinds {
+		if !seen[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // fileEvents reads the audit file's JSON lines about session id.
