@@ -102,7 +102,8 @@ func TestJournalFieldNames(t *testing.T) {
 }
 
 // The file gets one JSON line per event, appended to what it held, each
-// in the disk's copy by the time the event is written (Flush).
+// there once written (Flush), while the trail still holds the file open.
+// (That each write is synced to disk, no test on a live system can see.)
 func TestFileAppendsJSONLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	if err := os.WriteFile(path, []byte("{\"earlier\":true}\n"), 0o600); err != nil {
