@@ -147,8 +147,9 @@ func TestAuditTrail(t *testing.T) {
 	for _, i := range []int{2, 4, 8} {
 		d, ok1 := events[i]["duration_s"].(float64)
 		b, ok2 := events[i]["bytes"].(float64)
-		if !ok1 || !ok2 || d <= 0 || b <= 0 {
-			t.Errorf("%s event: duration_s %v, bytes %v, want both above 0", kinds[i], events[i]["duration_s"], events[i]["bytes"])
+		// A guest here may stay less than the millisecond durations count.
+		if !ok1 || !ok2 || d < 0 || b <= 0 {
+			t.Errorf("%s event: duration_s %v, bytes %v, want a duration and bytes above 0", kinds[i], events[i]["duration_s"], events[i]["bytes"])
 		}
 	}
 	if _, ok := events[1]["duration_s"]; ok {
