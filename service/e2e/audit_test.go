@@ -65,18 +65,19 @@ func TestAuditFile(t *testing.T) {
 
 	var mine []map[string]any
 	var raw string
-	eventually(t, 10*time.Second, "the session's end in the audit file", func() (bool, string) {
+	eventually(t, 10*time.Second, "the session's end and the kick in the audit file", func() (bool, string) {
 		var events []map[string]any
 		events, raw = auditEvents(t, file)
 		mine = nil
-		ended := false
+		ended, kicked := false, false
 		for _, e := range events {
 			if e["session_id"] == id || e["event"] == "refusal" {
 				mine = append(mine, e)
 				ended = ended || e["event"] == "session_end"
+				kicked = kicked || e["event"] == "admin"
 			}
 		}
-		return ended, raw
+		return ended && kicked, raw
 	})
 	for _, tok := range []string{token, roToken} {
 		if strings.Contains(raw, tok) {
