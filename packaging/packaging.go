@@ -60,6 +60,7 @@ type spec struct {
 	section, summary, description            string
 	maintainer, homepage                     string
 	depends                                  map[string][]string // by format
+	recommends                               []string
 	files                                    []file
 	scripts                                  map[string]nfpm.Scripts // by format
 	mtime                                    time.Time
@@ -109,10 +110,11 @@ func (s spec) info(format, stage string) (*nfpm.Info, error) {
 		Description:   s.summary + "\n" + s.description,
 		MTime:         s.mtime,
 		Overridables: nfpm.Overridables{
-			Depends:  s.depends[format],
-			Contents: contents,
-			Umask:    0o022,
-			Scripts:  s.scripts[format],
+			Depends:    s.depends[format],
+			Recommends: s.recommends,
+			Contents:   contents,
+			Umask:      0o022,
+			Scripts:    s.scripts[format],
 			RPM: nfpm.RPM{
 				Summary:     s.summary,
 				Group:       "Applications/System",

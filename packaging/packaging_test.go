@@ -336,7 +336,7 @@ func TestDebContents(t *testing.T) {
 	for _, p := range []string{"./usr/bin/tmate-relay", "./usr/lib/systemd/system/tmate-relay.socket",
 		"./usr/lib/systemd/system/tmate-relay-http.socket", "./usr/lib/systemd/system/tmate-relay.service",
 		"./usr/lib/systemd/system/tmate-relay-admin.socket",
-		"./etc/tmate-relay/relay.toml", "./usr/share/man/man8/tmate-relay.8.gz",
+		"./etc/tmate-relay/relay.toml", "./etc/logrotate.d/tmate-relay", "./usr/share/man/man8/tmate-relay.8.gz",
 		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz",
 		"./usr/share/tmate-relay/tmate-relay-alerts.yml", "./usr/share/tmate-relay/tmate-relay-dashboard.json"} {
 		if !strings.Contains(out, " "+p+"\n") {
@@ -346,7 +346,7 @@ func TestDebContents(t *testing.T) {
 	if strings.Contains(out, "./lib/") || strings.Contains(out, "etc/skel") || strings.Contains(out, "./root") {
 		t.Errorf("unexpected paths:\n%s", out)
 	}
-	for deb, want := range map[string]string{a.debV1: "/etc/tmate-relay/relay.toml\n", a.clientDeb: "/etc/tmate.conf\n"} {
+	for deb, want := range map[string]string{a.debV1: "/etc/logrotate.d/tmate-relay\n/etc/tmate-relay/relay.toml\n", a.clientDeb: "/etc/tmate.conf\n"} {
 		out, err := run(t, "dpkg-deb", "-I", deb, "conffiles")
 		if err != nil || out != want {
 			t.Errorf("%s conffiles %q (%v), want %q", filepath.Base(deb), out, err, want)

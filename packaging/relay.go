@@ -16,6 +16,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 
 	"tmate-relay/debian"
+	"tmate-relay/etc"
 	"tmate-relay/packaging/man"
 	"tmate-relay/packaging/monitoring"
 	"tmate-relay/rpm"
@@ -97,8 +98,10 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			"deb": {"init-system-helpers (>= 1.54~)"},
 			"rpm": {"systemd", "shadow-utils"},
 		},
-		mtime:     mtime,
-		changelog: changelog,
+		// Rotates the audit file when there is one ([audit] file).
+		recommends: []string{"logrotate"},
+		mtime:      mtime,
+		changelog:  changelog,
 		files: []file{
 			{dst: "/usr/bin/tmate-relay", data: bin, mode: 0o755},
 			{dst: "/usr/lib/systemd/system/tmate-relay.socket", data: mustRead(systemd.Files, "tmate-relay.socket"), mode: 0o644},
@@ -107,6 +110,7 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			{dst: "/usr/lib/systemd/system/tmate-relay.service", data: mustRead(systemd.Files, "tmate-relay.service"), mode: 0o644},
 			{dst: "/usr/lib/sysusers.d/tmate-relay.conf", data: mustRead(systemd.Files, "tmate-relay.sysusers"), mode: 0o644},
 			{dst: "/etc/tmate-relay/relay.toml", data: r.Config, mode: 0o644, typ: files.TypeConfigNoReplace},
+			{dst: "/etc/logrotate.d/tmate-relay", data: mustRead(etc.Files, "logrotate.d/tmate-relay"), mode: 0o644, typ: files.TypeConfigNoReplace},
 			{dst: "/usr/share/man/man8/tmate-relay.8.gz", data: gz(mustRead(man.Files, "tmate-relay.8")), mode: 0o644, only: "deb"},
 			{dst: "/usr/share/man/man8/tmate-relay.8.gz", data: gz(mustRead(man.Files, "tmate-relay.8")), mode: 0o644, typ: files.TypeRPMDoc, only: "rpm"},
 			{dst: share + monitoring.Alerts, data: mustRead(monitoring.Files, monitoring.Alerts), mode: 0o644},

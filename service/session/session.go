@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/guest"
 	"tmate-relay/service/keys"
 	"tmate-relay/service/protocol"
@@ -53,6 +54,8 @@ type Config struct {
 	// read-write ones, so that a widely pasted read-only link cannot take
 	// the slots of the people who type; 0 = no cap.
 	MaxReadOnlyGuests int
+	// Audit records the session's end (audit.go); nil: nothing.
+	Audit *audit.Trail
 }
 
 // Errors a guest may see when attaching.
@@ -122,6 +125,7 @@ type Session struct {
 	started  time.Time // when the session started, or came back after a relay restart
 	activity activity  // the host's output and guests' keys (admin.go)
 	hostAddr string    // under mu: the address of the host's current connection
+	audit    auditState
 
 	endOnce   sync.Once
 	done      chan struct{}
@@ -176,13 +180,23 @@ func (s *Session) EndReason() string { return s.endReason }
 
 // End ends the session with a reason its guests will read.
 func (s *Session) End(reason string) {
+	if s.end(reason) {
+		s.recordEnd()
+	}
+}
+
+// end is End without the audit trail, for a caller that holds the host
+// link's lock; it reports whether it ended the session.
+func (s *Session) end(reason string) (ended bool) {
 	s.endOnce.Do(func() {
+		ended = true
 		s.endReason = reason
 		held := s.cells.Used()
 		s.cells.Close() // the relay's cells are free for others at once
 		close(s.done)
 		go s.dropPanes(held)
 	})
+	return ended
 }
 
 // SSHCommand returns the ssh command line a guest uses for token.
