@@ -12,7 +12,14 @@ export PATH := $(dir $(GO)):$(PATH)
 export GOTOOLCHAIN := local
 endif
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+# Who answers for the packages, "Name <mail>", and their URL: make packages
+# MAINTAINER="Name <mail>" HOMEPAGE=https://... The relay keeps the
+# maintainer for the client packages it writes. Unset, the packages take
+# DEBFULLNAME <DEBEMAIL>, else git's user.name <user.email> (packaging/maintainer.go).
+MAINTAINER ?=
+HOMEPAGE   ?=
+export MAINTAINER HOMEPAGE
+LDFLAGS  := -s -w -X main.version=$(VERSION) $(if $(MAINTAINER),-X "tmate-relay/packaging.Maintainer=$(MAINTAINER)")
 BIN      := bin/tmate-relay
 DEV      := var
 # Fuzz targets run briefly in `make test`; `make fuzz FUZZTIME=5m` runs longer.
@@ -99,7 +106,8 @@ corpus:
 
 # The tmate-relay .deb (amd64, arm64) and .rpm (x86_64, aarch64) in dist/,
 # built with nfpm as a Go library. The version is 0.1.0~gitDATE.HASH of HEAD;
-# PKGVERSION=0.1.0 (or 0.1.0~rc1) overrides it.
+# PKGVERSION=0.1.0 (or 0.1.0~rc1) overrides it; MAINTAINER and HOMEPAGE
+# (above) reach the build through the environment.
 packages:
 	$(GO) run ./packaging/cmd/build -out dist $(if $(PKGVERSION),-version $(PKGVERSION))
 

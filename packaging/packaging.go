@@ -26,12 +26,19 @@ import (
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the "rpm" packager
 )
 
-// Maintainer and vendor fields shared by both packages.
+// Vendor and license fields shared by both packages. License is the SPDX
+// name the rpm carries; debian/copyright calls the same text Expat.
 const (
-	Maintainer = "tmate-relay maintainers <packages@tmate-relay.example.org>"
-	Vendor     = "tmate-relay"
-	License    = "Proprietary"
+	Vendor  = "tmate-relay"
+	License = "MIT"
 )
+
+// Maintainer is who answers for the packages, "Name <mail>". It is set
+// when the relay is built (make MAINTAINER="Name <mail>", which passes
+// -X tmate-relay/packaging.Maintainer=...), so that the client packages an
+// installed relay writes name the same person as its own package. Empty in
+// a relay built without it: see clientMaintainer.
+var Maintainer string
 
 // Formats are the package formats built for every package.
 var Formats = []string{"deb", "rpm"}
@@ -51,7 +58,9 @@ type file struct {
 type spec struct {
 	name, arch, version, release, prerelease string
 	section, summary, description            string
+	maintainer, homepage                     string
 	depends                                  map[string][]string // by format
+	recommends                               []string
 	files                                    []file
 	scripts                                  map[string]nfpm.Scripts // by format
 	mtime                                    time.Time
@@ -94,16 +103,18 @@ func (s spec) info(format, stage string) (*nfpm.Info, error) {
 		Prerelease:    s.prerelease,
 		Section:       s.section,
 		Priority:      "optional",
-		Maintainer:    Maintainer,
+		Maintainer:    s.maintainer,
 		Vendor:        Vendor,
+		Homepage:      s.homepage,
 		License:       License,
 		Description:   s.summary + "\n" + s.description,
 		MTime:         s.mtime,
 		Overridables: nfpm.Overridables{
-			Depends:  s.depends[format],
-			Contents: contents,
-			Umask:    0o022,
-			Scripts:  s.scripts[format],
+			Depends:    s.depends[format],
+			Recommends: s.recommends,
+			Contents:   contents,
+			Umask:      0o022,
+			Scripts:    s.scripts[format],
 			RPM: nfpm.RPM{
 				Summary:     s.summary,
 				Group:       "Applications/System",
@@ -117,12 +128,46 @@ func (s spec) info(format, stage string) (*nfpm.Info, error) {
 		if err != nil {
 			return nil, err
 		}
+		// rpm's changelog names version-release, as its header has it
+		// (rpmlint: incoherent-version-in-changelog): a Debian native
+		// version has no revision, while the rpm's release is "1".
+		for _, e := range entries {
+			if e.Semver == s.debVersion() {
+				e.Semver = s.rpmVersion()
+			}
+		}
 		info.Changelog = filepath.Join(stage, "rpm-changelog.yml")
 		if err := writeChglog(entries, info.Changelog); err != nil {
 			return nil, err
 		}
 	}
 	return nfpm.WithDefaults(info), nil
+}
+
+// upstreamVersion is the version without release: 0.1.1~git2026....
+func (s spec) upstreamVersion() string {
+	if s.prerelease != "" {
+		return s.version + "~" + s.prerelease
+	}
+	return s.version
+}
+
+// debVersion is the version dpkg shows: the upstream version, then the
+// release as the Debian revision if there is one.
+func (s spec) debVersion() string {
+	if s.release != "" {
+		return s.upstreamVersion() + "-" + s.release
+	}
+	return s.upstreamVersion()
+}
+
+// rpmVersion is the rpm's version-release (nfpm's release defaults to 1).
+func (s spec) rpmVersion() string {
+	release := s.release
+	if release == "" {
+		release = "1"
+	}
+	return s.upstreamVersion() + "-" + release
 }
 
 // build writes the package in every format into outDir and returns the paths.

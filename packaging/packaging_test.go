@@ -38,6 +38,9 @@ type artifacts struct {
 const (
 	v1 = "0.1.0~test1"
 	v2 = "0.1.0~test2"
+
+	testMaintainer = "Package Tests <package-tests@relay.example.org>"
+	testHomepage   = "https://relay.example.org/"
 )
 
 var (
@@ -91,10 +94,10 @@ func build() (*artifacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := Relay{Version: v1, Config: a.relayToml, Binaries: map[string]string{}}
+	r := Relay{Version: v1, Config: a.relayToml, Binaries: map[string]string{}, Maintainer: testMaintainer, Homepage: testHomepage}
 	for _, arch := range RelayArches {
 		bin := filepath.Join(workDir, "tmate-relay-"+arch)
-		if err := BuildBinary(root, arch, v1, bin); err != nil {
+		if err := BuildBinary(root, arch, v1, testMaintainer, bin); err != nil {
 			return nil, err
 		}
 		r.Binaries[arch] = bin
@@ -190,16 +193,16 @@ func TestLintian(t *testing.T) {
 	}
 }
 
-// Every .rpm: rpmlint reports no errors (filters in rpmlintrc.toml, each
-// with a reason).
+// Every .rpm: rpmlint reports no errors and no warnings (settings and
+// filters in rpmlintrc.toml, each with a reason).
 func TestRpmlint(t *testing.T) {
 	need(t, "rpmlint")
 	a := built(t)
 	for _, p := range rpms(a) {
 		out, _ := run(t, "rpmlint", "-c", "rpmlintrc.toml", p)
 		t.Logf("rpmlint %s:\n%s", filepath.Base(p), out)
-		if regexp.MustCompile(`(?m): E: `).MatchString(out) || !strings.Contains(out, " 0 errors") {
-			t.Errorf("rpmlint %s has errors:\n%s", filepath.Base(p), out)
+		if regexp.MustCompile(`(?m): [EW]: `).MatchString(out) || !strings.Contains(out, " 0 errors, 0 warnings") {
+			t.Errorf("rpmlint %s has errors or warnings:\n%s", filepath.Base(p), out)
 		}
 	}
 }
@@ -333,7 +336,7 @@ func TestDebContents(t *testing.T) {
 	for _, p := range []string{"./usr/bin/tmate-relay", "./usr/lib/systemd/system/tmate-relay.socket",
 		"./usr/lib/systemd/system/tmate-relay-http.socket", "./usr/lib/systemd/system/tmate-relay.service",
 		"./usr/lib/systemd/system/tmate-relay-admin.socket",
-		"./etc/tmate-relay/relay.toml", "./usr/share/man/man8/tmate-relay.8.gz",
+		"./etc/tmate-relay/relay.toml", "./etc/logrotate.d/tmate-relay", "./usr/share/man/man8/tmate-relay.8.gz",
 		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz",
 		"./usr/share/tmate-relay/tmate-relay-alerts.yml", "./usr/share/tmate-relay/tmate-relay-dashboard.json"} {
 		if !strings.Contains(out, " "+p+"\n") {
@@ -343,7 +346,7 @@ func TestDebContents(t *testing.T) {
 	if strings.Contains(out, "./lib/") || strings.Contains(out, "etc/skel") || strings.Contains(out, "./root") {
 		t.Errorf("unexpected paths:\n%s", out)
 	}
-	for deb, want := range map[string]string{a.debV1: "/etc/tmate-relay/relay.toml\n", a.clientDeb: "/etc/tmate.conf\n"} {
+	for deb, want := range map[string]string{a.debV1: "/etc/logrotate.d/tmate-relay\n/etc/tmate-relay/relay.toml\n", a.clientDeb: "/etc/tmate.conf\n"} {
 		out, err := run(t, "dpkg-deb", "-I", deb, "conffiles")
 		if err != nil || out != want {
 			t.Errorf("%s conffiles %q (%v), want %q", filepath.Base(deb), out, err, want)
@@ -360,9 +363,51 @@ func TestDebContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"set -g tmate-server-host relay.example.org\n", "set -g tmate-server-port 10022\n",
-		"set -g tmate-server-ed25519-fingerprint SHA256:", "set -g tmate-server-rsa-fingerprint SHA256:"} {
+		"set -g tmate-server-ed25519-fingerprint SHA256:", "set -g tmate-server-rsa-fingerprint SHA256:",
+		// what tmate 2.4.0 says of a fingerprint that does not match, and
+		// how to compare
+		`"Cannot authenticate server"`, "#   ssh-keyscan -p 10022 relay.example.org | ssh-keygen -lf -\n"} {
 		if !bytes.Contains(conf, []byte(want)) {
 			t.Errorf("/etc/tmate.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	if bytes.Contains(conf, []byte("not recognized")) {
+		t.Errorf("/etc/tmate.conf names a message tmate 2.4.0 never prints:\n%s", conf)
+	}
+}
+
+// Both packages in both formats: MIT, a URL, the maintainer the build was
+// given (the client package: the relay's own, as this test process was
+// built without one).
+func TestPackageMetadata(t *testing.T) {
+	need(t, "dpkg-deb", "rpm")
+	a := built(t)
+	clientMaint := "tmate-relay on relay.example.org <tmate-relay@relay.example.org>"
+	for _, tc := range []struct {
+		pkg, maintainer, homepage string
+	}{
+		{a.debV1, testMaintainer, testHomepage},
+		{a.clientDeb, clientMaint, "http://relay.example.org:10081/"},
+	} {
+		out, err := run(t, "dpkg-deb", "-f", tc.pkg, "Maintainer", "Homepage")
+		if want := "Maintainer: " + tc.maintainer + "\nHomepage: " + tc.homepage + "\n"; err != nil || out != want {
+			t.Errorf("%s: %v\n%s\nwant\n%s", filepath.Base(tc.pkg), err, out, want)
+		}
+		cr, err := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xOf - --wildcards './usr/share/doc/*/copyright'`, "sh", tc.pkg).Output()
+		if err != nil || !bytes.HasPrefix(cr, []byte("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n")) ||
+			!bytes.Contains(cr, []byte("Files: *\nCopyright: 2026 The tmate-relay authors\nLicense: Expat\n")) {
+			t.Errorf("%s: copyright (%v):\n%s", filepath.Base(tc.pkg), err, cr)
+		}
+	}
+	for _, tc := range []struct {
+		pkg, maintainer, homepage string
+	}{
+		{a.rpmByArch["x86_64"], testMaintainer, testHomepage},
+		{a.clientRPM, clientMaint, "http://relay.example.org:10081/"},
+	} {
+		out, err := run(t, "rpm", "-qp", "--qf", "%{LICENSE}|%{URL}|%{PACKAGER}", tc.pkg)
+		if want := "MIT|" + tc.homepage + "|" + tc.maintainer; err != nil || out != want {
+			t.Errorf("%s: %v\n%s\nwant\n%s", filepath.Base(tc.pkg), err, out, want)
 		}
 	}
 }

@@ -712,3 +712,20 @@ func (r Repository) writeYum(dir string, rpms []*rpmPkg, now time.Time) error {
 	}
 	return writeFile(dir, "yum/"+RepoKeyName+".repo", []byte(YumRepoFile(r.WebURL)))
 }
+
+// ReleaseTimes reads the Date and Valid-Until fields of an apt Release.
+func ReleaseTimes(release []byte) (date, validUntil time.Time, err error) {
+	fields := map[string]*time.Time{"Date": &date, "Valid-Until": &validUntil}
+	for _, line := range strings.Split(string(release), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if p := fields[k]; ok && p != nil {
+			if *p, err = time.Parse(releaseTime, strings.TrimSpace(v)); err != nil {
+				return date, validUntil, fmt.Errorf("Release %s: %w", k, err)
+			}
+		}
+	}
+	if date.IsZero() || validUntil.IsZero() {
+		return date, validUntil, errors.New("Release lacks Date or Valid-Until")
+	}
+	return date, validUntil, nil
+}

@@ -30,32 +30,11 @@ func debControl(deb []byte) (string, map[string]string, error) {
 		if !strings.HasPrefix(name, "control.tar") {
 			continue
 		}
-		var z io.Reader
-		switch name {
-		case "control.tar":
-			z = r
-		case "control.tar.gz":
-			gz, err := gzip.NewReader(r)
-			if err != nil {
-				return "", nil, err
-			}
-			z = gz
-		case "control.tar.xz":
-			x, err := xz.NewReader(r)
-			if err != nil {
-				return "", nil, err
-			}
-			z = x
-		case "control.tar.zst":
-			d, err := zstd.NewReader(r)
-			if err != nil {
-				return "", nil, err
-			}
-			defer d.Close()
-			z = d
-		default:
-			return "", nil, fmt.Errorf("unknown member %s", name)
+		z, closeZ, err := decompress(name, r)
+		if err != nil {
+			return "", nil, err
 		}
+		defer closeZ()
 		t := tar.NewReader(z)
 		for {
 			th, err := t.Next()
@@ -83,6 +62,66 @@ func debControl(deb []byte) (string, map[string]string, error) {
 				return "", nil, errors.New("control lacks Package, Version or Architecture")
 			}
 			return text, fields, nil
+		}
+	}
+}
+
+// decompress reads the .deb member name (NAME.tar, .tar.gz, .tar.xz or
+// .tar.zst) from r as a plain tar stream; done releases the decoder.
+func decompress(name string, r io.Reader) (tarStream io.Reader, done func(), err error) {
+	switch {
+	case strings.HasSuffix(name, ".tar"):
+		return r, func() {}, nil
+	case strings.HasSuffix(name, ".tar.gz"):
+		gz, err := gzip.NewReader(r)
+		return gz, func() {}, err
+	case strings.HasSuffix(name, ".tar.xz"):
+		x, err := xz.NewReader(r)
+		return x, func() {}, err
+	case strings.HasSuffix(name, ".tar.zst"):
+		d, err := zstd.NewReader(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.Close, nil
+	}
+	return nil, nil, fmt.Errorf("unknown member %s", name)
+}
+
+// DebFile returns the contents of the file at path (e.g. /etc/tmate.conf)
+// that the .deb deb installs, at most 1 MiB of it.
+func DebFile(deb []byte, path string) ([]byte, error) {
+	want := strings.TrimPrefix(path, "/")
+	r := ar.NewReader(bytes.NewReader(deb))
+	for {
+		h, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, errors.New("no data.tar member")
+			}
+			return nil, err
+		}
+		name := strings.TrimSuffix(h.Name, "/")
+		if !strings.HasPrefix(name, "data.tar") {
+			continue
+		}
+		z, done, err := decompress(name, r)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		t := tar.NewReader(z)
+		for {
+			th, err := t.Next()
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("the package holds no %s", path)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if strings.TrimPrefix(th.Name, "./") == want {
+				return io.ReadAll(io.LimitReader(t, 1<<20))
+			}
 		}
 	}
 }

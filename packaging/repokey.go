@@ -222,3 +222,17 @@ func (k *SigningKey) ArmoredDetachSign(data []byte, now time.Time) ([]byte, erro
 	b.WriteString("\n")
 	return b.Bytes(), nil
 }
+
+// VerifyClearSigned checks that data (an InRelease) is clear-signed by this
+// key, valid at now, and returns the signed text.
+func (k *SigningKey) VerifyClearSigned(data []byte, now time.Time) ([]byte, error) {
+	block, _ := clearsign.Decode(data)
+	if block == nil {
+		return nil, errors.New("not a clear-signed message")
+	}
+	keyring := openpgp.EntityList{k.entity}
+	if _, err := block.VerifySignature(keyring, &packet.Config{Time: func() time.Time { return now }}); err != nil {
+		return nil, err
+	}
+	return block.Plaintext, nil
+}

@@ -93,7 +93,8 @@ func TestRPMUpgradeWebPort(t *testing.T) {
 	need(t, "rpm")
 	a := built(t)
 	old, err := BuildRelayPackages(Relay{Version: oldVersion, Config: oldRelayToml(a),
-		Binaries: map[string]string{"amd64": filepath.Join(workDir, "tmate-relay-amd64")}}, t.TempDir())
+		Binaries:   map[string]string{"amd64": filepath.Join(workDir, "tmate-relay-amd64")},
+		Maintainer: testMaintainer, Homepage: testHomepage}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

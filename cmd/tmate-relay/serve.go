@@ -19,6 +19,7 @@ import (
 	"tmate-relay/packaging"
 	"tmate-relay/service/accept"
 	"tmate-relay/service/admin"
+	"tmate-relay/service/audit"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/metrics"
@@ -40,6 +41,14 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
+	trail, err := audit.New(audit.Options{
+		Journal: audit.UnderJournal(), Stderr: os.Stderr, Format: cfg.Audit.Format,
+		File: cfg.Audit.File, Log: log,
+	})
+	if err != nil {
+		return fmt.Errorf("[audit] file: %w", err)
+	}
+	defer trail.Close() // after the sessions' ends, recorded by Shutdown
 	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
 	if err != nil {
 		return err
@@ -87,6 +96,7 @@ func runServe(args []string) error {
 			Cells:             session.NewRelayCells(int64(cfg.Limits.MaxRelayCells)),
 			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
 			MaxConfigBytes:    cfg.Limits.MaxConfigBytes,
+			Audit:             trail,
 		},
 		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes, MaxWindows: cfg.Limits.MaxWindows},
 		GracePeriod:         cfg.Limits.GracePeriod,
@@ -106,6 +116,7 @@ func runServe(args []string) error {
 		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
 		Metrics:             m,
+		Audit:               trail,
 	})
 	if err != nil {
 		return err
@@ -124,6 +135,7 @@ func runServe(args []string) error {
 			Registry:     registry,
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m, WriteTimeout: cfg.Limits.GuestWriteTimeout},
 			Metrics:      m,
+			Audit:        trail,
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
 
@@ -153,7 +165,7 @@ func runServe(args []string) error {
 	}
 	if adminL != nil {
 		defer adminL.Close()
-		go (&admin.Server{Registry: registry, Auth: admin.NewAuthorizer(), Log: log}).Serve(adminL)
+		go (&admin.Server{Registry: registry, Auth: admin.NewAuthorizer(), Log: log, Audit: trail}).Serve(adminL)
 	}
 	log.Info("relay ready", readyAttrs(cfg, sshL, httpL, adminL)...)
 	daemon.SdNotify(false, daemon.SdNotifyReady)
@@ -164,13 +176,23 @@ func runServe(args []string) error {
 	}
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case s := <-sig:
-		log.Info("stopping", "signal", s.String())
-	case err := <-errc:
-		log.Error("listener failed", "err", err)
-		return err
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP { // logrotate moved the audit file away
+				if trail.Reopen() == nil && cfg.Audit.File != "" {
+					log.Info("audit file reopened", "file", cfg.Audit.File)
+				}
+				continue
+			}
+			log.Info("stopping", "signal", s.String())
+			break wait
+		case err := <-errc:
+			log.Error("listener failed", "err", err)
+			return err
+		}
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

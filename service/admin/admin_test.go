@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/session"
 )
 
@@ -56,6 +57,7 @@ type relay struct {
 	host   *host
 	guests []*session.Guest
 	log    *bytes.Buffer
+	trail  *audit.Trail
 }
 
 func newRelay(t *testing.T, auth *Authorizer) *relay {
@@ -83,8 +85,20 @@ func newRelay(t *testing.T, auth *Authorizer) *relay {
 	t.Cleanup(func() { l.Close() })
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, r.log}, nil))
-	go (&Server{Registry: r.reg, Auth: auth, Log: log}).Serve(l)
+	trail, err := audit.New(audit.Options{Stderr: lockedWriter{&mu, r.log}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trail.Close() })
+	r.trail = trail
+	go (&Server{Registry: r.reg, Auth: auth, Log: log, Audit: trail}).Serve(l)
 	return r
+}
+
+// auditLog is what the audit trail recorded so far.
+func (r *relay) auditLog() string {
+	r.trail.Flush()
+	return r.log.String()
 }
 
 type lockedWriter struct {
@@ -160,9 +174,11 @@ func TestRequests(t *testing.T) {
 	if r.reg.Len() != 0 {
 		t.Errorf("%d sessions left after the kick", r.reg.Len())
 	}
-	for _, line := range []string{"action=sessions", "action=guests", "action=say", "action=kick session=" + id + " guest=2", "result=ok"} {
-		if !strings.Contains(r.log.String(), line) {
-			t.Errorf("audit log lacks %q:\n%s", line, r.log)
+	log := r.auditLog()
+	for _, line := range []string{"event=admin", "action=sessions", "action=guests", "action=say", "text=\"back\\tin 5\\x1b[2J\"",
+		"event=admin session_id=" + id + " session_name=0 guest=2 action=kick", "event=admin session_id=" + id + " session_name=0 action=kick", "result=ok"} {
+		if !strings.Contains(log, line) {
+			t.Errorf("audit log lacks %q:\n%s", line, log)
 		}
 	}
 }
@@ -291,8 +307,8 @@ func TestRefusedPeer(t *testing.T) {
 	if r.sess.EndReason() != "" || r.reg.Len() != 1 {
 		t.Error("a refused caller ended the session")
 	}
-	if !strings.Contains(r.log.String(), "session="+r.sess.ID()+" uid=65534 gid=65534") || !strings.Contains(r.log.String(), "result=refused") {
-		t.Errorf("no audit line for the refusal:\n%s", r.log)
+	if log := r.auditLog(); !strings.Contains(log, "session_id="+r.sess.ID()) || !strings.Contains(log, "caller_uid=65534 caller_gid=65534") || !strings.Contains(log, "result=refused") {
+		t.Errorf("no audit line for the refusal:\n%s", log)
 	}
 }
 

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/audit"
 	"tmate-relay/service/peertext"
 	"tmate-relay/service/session"
 )
@@ -30,6 +30,7 @@ type Server struct {
 	Registry *session.Registry
 	Auth     *Authorizer
 	Log      *slog.Logger
+	Audit    *audit.Trail // every request, refused or not (nil: none)
 }
 
 // Serve answers callers on l until l is closed; a failed accept is waited
@@ -73,12 +74,13 @@ func (s *Server) answer(c net.Conn) Response {
 		s.audit(req, cred, "refused", err)
 		return Response{Error: err.Error()}
 	}
+	about := s.Registry.ByID(req.Session) // named in the event even when the request ends it
 	resp, err := s.do(req)
 	if err != nil {
-		s.audit(req, cred, "failed", err)
+		s.auditAbout(about, req, cred, "failed", err)
 		return Response{Error: err.Error()}
 	}
-	s.audit(req, cred, "ok", nil)
+	s.auditAbout(about, req, cred, "ok", nil)
 	return resp
 }
 
@@ -123,28 +125,40 @@ func (s *Server) do(req Request) (Response, error) {
 	}
 }
 
-// audit logs one admin request as one line: what was asked, of which
-// session, by whom, and the result. The fields are the audit event's.
+// audit records one admin request in the audit trail: what was asked, of
+// which session, by whom, and the result. A session is named only by a
+// string of the id's form that is not also a live token (a caller may
+// paste anything); its name and host come from the registry while it is
+// live.
 func (s *Server) audit(req Request, cred Cred, result string, err error) {
-	attrs := []any{"audit", "admin", "action", peertext.Cut(req.Action, peertext.Short)}
-	if req.Session != "" {
-		attrs = append(attrs, "session", peertext.Cut(req.Session, peertext.Short))
+	s.auditAbout(s.Registry.ByID(req.Session), req, cred, result, err)
+}
+
+// auditAbout is audit for a request about sess, the live session
+// req.Session named when the request came (nil: none).
+func (s *Server) auditAbout(sess *session.Session, req Request, cred Cred, result string, err error) {
+	e := audit.Event{Kind: audit.Admin}
+	switch {
+	case sess != nil:
+		e = sess.AuditEvent(audit.Admin)
+	case req.Session != "" && session.ValidID(req.Session) && !s.isToken(req.Session):
+		e.SessionID = req.Session
 	}
-	if req.Guest != 0 {
-		attrs = append(attrs, "guest", req.Guest)
-	}
+	e.Action, e.Guest, e.Result = peertext.Cut(req.Action, peertext.Short), req.Guest, result
+	e.CallerUID, e.CallerGID, e.CallerPID = int(cred.UID), int(cred.GID), int(cred.PID)
 	if req.Action == ActionSay {
-		attrs = append(attrs, "text", peertext.Cut(req.Text, peertext.Long))
+		e.Text = peertext.Cut(req.Text, peertext.Long)
 	}
-	attrs = append(attrs, "uid", cred.UID, "gid", cred.GID, "pid", cred.PID, "result", result)
 	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+		e.Error = err.Error()
 	}
-	level := slog.LevelInfo
-	if result == "refused" {
-		level = slog.LevelWarn
-	}
-	s.Log.Log(context.Background(), level, "admin request", attrs...)
+	s.Audit.Emit(e)
+}
+
+// isToken reports whether str is a live session's token.
+func (s *Server) isToken(str string) bool {
+	_, _, ok := s.Registry.Lookup(str)
+	return ok
 }
 
 // Listen makes the socket at path for a relay that is not socket-activated:

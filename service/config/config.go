@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,7 +37,25 @@ type Config struct {
 	Repo     Repo     `toml:"repo"`
 	Admin    Admin    `toml:"admin"`
 	Metrics  Metrics  `toml:"metrics"`
+	Audit    Audit    `toml:"audit"`
 }
+
+// Audit is the [audit] table: the audit trail of sessions, guests,
+// refusals and admin requests.
+type Audit struct {
+	// Format is how events go to stderr when the relay does not run
+	// under systemd (there they go to the journal, with fields of their
+	// own): "text" or "json".
+	Format string `toml:"format"`
+	// File, when set, also gets every event as one JSON line, appended
+	// and synced; the relay opens it again on SIGHUP (logrotate). A
+	// relative path is relative to the file's directory; after Load it is
+	// that joined path.
+	File string `toml:"file"`
+}
+
+// AuditFormats are the accepted values of [audit] format.
+var AuditFormats = []string{"text", "json"}
 
 // Metrics is the [metrics] table: Prometheus metrics.
 type Metrics struct {
@@ -247,6 +266,7 @@ const (
 	// browser guests (max_guests_per_session) and still load pages.
 	DefaultWebConnectionsPerAddress = 200
 	DefaultLogLevel                 = "info"
+	DefaultAuditFormat              = "text"
 	DefaultRepoValidFor             = 7 * 24 * time.Hour
 	// DefaultReconnectWindow covers a dropped Wi-Fi, a laptop changing
 	// networks and a relay restart (tmate retries every 2 s), while a
@@ -349,6 +369,7 @@ func Default() *Config {
 		Repo: Repo{Enabled: true, ValidFor: DefaultRepoValidFor},
 
 		Metrics: Metrics{Listen: DefaultMetricsListen},
+		Audit:   Audit{Format: DefaultAuditFormat},
 	}
 }
 
@@ -624,6 +645,23 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	}
 	if c.Metrics.Listen != "" {
 		v.address(c.Metrics.Listen, "metrics", "listen")
+	}
+
+	// [audit]
+	if c.Audit.Format == "" {
+		c.Audit.Format = d.Audit.Format
+	} else if !slices.Contains(AuditFormats, c.Audit.Format) {
+		v.add([]string{"audit", "format"}, "format %q is not one of %s", c.Audit.Format, strings.Join(AuditFormats, ", "))
+	}
+	if f := c.Audit.File; f != "" {
+		if !filepath.IsAbs(f) {
+			c.Audit.File = filepath.Join(dir, f)
+		}
+		// Whether it can be opened is known only as the relay's user
+		// (serve opens it at start); a directory never can.
+		if st, err := os.Stat(c.Audit.File); err == nil && st.IsDir() {
+			v.add([]string{"audit", "file"}, "file %s is a directory, not a file", c.Audit.File)
+		}
 	}
 
 	// [repo]

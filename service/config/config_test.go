@@ -109,6 +109,12 @@ func TestLoadErrors(t *testing.T) {
 		// [log]
 		{"log level", "[log]\nlevel = \"verbose\"\n", 2, `level "verbose" is not one of debug, info, warn, error`},
 
+		// [audit]
+		{"audit format", "[audit]\nformat = \"xml\"\n", 2, `format "xml" is not one of text, json`},
+		{"audit format capitals", "[audit]\n\nformat = \"JSON\"\n", 3, `format "JSON" is not one of text, json`},
+		{"audit file a directory", "[audit]\nfile = \"/tmp\"\n", 2, "file /tmp is a directory, not a file"},
+		{"audit file not a string", "[audit]\nfile = true\n", 2, "audit.file has type boolean, want string"},
+
 		// [repo]
 		{"repo enabled not a boolean", "[repo]\nenabled = \"yes\"\n", 2, "repo.enabled has type string, want boolean"},
 		{"repo packages_dir not a string", "[repo]\n\npackages_dir = 3\n", 3, "repo.packages_dir has type integer, want string"},
@@ -234,6 +240,25 @@ func TestMetricsListen(t *testing.T) {
 	}
 }
 
+func TestAudit(t *testing.T) {
+	for _, tc := range []struct{ name, doc, format, file string }{
+		{"absent", "[ssh]\n", DefaultAuditFormat, ""},
+		{"json", "[audit]\nformat = \"json\"\n", "json", ""},
+		{"absolute file", "[audit]\nfile = \"/var/log/tmate-relay/audit.log\"\n", DefaultAuditFormat, "/var/log/tmate-relay/audit.log"},
+		{"relative file", "[audit]\nfile = \"audit.log\"\n", DefaultAuditFormat, "/etc/tmate-relay/audit.log"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("/etc/tmate-relay/relay.toml", tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Audit.Format != tc.format || c.Audit.File != tc.file {
+				t.Errorf("[audit] = %+v, want format %q file %q", c.Audit, tc.format, tc.file)
+			}
+		})
+	}
+}
+
 func TestValues(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "relay.toml")
@@ -289,6 +314,9 @@ packages_dir = "dist"
 valid_for = "24h"
 [admin]
 socket = "admin.sock"
+[audit]
+format = "json"
+file = "audit.log"
 `
 	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -345,6 +373,7 @@ socket = "admin.sock"
 		Log:      Log{Level: "debug"},
 		Repo:     Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
 		Admin:    Admin{Socket: filepath.Join(dir, "admin.sock")},
+		Audit:    Audit{Format: "json", File: filepath.Join(dir, "audit.log")},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)

@@ -131,9 +131,22 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("kicking an ended session: %v\n%s", err, out)
 	}
 	log := r.log.String()
-	for _, want := range []string{"action=say session=" + s.ID, "action=kick session=" + s.ID + " guest=", "result=ok", "result=failed"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("the relay's log lacks %q", want)
+	// The requests' audit events, on stderr as text.
+	for _, want := range [][]string{
+		{"event=admin session_id=" + s.ID, "action=say", "result=ok"},
+		{"event=admin session_id=" + s.ID, " guest=", "action=kick", "result=ok"},
+		{"event=admin session_id=" + s.ID, "action=kick", "result=failed"},
+	} {
+		found := false
+		for _, line := range strings.Split(log, "\n") {
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(line, w)
+			}
+			found = found || all
+		}
+		if !found {
+			t.Errorf("the relay's log has no line with all of %q", want)
 		}
 	}
 	if strings.Contains(log, token) || strings.Contains(log, roToken) {

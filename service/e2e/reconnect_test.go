@@ -69,6 +69,7 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *cutProxy, h *host) {
 	if got := h.display("#{tmate_ssh}"); got != sshCmd {
 		t.Fatalf("after reconnecting the host shows %q, want %q", got, sshCmd)
 	}
+	hintsShown(t, h, sshCmd, 0)
 	eventually(t, 10*time.Second, "the away message is gone", func() (bool, string) {
 		s := g.screen()
 		return !strings.Contains(s, "waiting for it to reconnect"), s
@@ -93,6 +94,24 @@ func testReconnectAfterCut(t *testing.T, r *relay, line *cutProxy, h *host) {
 	}
 	if strings.Contains(r.log.String(), token) {
 		t.Fatal("the relay's log holds the session's token")
+	}
+}
+
+// hintsShown checks that since its connection was lost the host was shown
+// the read-only note and the line with its ssh command want times: the
+// hints are shown once per session, not again when the host reconnects to
+// it (want 0), and again for a new session (want 1).
+func hintsShown(t *testing.T, h *host, sshCmd string, want int) {
+	t.Helper()
+	m := h.messages()
+	i := strings.LastIndex(m, "Reconnecting...")
+	if i < 0 {
+		t.Fatalf("the host's messages do not show it reconnecting:\n%s", m)
+	}
+	for _, hint := range []string{"Note: clear your terminal before sharing readonly access", "ssh session: " + sshCmd + "\n"} {
+		if n := strings.Count(m[i:], hint); n != want {
+			t.Errorf("after reconnecting the host was shown %q %d times, want %d:\n%s", hint, n, want, m)
+		}
 	}
 }
 
@@ -200,6 +219,9 @@ func TestHostReconnectsAfterRelayRestart(t *testing.T) {
 			} else if got := h.display("#{tmate_ssh_ro}"); got != roCmd {
 				t.Fatalf("read-only command %q, want %q as before", got, roCmd)
 			}
+			// A new session (new addresses) shows the hints again; the
+			// same one does not.
+			hintsShown(t, h, sshCmd, map[bool]int{false: 0, true: 1}[tc.replaceKey])
 			// The host's screen, rebuilt from its snapshot, and its new
 			// output reach a guest of the (same or new) command.
 			g2 := sshGuest(t, r, tokenOf(t, sshCmd), 80, 25)

@@ -139,13 +139,11 @@ func (m *Metrics) Refused(r Reason) {
 	}
 }
 
-// AttachRefused counts a guest that could not attach (Session.AttachVia's
-// err) as refused at the limits when a guest cap refused it; a session that
-// ended meanwhile is no refusal.
-func (m *Metrics) AttachRefused(err error) {
-	if errors.Is(err, session.ErrTooManyGuests) || errors.Is(err, session.ErrTooManyReadOnlyGuests) {
-		m.Refused(Limits)
-	}
+// IsLimit reports whether err, a guest's failure to attach
+// (Session.AttachVia's), is a guest cap's refusal, counted as Limits; a
+// session that ended meanwhile is no refusal.
+func IsLimit(err error) bool {
+	return errors.Is(err, session.ErrTooManyGuests) || errors.Is(err, session.ErrTooManyReadOnlyGuests)
 }
 
 // HostReconnected counts a host that got its session back.

@@ -107,8 +107,11 @@ func TestEventsAreCounted(t *testing.T) {
 	m.GuestLeft(web)
 	m.Refused(BadToken)
 	m.Refused(BadToken)
-	m.AttachRefused(session.ErrTooManyReadOnlyGuests)
-	m.AttachRefused(session.ErrEnded) // not a refusal
+	for _, err := range []error{session.ErrTooManyReadOnlyGuests, session.ErrEnded} { // ErrEnded: not a refusal
+		if IsLimit(err) {
+			m.Refused(Limits)
+		}
+	}
 	m.HostReconnected()
 	io.Copy(io.Discard, m.HostReader(strings.NewReader("0123456789")))
 	m.FrameWritten(session.TransportSSH, 100, time.Now().Add(-3*time.Millisecond))
@@ -175,7 +178,6 @@ func TestNilMetricsCountsNothing(t *testing.T) {
 	m.GuestJoined(g)
 	m.GuestLeft(g)
 	m.Refused(GuestKey)
-	m.AttachRefused(session.ErrTooManyGuests)
 	m.HostReconnected()
 	m.Handshake(time.Now())
 	m.FrameWritten(session.TransportSSH, 10, time.Now())

@@ -43,8 +43,8 @@ func newSessionID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// validSessionID reports whether id has the form newSessionID gives.
-func validSessionID(id string) bool {
+// ValidID reports whether id has the form of a session id.
+func ValidID(id string) bool {
 	if len(id) != 16 {
 		return false
 	}

@@ -11,7 +11,7 @@ func TestSessionIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		s := New(Config{}, &hostLog{})
-		if !validSessionID(s.ID()) || seen[s.ID()] {
+		if !ValidID(s.ID()) || seen[s.ID()] {
 			t.Fatalf("id %q: not 16 hex digits, or repeated", s.ID())
 		}
 		seen[s.ID()] = true

@@ -29,13 +29,27 @@ const (
 type windowAlerts struct {
 	flags   map[int]alertFlags
 	silence map[int]*silenceTimer
+	// now and afterFunc are time.Now and time.AfterFunc when nil; tests
+	// set their own clock and fire the timers by hand.
+	now       func() time.Time
+	afterFunc func(time.Duration, func()) *time.Timer
 }
 
-// silenceTimer fires monitor-silence seconds after a window's last output;
-// gen tells a timer that fired from one that was reset meanwhile.
+// silenceTimer fires monitor-silence seconds after a window's last output.
+// A window has one, made when its silence is first armed and reset by
+// every output after that: a busy pane's PTY_DATA then costs no
+// allocation. due tells a firing that is still current from one whose
+// window had output while it waited for the lock.
 type silenceTimer struct {
 	timer *time.Timer
-	gen   uint64
+	due   time.Time
+}
+
+func (a *windowAlerts) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 // noteOutput records n bytes of a pane's output (bell: it rang the bell)
@@ -149,45 +163,52 @@ func (s *Session) forgetAlerts() {
 func (s *Session) restartSilence(idx int) {
 	secs, _ := strconv.Atoi(s.opts.windowOpt(idx, "monitor-silence"))
 	st := s.alerts.silence[idx]
-	if st != nil {
-		st.timer.Stop()
-		st.gen++
-	}
 	if secs <= 0 {
-		delete(s.alerts.silence, idx)
+		if st != nil {
+			st.timer.Stop()
+			delete(s.alerts.silence, idx)
+		}
 		return
 	}
-	if st == nil {
-		if s.alerts.silence == nil {
-			s.alerts.silence = map[int]*silenceTimer{}
-		}
-		st = &silenceTimer{}
-		s.alerts.silence[idx] = st
+	d := time.Duration(secs) * time.Second
+	if st != nil {
+		st.due = s.alerts.clock().Add(d)
+		st.timer.Reset(d)
+		return
 	}
-	gen := st.gen
-	st.timer = time.AfterFunc(time.Duration(secs)*time.Second, func() { s.silenceExpired(idx, gen) })
+	if s.alerts.silence == nil {
+		s.alerts.silence = map[int]*silenceTimer{}
+	}
+	st = &silenceTimer{due: s.alerts.clock().Add(d)}
+	after := s.alerts.afterFunc
+	if after == nil {
+		after = time.AfterFunc
+	}
+	st.timer = after(d, func() { s.silenceExpired(idx, st) })
+	s.alerts.silence[idx] = st
 }
 
-// silenceExpired is window idx's silence timer gen going off.
-func (s *Session) silenceExpired(idx int, gen uint64) {
+// silenceExpired is window idx's silence timer st going off.
+func (s *Session) silenceExpired(idx int, st *silenceTimer) {
 	defer s.Recover("silence alert") // its own goroutine (a timer's)
 	select {
 	case <-s.done:
 		return
 	default:
 	}
-	if s.flagSilence(idx, gen) {
+	if s.flagSilence(idx, st) {
 		s.changed()
 	}
 }
 
-// flagSilence flags window idx '~' unless it had output since the
-// timer gen was armed or is the current window; it reports whether it did.
-func (s *Session) flagSilence(idx int, gen uint64) bool {
+// flagSilence flags window idx '~' unless its timer st was stopped or
+// reset since it went off (output came), or it is the current window; it
+// reports whether it did.
+func (s *Session) flagSilence(idx int, st *silenceTimer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.alerts.silence[idx]
-	flagged := st != nil && st.gen == gen && idx != s.activeWindow && s.windowByIdx(idx) != nil
+	flagged := s.alerts.silence[idx] == st && !s.alerts.clock().Before(st.due) &&
+		idx != s.activeWindow && s.windowByIdx(idx) != nil
 	if flagged && s.setAlert(idx, alertSilence) {
 		s.visualAlert("visual-silence", "Silence in window "+strconv.Itoa(idx))
 	}

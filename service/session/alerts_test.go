@@ -3,6 +3,7 @@ package session
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"tmate-relay/service/guest"
 	"tmate-relay/service/protocol"
@@ -115,12 +116,42 @@ func TestWindowAlerts(t *testing.T) {
 	}
 }
 
-// The silence timer is fired by hand: what it does when it fires, not when.
+// silenceClock is a session's clock and silence timers under a test's
+// control: the timers it makes never go off by themselves (fire does it),
+// and the clock moves only when the test moves it.
+type silenceClock struct {
+	now   time.Time
+	made  int      // timers made
+	fires []func() // what each timer calls, in the order they were made
+}
+
+func newSilenceClock(s *Session) *silenceClock {
+	c := &silenceClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.mu.Lock()
+	s.alerts.now = func() time.Time { return c.now }
+	s.alerts.afterFunc = func(_ time.Duration, f func()) *time.Timer {
+		c.made++
+		c.fires = append(c.fires, f)
+		return time.AfterFunc(time.Hour, func() {}) // Reset and Stop work on it; it does nothing
+	}
+	s.mu.Unlock()
+	return c
+}
+
+// fire makes every timer made so far go off, as a timer does after the
+// clock passed its time, or late, while output came.
+func (c *silenceClock) fire() {
+	for _, f := range c.fires {
+		f()
+	}
+}
+
+// The silence timers go off by hand: what they do when they fire, not when.
 func TestWindowSilence(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		msgs  []protocol.HostMessage
-		stale bool // output after the timer was armed: it no longer counts
+		stale bool // output after the silence, before the timer took the lock
 		want  string
 	}{
 		{"silence in a background window", []protocol.HostMessage{
@@ -128,8 +159,8 @@ func TestWindowSilence(t *testing.T) {
 			"0:~/reverse 1:/- 2:/-"},
 		{"armed by setting the option, without output", []protocol.HostMessage{
 			cmd("setw", "-g", "monitor-silence", "5")}, false,
-			"0:~/reverse 1:/- 2:/-"},
-		{"output since the timer was armed", []protocol.HostMessage{
+			"0:~/reverse 1:~/reverse 2:/-"},
+		{"output since the timer went off", []protocol.HostMessage{
 			cmd("setw", "-t", "0", "monitor-silence", "5")}, true,
 			"0:/- 1:/- 2:/-"},
 		{"current window", []protocol.HostMessage{
@@ -138,24 +169,113 @@ func TestWindowSilence(t *testing.T) {
 		{"monitor-silence back to 0", []protocol.HostMessage{
 			cmd("setw", "-t", "0", "monitor-silence", "5"), cmd("setw", "-t", "0", "monitor-silence", "0")}, false,
 			"0:/- 1:/- 2:/-"},
+		{"window closed", []protocol.HostMessage{
+			cmd("setw", "-t", "0", "monitor-silence", "5"), alertWindows(2, 1, 2)}, false,
+			"1:/- 2:/-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTestSession(t, Config{})
 			apply(t, s, alertWindows(2, 0, 1, 2))
+			c := newSilenceClock(s)
 			apply(t, s, tc.msgs...)
-			s.mu.Lock()
-			st := s.alerts.silence[0]
-			gen := uint64(0)
-			if st != nil {
-				gen = st.gen
-			}
-			s.mu.Unlock()
+			c.now = c.now.Add(5 * time.Second)
 			if tc.stale {
 				apply(t, s, out(10, "more"))
 			}
-			s.silenceExpired(0, gen)
+			c.fire()
 			if got := windowFlags(s); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A window's silence timer is made once and reset by each output after
+// that; while output keeps coming a timer that goes off flags nothing,
+// and after monitor-silence seconds without output the window is flagged.
+func TestSilenceTimerIsResetByOutput(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	apply(t, s, alertWindows(2, 0, 1, 2))
+	g, err := s.Attach(false, "192.0.2.1", 80, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newSilenceClock(s)
+	apply(t, s, cmd("set", "-g", "display-time", "60000"), cmd("set", "-g", "visual-silence", "on"),
+		cmd("setw", "-t", "0", "monitor-silence", "5"))
+	for range 100 {
+		c.now = c.now.Add(time.Second)
+		apply(t, s, out(10, "x"))
+		c.fire() // the timer of an earlier output, late
+	}
+	if got := windowFlags(s); got != "0:/- 1:/- 2:/-" {
+		t.Fatalf("flagged during output: %q", got)
+	}
+	if got := g.currentMessage(); got != "" {
+		t.Fatalf("guests read %q during output", got)
+	}
+	if c.made != 1 {
+		t.Errorf("%d silence timers made for one window, want 1", c.made)
+	}
+	c.now = c.now.Add(5 * time.Second)
+	c.fire()
+	if got := windowFlags(s); got != "0:~/reverse 1:/- 2:/-" {
+		t.Errorf("after the silence: %q", got)
+	}
+	if got := g.currentMessage(); got != "Silence in window 0" {
+		t.Errorf("guests read %q after the silence", got)
+	}
+}
+
+// The real timer: a window without output is flagged once its
+// monitor-silence has passed.
+func TestSilenceTimerGoesOff(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	apply(t, s, alertWindows(2, 0, 1, 2), cmd("setw", "-t", "0", "monitor-silence", "1"))
+	for range 3 {
+		apply(t, s, out(10, "x"))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for windowFlags(s) != "0:~/reverse 1:/- 2:/-" {
+		if time.Now().After(deadline) {
+			t.Fatalf("not flagged 30 s after the last output: %q", windowFlags(s))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// With monitor-silence on, a PTY_DATA resets its window's timer and
+// allocates nothing for it.
+func TestSilenceAllocatesNothingPerOutput(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	apply(t, s, alertWindows(2, 0, 1, 2), cmd("setw", "-g", "monitor-silence", "3600"))
+	allocs := testing.AllocsPerRun(1000, func() {
+		s.mu.Lock()
+		s.noteOutput(10, 1, false)
+		s.mu.Unlock()
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per output, want 0", allocs)
+	}
+}
+
+// BenchmarkPtyDataMonitorSilence is one byte of a background window's
+// output, as the host sends it, with monitor-silence off and on.
+func BenchmarkPtyDataMonitorSilence(b *testing.B) {
+	for _, secs := range []string{"0", "3600"} {
+		b.Run("monitor-silence="+secs, func(b *testing.B) {
+			s := New(Config{AdvertiseHost: "relay.example"}, &hostLog{})
+			for _, m := range []protocol.HostMessage{alertWindows(2, 0, 1, 2), cmd("setw", "-g", "monitor-silence", secs)} {
+				if _, err := s.Apply(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m := out(10, "x")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Apply(m); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -23,6 +23,8 @@ type Guest struct {
 	kickOnce sync.Once
 	kickWhy  string // set before kicked is closed
 
+	bytes atomic.Int64 // written to the guest's terminal (audit.go)
+
 	// dataAt is when the oldest host output the guest has not yet been
 	// drawn arrived (unix ns, 0 for none): frame latency (TakeDataTime).
 	dataAt atomic.Int64

@@ -25,7 +25,12 @@ type hostLink struct {
 	issued bool
 	// resumed: the current connection is a reconnection, not yet told.
 	resumed bool
-	away    *time.Timer // ends the session if the host does not come back
+	// hinted: the host was shown the session's note and addresses, which
+	// its show-messages keeps; they are shown once per session. A host
+	// that resumes was (its reconnection data came after them), also
+	// when the session is rebuilt after a relay restart.
+	hinted bool
+	away   *time.Timer // ends the session if the host does not come back
 }
 
 func newHostLink(h HostSender) *hostLink { return &hostLink{cur: h} }

@@ -227,6 +227,48 @@ func TestResumeAfterRelayRestart(t *testing.T) {
 	}
 }
 
+// The note and the addresses are shown once per session: a host that
+// reconnects, to the live session or to one rebuilt after a relay
+// restart, hears "Reconnected" and gets its environment again, but not
+// the hints it already has in show-messages.
+func TestReconnectedHostIsNotShownTheHintsAgain(t *testing.T) {
+	const note = "NOTIFY Note: clear your terminal before sharing readonly access"
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relay restarted %v", restart), func(t *testing.T) {
+			rc := NewReconnector([]byte("k"), time.Minute)
+			f := newReconnectFixture(t, rc)
+			s, h, gen := f.connect()
+			first := h.take()
+			if !slices.Contains(first, note) {
+				t.Fatalf("the new session's host was not shown the note: %q", first)
+			}
+			reg := f.reg
+			if restart {
+				reg = newReconnectFixture(t, rc).reg // a new process, the same key
+			} else {
+				f.reg.HostLost(s, gen)
+			}
+			h2 := &hostLog{}
+			s2, _, err := reg.Resume(dataOf(t, first), "", Config{AdvertiseHost: "relay.example", AdvertisePort: 22}, h2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(t, s2, &protocol.Ready{})
+			sent := h2.take()
+			for _, m := range sent {
+				if strings.HasPrefix(m, "NOTIFY ") && m != "NOTIFY Reconnected" {
+					t.Errorf("the reconnected host was shown %q again", m)
+				}
+			}
+			for _, want := range []string{"NOTIFY Reconnected", "SET_ENV tmate_ssh=" + s.SSHCommand(s.Token()), "SET_ENV tmate_ssh_ro=" + s.SSHCommand(s.ReadOnlyToken())} {
+				if !slices.Contains(sent, want) {
+					t.Errorf("the reconnected host was not sent %q: %q", want, sent)
+				}
+			}
+		})
+	}
+}
+
 func TestResumeRefused(t *testing.T) {
 	rc := NewReconnector([]byte("k"), time.Minute)
 	f := newReconnectFixture(t, rc)

@@ -114,7 +114,7 @@ func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp
 		s = New(cfg, nil)
 		s.registry = r
 		s.token, s.roToken = c.Token, c.ROToken
-		if validSessionID(c.ID) {
+		if ValidID(c.ID) {
 			s.id = c.ID // the same session as before the restart
 		}
 		r.byToken[c.Token], r.byToken[c.ROToken] = s, s
@@ -126,7 +126,7 @@ func (r *Registry) Resume(data, hostKey string, cfg Config, h HostSender, hangUp
 	r.mu.Unlock()
 	gen = s.TakeHost(h, hostKey, hangUp)
 	s.rc.mu.Lock()
-	s.rc.resumed = true
+	s.rc.resumed, s.rc.hinted = true, true
 	s.rc.mu.Unlock()
 	return s, gen, nil
 }
@@ -161,10 +161,14 @@ func (r *Registry) expire(s *Session, gen uint64, window time.Duration) {
 	l := s.rc
 	l.mu.Lock()
 	away := l.gen == gen && l.cur == nil
+	ended := false
 	if away {
-		s.End(awayEndText(window)) // under l.mu: a host resuming now finds the session ended
+		ended = s.end(awayEndText(window)) // under l.mu: a host resuming now finds the session ended
 	}
 	l.mu.Unlock()
+	if ended {
+		s.recordEnd()
+	}
 	if away {
 		r.Remove(s)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/guest"
 	"tmate-relay/service/keys"
 	"tmate-relay/service/protocol"
@@ -57,6 +58,8 @@ type Config struct {
 	// configuration, its key bindings and its options each (0: the
 	// default).
 	MaxConfigBytes int
+	// Audit records the session's end (audit.go); nil: nothing.
+	Audit *audit.Trail
 }
 
 // DefaultMaxConfigBytes bounds the host's key bindings, and its options,
@@ -130,6 +133,7 @@ type Session struct {
 	started  time.Time // when the session started, or came back after a relay restart
 	activity activity  // the host's output and guests' keys (admin.go)
 	hostAddr string    // under mu: the address of the host's current connection
+	audit    auditState
 
 	endOnce   sync.Once
 	done      chan struct{}
@@ -189,13 +193,23 @@ func (s *Session) EndReason() string { return s.endReason }
 
 // End ends the session with a reason its guests will read.
 func (s *Session) End(reason string) {
+	if s.end(reason) {
+		s.recordEnd()
+	}
+}
+
+// end is End without the audit trail, for a caller that holds the host
+// link's lock; it reports whether it ended the session.
+func (s *Session) end(reason string) (ended bool) {
 	s.endOnce.Do(func() {
+		ended = true
 		s.endReason = reason
 		held := s.cells.Used()
 		s.cells.Close() // the relay's cells are free for others at once
 		close(s.done)
 		go s.dropPanes(held)
 	})
+	return ended
 }
 
 // SSHCommand returns the ssh command line a guest uses for token.
@@ -405,29 +419,40 @@ func (s *Session) announce() error {
 	s.mu.RLock()
 	fg := s.foreground
 	s.mu.RUnlock()
+	// The note and the addresses are shown once per session: a host that
+	// reconnects still has them in show-messages, and hears "Reconnected"
+	// (afterReady). The environment is set on every connection.
+	s.rc.mu.Lock()
+	hint := !s.rc.hinted
+	s.rc.hinted = true
+	s.rc.mu.Unlock()
 	var msgs []func() error
+	notify := func(msg string) {
+		if hint {
+			msgs = append(msgs, func() error { return s.host.Notify(msg) })
+		}
+	}
+	setEnv := func(name, value string) {
+		msgs = append(msgs, func() error { return s.host.SetEnv(name, value) })
+	}
 	if !fg {
-		msgs = append(msgs, func() error { return s.host.Notify("Note: clear your terminal before sharing readonly access") })
+		notify("Note: clear your terminal before sharing readonly access")
 	}
 	if web := s.cfg.WebURL; web != "" {
 		webRO, webRW := s.WebURL(s.roToken), s.WebURL(s.token)
-		msgs = append(msgs,
-			func() error { return s.host.Notify("web session read only: " + webRO) },
-			func() error { return s.host.Notify("ssh session read only: " + ro) },
-			func() error { return s.host.Notify("web session: " + webRW) },
-			func() error { return s.host.Notify("ssh session: " + rw) },
-			func() error { return s.host.SetEnv("tmate_web_ro", webRO) },
-			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
-			func() error { return s.host.SetEnv("tmate_web", webRW) },
-			func() error { return s.host.SetEnv("tmate_ssh", rw) },
-		)
+		notify("web session read only: " + webRO)
+		notify("ssh session read only: " + ro)
+		notify("web session: " + webRW)
+		notify("ssh session: " + rw)
+		setEnv("tmate_web_ro", webRO)
+		setEnv("tmate_ssh_ro", ro)
+		setEnv("tmate_web", webRW)
+		setEnv("tmate_ssh", rw)
 	} else {
-		msgs = append(msgs,
-			func() error { return s.host.Notify("ssh session read only: " + ro) },
-			func() error { return s.host.Notify("ssh session: " + rw) },
-			func() error { return s.host.SetEnv("tmate_ssh_ro", ro) },
-			func() error { return s.host.SetEnv("tmate_ssh", rw) },
-		)
+		notify("ssh session read only: " + ro)
+		notify("ssh session: " + rw)
+		setEnv("tmate_ssh_ro", ro)
+		setEnv("tmate_ssh", rw)
 	}
 	msgs = append(msgs, s.reconnectionData()...)
 	msgs = append(msgs, s.host.Ready)

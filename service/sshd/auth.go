@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 )
@@ -44,6 +45,7 @@ type authNote struct {
 	fileErr error
 	lastKey ssh.PublicKey // last key a host offered, refused
 	banner  bool
+	session string // id of the session a guest asked for
 }
 
 // refusal is the log line of a refused authentication ("" if none).
@@ -70,6 +72,22 @@ func (n *authNote) reason() metrics.Reason {
 		return metrics.GuestKey
 	}
 	return metrics.HostNotAllowed
+}
+
+// event is the audit trail's record of a refused authentication from
+// addr, logged as refusal: the keys offered, and the session a guest
+// asked for.
+func (n *authNote) event(addr, refusal string) audit.Event {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, why, _ := strings.Cut(refusal, ": ")
+	e := audit.Event{Why: why, SessionID: n.session}
+	if n.guest {
+		e.GuestAddr, e.GuestKey, e.Transport = addr, strings.Join(n.refused, " "), string(session.TransportSSH)
+	} else {
+		e.HostAddr, e.HostKey = addr, strings.Join(n.refused, " ")
+	}
+	return e
 }
 
 func offered(fps []string) string {
@@ -129,7 +147,7 @@ func (s *Server) noneAuth(meta ssh.ConnMetadata) (*ssh.Permissions, error) {
 		}
 	} else if sess := s.guestSession(meta.User()); sess != nil && sess.RestrictsGuests() {
 		n.mu.Lock()
-		n.guest = true
+		n.guest, n.session = true, sess.ID()
 		n.mu.Unlock()
 		return nil, errKeyRequired
 	}
@@ -171,7 +189,7 @@ func (s *Server) publicKeyAuth(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.P
 		ok = sess == nil || sess.AllowsGuestKey(key)
 		if !ok {
 			n.mu.Lock()
-			n.guest = true
+			n.guest, n.session = true, sess.ID()
 			n.mu.Unlock()
 			n.sendBanner(GuestKeyRefusal)
 		}

@@ -233,8 +233,9 @@ func TestAGuestThatReadsNothingIsDropped(t *testing.T) {
 			close(stop)
 			<-flooded
 			waitFor(t, "one guest left", func() bool { return len(reg.Sessions()[0].GuestList()) == 1 })
-			h.send(t, &protocol.PtyData{PaneID: 0, Data: []byte("\x1b[2J\x1b[Hafter the drop")})
-			waitFor(t, "the other guest to see the session go on", func() bool { return strings.Contains(reader.output(), "after the drop") })
+			// No letter of the flood, so that every cell of it is drawn.
+			h.send(t, &protocol.PtyData{PaneID: 0, Data: []byte("\x1b[2J\x1b[HAFTER-THE-DROP")})
+			waitFor(t, "the other guest to see the session go on", func() bool { return strings.Contains(reader.output(), "AFTER-THE-DROP") })
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/session"
 	"tmate-relay/service/viewer"
@@ -37,7 +38,11 @@ func (c *conn) guest() {
 	}
 	c.pty = term.pty
 	if offered, refused := c.refusedGuest(); refused {
-		c.srv.cfg.Metrics.Refused(metrics.GuestKey)
+		e := audit.Event{GuestAddr: c.addr, GuestKey: offered, Transport: string(session.TransportSSH), Why: "no key listed by the session's host"}
+		if sess != nil {
+			e.SessionID = sess.ID()
+		}
+		c.srv.refuse(metrics.GuestKey, e)
 		// As for a wrong token: the delay slows probing for the names of
 		// key-restricted sessions as much as guessing tokens.
 		time.Sleep(c.srv.limits.fail(c.addr))
@@ -46,7 +51,7 @@ func (c *conn) guest() {
 		return
 	}
 	if !found {
-		c.srv.cfg.Metrics.Refused(metrics.BadToken)
+		c.srv.refuse(metrics.BadToken, audit.Event{GuestAddr: c.addr, GuestKey: c.keyFingerprint(), Transport: string(session.TransportSSH), Why: "invalid or expired token"})
 		// The delay keeps token guessing slow and gives no timing hint;
 		// it grows for an address that keeps guessing (limits.go).
 		time.Sleep(c.srv.limits.fail(c.addr))
@@ -56,7 +61,11 @@ func (c *conn) guest() {
 	}
 	g, err := sess.AttachVia(session.TransportSSH, readOnly, c.addr, term.w, term.h)
 	if err != nil {
-		c.srv.cfg.Metrics.AttachRefused(err)
+		if metrics.IsLimit(err) {
+			e := sess.AuditEvent("")
+			e.GuestAddr, e.GuestKey, e.Transport, e.Role, e.Why = c.addr, c.keyFingerprint(), string(session.TransportSSH), audit.Role(readOnly), err.Error()
+			c.srv.refuse(metrics.Limits, e)
+		}
 		c.lastWords("Relay: "+err.Error(), 1)
 		log.Info("guest refused", "err", err)
 		return
@@ -66,6 +75,7 @@ func (c *conn) guest() {
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	c.srv.cfg.Metrics.GuestJoined(g)
 	defer c.srv.cfg.Metrics.GuestLeft(g)
+	c.srv.cfg.Audit.Emit(c.guestEvent(sess, audit.GuestJoin, g, ""))
 	why := viewer.Run(sess, g, &sshTerminal{c: c, resizes: resizes, term: term.term}, viewer.Config{
 		EscapeTime:   c.srv.cfg.EscapeTime,
 		InputRate:    c.srv.cfg.InputRate,
@@ -74,6 +84,14 @@ func (c *conn) guest() {
 	})
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)
+	c.srv.cfg.Audit.Emit(c.guestEvent(sess, audit.GuestLeave, g, why))
+}
+
+// guestEvent is the audit trail's event of kind about g, this guest.
+func (c *conn) guestEvent(sess *session.Session, kind audit.Kind, g *session.Guest, why string) audit.Event {
+	e := sess.GuestEvent(kind, g)
+	e.GuestKey, e.Why = c.keyFingerprint(), why
+	return e
 }
 
 // RefuseToken records that addr presented an unknown token, at any of the

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/internal/ratelimit"
 	"tmate-relay/service/metrics"
@@ -41,7 +42,8 @@ func (c *conn) host() {
 		return
 	}
 	enc := newHostSender(c.stallGuard(log), c.sc)
-	in := bufio.NewReaderSize(c.srv.cfg.Metrics.HostReader(c.hostOutput()), 32<<10)
+	counted := &sessionBytes{r: c.srv.cfg.Metrics.HostReader(c.hostOutput())}
+	in := bufio.NewReaderSize(counted, 32<<10)
 	dec := protocol.NewDecoder(in, c.srv.cfg.Limits)
 	startup := c.startupDeadline(enc, log)
 	defer startup.timer.Stop()
@@ -68,7 +70,7 @@ func (c *conn) host() {
 	reg := c.srv.cfg.Registry
 	sess = session.New(c.srv.cfg.Session, enc)
 	addErr := reg.Add(sess)
-	gen := sess.TakeHost(enc, c.hostKey(), c.hangUp)
+	gen := sess.TakeHost(enc, c.keyFingerprint(), c.hangUp)
 	stream := &hostStream{dec: dec, onReady: startup.ready}
 	fresh := sess
 	sess, gen, err = c.resume(fresh, gen, addErr, stream, enc, log)
@@ -77,7 +79,7 @@ func (c *conn) host() {
 	}
 	if err != nil {
 		if errors.Is(err, session.ErrTooManySessions) {
-			c.srv.cfg.Metrics.Refused(metrics.Limits)
+			c.srv.refuse(metrics.Limits, audit.Event{HostAddr: c.addr, HostKey: c.keyFingerprint(), Why: err.Error()})
 		}
 		enc.Notify("Relay: " + err.Error())
 		log.Warn("host refused", "err", err)
@@ -85,6 +87,12 @@ func (c *conn) host() {
 		return
 	}
 	sess.SetHostAddr(c.addr)
+	counted.count(sess)
+	if sess == fresh {
+		sess.Record(audit.SessionStart)
+	} else {
+		sess.Record(audit.HostReconnect)
+	}
 	log = log.With("session", sess.ID())
 	if rc := reg.Reconnector(); rc != nil {
 		stop := make(chan struct{})
@@ -173,7 +181,7 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 	if addErr == nil {
 		reg.Remove(fresh) // not announced yet: nobody knows its tokens
 	}
-	sess, gen, err := reg.Resume(rc.Data, c.hostKey(), c.srv.cfg.Session, enc, c.hangUp)
+	sess, gen, err := reg.Resume(rc.Data, c.keyFingerprint(), c.srv.cfg.Session, enc, c.hangUp)
 	if err != nil {
 		// As the original does, the host starts afresh with new tokens.
 		log.Info("host reconnection refused: it gets a new session", "why", err)
@@ -188,9 +196,9 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 	return sess, gen, nil
 }
 
-// hostKey is the fingerprint of the key the host authenticated with, ""
-// when it used none.
-func (c *conn) hostKey() string {
+// keyFingerprint is the fingerprint of the key the host or guest
+// authenticated with, "" when it used none.
+func (c *conn) keyFingerprint() string {
 	if c.sc.Permissions == nil {
 		return ""
 	}
@@ -200,6 +208,32 @@ func (c *conn) hostKey() string {
 // hangUp closes the host's connection when a reconnection of the same host
 // takes its place.
 func (c *conn) hangUp() { c.sc.Close() }
+
+// sessionBytes counts the bytes read from a host into its session's total
+// (the audit trail's), keeping those read before the session is known.
+// Only the host's reader uses it.
+type sessionBytes struct {
+	r       io.Reader
+	sess    *session.Session
+	pending int64
+}
+
+func (b *sessionBytes) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if b.sess != nil {
+		b.sess.AddHostBytes(int64(n))
+	} else {
+		b.pending += int64(n)
+	}
+	return n, err
+}
+
+// count adds what is read from now on, and was before, to sess.
+func (b *sessionBytes) count(sess *session.Session) {
+	b.sess = sess
+	sess.AddHostBytes(b.pending)
+	b.pending = 0
+}
 
 // refreshReconnectionData gives the host fresh reconnection data every
 // interval until stop is closed.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/audit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
@@ -82,6 +83,9 @@ type Config struct {
 	// Metrics counts handshakes, refusals, hosts' bytes and reconnects,
 	// and guests (nil: none).
 	Metrics *metrics.Metrics
+	// Audit records sessions' starts, hosts' reconnections, guests'
+	// joins and leaves, and refusals (nil: none); Session.Audit their ends.
+	Audit *audit.Trail
 }
 
 // Server accepts SSH connections for hosts and guests.
@@ -265,8 +269,9 @@ func (s *Server) handleConn(nc net.Conn) {
 	// Until it reaches a session (or, for a host, passes authentication)
 	// a connection counts against its address's cap.
 	if !s.limits.open(addr) {
-		s.cfg.Metrics.Refused(metrics.Limits)
-		s.cfg.Log.Info("connection refused: too many unauthenticated connections from this address", "addr", addr)
+		const why = "too many unauthenticated connections from this address"
+		s.refuse(metrics.Limits, audit.Event{Addr: addr, Why: why})
+		s.cfg.Log.Info("connection refused: "+why, "addr", addr)
 		return
 	}
 	release := sync.OnceFunc(func() { s.limits.done(addr) })
@@ -281,7 +286,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	s.auth.Delete(nc.RemoteAddr().String())
 	if err != nil {
 		if refusal := note.refusal(); refusal != "" {
-			s.cfg.Metrics.Refused(note.reason())
+			s.refuse(note.reason(), note.event(addr, refusal))
 			if note.guest {
 				// As for a wrong token: the address's slot stays taken for
 				// the penalty, which slows probing for key-restricted
@@ -340,7 +345,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	if sc.User() == HostUser && refusedKey != "" {
 		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
 	} else if sc.User() == HostUser && overCap {
-		s.cfg.Metrics.Refused(metrics.Limits)
+		s.refuse(metrics.Limits, audit.Event{HostAddr: addr, HostKey: c.keyFingerprint(), Why: "too many sessions from this address"})
 		c.refuseHost(fmt.Sprintf("Relay: this relay takes at most %d sessions from one address (sessions_per_address), and yours has that many: end one and start again.", s.cfg.SessionsPerAddress),
 			"host refused: too many sessions from this address", "limit", s.cfg.SessionsPerAddress)
 	} else if sc.User() == HostUser {
@@ -352,6 +357,14 @@ func (s *Server) handleConn(nc net.Conn) {
 	// Let the peer read its last bytes and hang up first: closing at once
 	// can cut off what it has not yet shown ("closed by remote host").
 	waitClosed(sc, time.Second)
+}
+
+// refuse counts a refusal for reason and records it in the audit trail
+// as e, which says who was refused and why.
+func (s *Server) refuse(reason metrics.Reason, e audit.Event) {
+	s.cfg.Metrics.Refused(reason)
+	e.Kind, e.Reason = audit.Refusal, string(reason)
+	s.cfg.Audit.Emit(e)
 }
 
 // waitClosed waits up to d for the peer to close the connection.

@@ -203,6 +203,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 				}
 				return "disconnected"
 			}
+			g.AddBytes(len(buf))
 			cfg.Metrics.FrameWritten(g.Transport, len(buf), dataAt)
 			// The session changed again while this frame was written: a
 			// flood. The next frame waits until this one reached the

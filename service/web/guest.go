@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"tmate-relay/service/audit"
 	"tmate-relay/service/config"
 	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/metrics"
@@ -54,13 +55,23 @@ type guests struct {
 // keys reads when [web] allow_restricted_sessions is off.
 const RestrictedMessage = "This session only accepts guests with SSH keys its host listed (tmate-authorized-keys): join it with ssh, not a browser."
 
-// refused reports why a browser may not join sess ("" if it may).
-func (gs *guests) refused(sess *session.Session) string {
+// refused reports why a browser at addr may not join sess ("" if it may).
+func (gs *guests) refused(sess *session.Session, addr string) string {
 	if !gs.allowRestricted && sess.RestrictsGuests() {
-		gs.opts.Metrics.Refused(metrics.GuestKey)
+		e := sess.AuditEvent("")
+		e.GuestAddr, e.Why = addr, "session restricted to SSH keys"
+		gs.refuse(metrics.GuestKey, e)
 		return RestrictedMessage
 	}
 	return ""
+}
+
+// refuse counts a refusal for reason and records it in the audit trail as
+// e, a browser guest's.
+func (gs *guests) refuse(reason metrics.Reason, e audit.Event) {
+	gs.opts.Metrics.Refused(reason)
+	e.Kind, e.Reason, e.Transport = audit.Refusal, string(reason), string(session.TransportWeb)
+	gs.opts.Audit.Emit(e)
 }
 
 // lookup finds the session of a token; an unknown token from addr waits as
@@ -71,7 +82,7 @@ func (gs *guests) lookup(token, addr string) (sess *session.Session, readOnly, o
 		sess, readOnly, ok = gs.opts.Registry.Lookup(token)
 	}
 	if !ok {
-		gs.opts.Metrics.Refused(metrics.BadToken)
+		gs.refuse(metrics.BadToken, audit.Event{GuestAddr: addr, Why: "invalid or expired token"})
 		if gs.opts.TokenRefusals != nil {
 			time.Sleep(gs.opts.TokenRefusals.RefuseToken(addr))
 		} else {
@@ -92,7 +103,7 @@ func (gs *guests) page(w http.ResponseWriter, r *http.Request) {
 		noSessionPage.Execute(w, viewer.InvalidTokenMessage)
 		return
 	}
-	if why := gs.refused(sess); why != "" {
+	if why := gs.refused(sess, remoteIP(r.RemoteAddr)); why != "" {
 		w.WriteHeader(http.StatusForbidden)
 		restrictedPage.Execute(w, why)
 		gs.opts.Log.Info("web guest refused: session restricted to SSH keys", "addr", remoteIP(r.RemoteAddr))
@@ -130,7 +141,7 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 		log.Info("guest refused: invalid or expired token")
 		return
 	}
-	if why := gs.refused(sess); why != "" {
+	if why := gs.refused(sess, addr); why != "" {
 		c.Close(closeRefused, why)
 		log.Info("guest refused: session restricted to SSH keys")
 		return
@@ -139,7 +150,11 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	rows := viewer.ClampSize(atoi(r.URL.Query().Get("rows")), 24)
 	g, err := sess.AttachVia(session.TransportWeb, readOnly, addr, cols, rows)
 	if err != nil {
-		gs.opts.Metrics.AttachRefused(err)
+		if metrics.IsLimit(err) {
+			e := sess.AuditEvent("")
+			e.GuestAddr, e.Role, e.Why = addr, audit.Role(readOnly), err.Error()
+			gs.refuse(metrics.Limits, e)
+		}
 		c.Close(closeRefused, err.Error())
 		log.Info("guest refused", "err", err)
 		return
@@ -148,12 +163,16 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	gs.opts.Metrics.GuestJoined(g)
 	defer gs.opts.Metrics.GuestLeft(g)
+	gs.opts.Audit.Emit(sess.GuestEvent(audit.GuestJoin, g))
 	t := newWSTerminal(r.Context(), c)
 	stop := keepAlive(t.ctx, c, gs.opts.PingInterval, log)
 	why := viewer.Run(sess, g, t, gs.opts.Viewer)
 	stop()
 	sess.Detach(g)
 	log.Info("guest left", "client", g.ClientID, "why", why)
+	left := sess.GuestEvent(audit.GuestLeave, g)
+	left.Why = why
+	gs.opts.Audit.Emit(left)
 }
 
 // wsTerminal is a browser's WebSocket as the viewer sees it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/audit"
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
 	"tmate-relay/service/metrics"
@@ -42,6 +43,8 @@ type Options struct {
 	// Metrics counts browser guests' joins and refusals (nil: none), and
 	// is served at /metrics when [web] metrics is true.
 	Metrics *metrics.Metrics
+	// Audit records browser guests' joins, leaves and refusals (nil: none).
+	Audit *audit.Trail
 }
 
 // TokenRefusals records an unknown token from an address and says how
