@@ -40,6 +40,11 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
+	_, stopPprof, err := servePprof(os.Getenv(pprofEnv), log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
 	if err != nil {
 		return err
