@@ -36,6 +36,11 @@ type Frame struct {
 	// Renderer that drew that previous frame skip the row.
 	seq   uint64
 	dirty []bool
+	// Rows scrollTop..scrollBot (full width) moved up by scrollN since the
+	// previous Compose, as a pane's screen scrolled (0: none): dirty is
+	// then relative to the previous frame so moved, and a Renderer that
+	// drew it scrolls its terminal the same way.
+	scrollTop, scrollBot, scrollN int
 
 	// off is the first row of the window: 1 with status-position top
 	// (the status line takes row 0), else 0.
@@ -62,9 +67,11 @@ type Frame struct {
 
 // paneDrawn is what one visible pane's cells were drawn from.
 type paneDrawn struct {
-	scr    Screen
-	gen    uint64
-	hasGen bool
+	scr        Screen
+	gen        uint64
+	hasGen     bool
+	scrolls    uint64
+	hasScrolls bool
 }
 
 // lineScreen is a Screen that hands out a whole row at once (vt.Emulator
@@ -77,6 +84,12 @@ type lineScreen interface {
 // it stays the same, so do the screen's cells.
 type genScreen interface {
 	Gen() uint64
+}
+
+// scrollScreen is a Screen that counts how often all its lines moved up
+// by one (vt.Emulator's Scrolls).
+type scrollScreen interface {
+	Scrolls() uint64
 }
 
 // At returns the cell at x, y (which must be inside the frame).
@@ -133,6 +146,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		h = 0
 	}
 	f.seq++
+	f.scrollN = 0
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
 	f.BracketedPaste = false
 	f.Rings = v.Rings
@@ -249,6 +263,7 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 				all = true
 				break
 			}
+			moveScrolled(f, &f.drawn[i], p, rows)
 			f.drawn[i] = drawPane(f, p, rows, true)
 		}
 	}
@@ -257,6 +272,31 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 			f.drawn[i] = drawPane(f, p, rows, true)
 		}
 	}
+}
+
+// moveScrolled moves the frame's rows of pane p up by the lines its screen
+// scrolled since d was drawn, filling the rows it uncovers with blanks, and
+// records the move for the Renderer (Frame.scrollN): a line of output at
+// the bottom of a pane then changes a row or two of the frame, not all.
+// Only a pane as wide as the frame moves (a terminal scrolls whole rows),
+// and one per Compose.
+func moveScrolled(f *Frame, d *paneDrawn, p *PaneView, rows int) {
+	s, ok := p.Screen.(scrollScreen)
+	if !ok || !d.hasScrolls || d.scr != p.Screen || f.scrollN != 0 || p.X != 0 || p.W < f.W {
+		return
+	}
+	top, bot := p.Y+f.off, min(p.Y+p.H, rows)-1+f.off // the pane's rows in the frame
+	n := s.Scrolls() - d.scrolls
+	if bot <= top || n == 0 || n > uint64(bot-top) {
+		return
+	}
+	w, k := f.W, int(n)
+	copy(f.Cells[top*w:(bot+1-k)*w], f.Cells[(top+k)*w:(bot+1)*w])
+	gone := f.Cells[(bot+1-k)*w : (bot+1)*w]
+	for i := range gone {
+		gone[i] = blank
+	}
+	f.scrollTop, f.scrollBot, f.scrollN = top, bot, k
 }
 
 // same reports whether scr shows what it showed when d was recorded.
@@ -683,6 +723,9 @@ func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
 	d := paneDrawn{scr: p.Screen}
 	if g, ok := p.Screen.(genScreen); ok {
 		d.gen, d.hasGen = g.Gen(), true
+	}
+	if s, ok := p.Screen.(scrollScreen); ok {
+		d.scrolls, d.hasScrolls = s.Scrolls(), true
 	}
 	w := f.W
 	xend := min(p.X+p.W, w)

@@ -122,6 +122,9 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		return dst
 	}
 
+	if partial && f.scrollN > 0 {
+		dst = r.scrollMoved(dst, f)
+	}
 	if !r.scrollOff {
 		dst = r.scroll(dst, f, partial)
 	} else {
@@ -650,6 +653,60 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 		}
 	}
 	top, bottom := a, b+n-1 // the region, 0-based inclusive
+	dst = r.scrollRegion(dst, top, bottom, n)
+	for y := top; y <= bottom; y++ {
+		r.check[y] = true // the terminal's rows moved
+	}
+	r.prevHash, r.nextHash = r.nextHash, r.prevHash
+	return dst
+}
+
+// scrollMoved follows Compose's move of f's rows scrollTop..scrollBot up
+// by scrollN (Frame.scrollN): the terminal's rows move too when that saves
+// redrawing a few of them, and then only the rows Compose marked need
+// drawing; otherwise every moved row is compared.
+func (r *Renderer) scrollMoved(dst []byte, f *Frame) []byte {
+	top, bot, n := f.scrollTop, f.scrollBot, f.scrollN
+	if r.scrollOff || top < 0 || bot >= r.h || n <= 0 || n > bot-top {
+		for y := max(top, 0); y <= min(bot, r.h-1); y++ {
+			r.check[y] = true
+		}
+		return dst
+	}
+	w := r.w
+	if len(r.prevHash) != r.h {
+		r.prevHash = r.prevHash[:0]
+		for y := 0; y < r.h; y++ {
+			r.prevHash = append(r.prevHash, hashRow(r.prev[y*w:(y+1)*w]))
+		}
+	}
+	// The gain, as scroll counts it: rows Compose left as they were
+	// moved, which the terminal does not show there yet.
+	gain := 0
+	for y := top; y+n <= bot; y++ {
+		if !f.dirty[y] && r.prevHash[y+n] != r.prevHash[y] {
+			gain++
+		}
+	}
+	if gain < 2 {
+		for y := top; y <= bot; y++ {
+			r.check[y] = true
+		}
+		return dst
+	}
+	dst = r.scrollRegion(dst, top, bot, n)
+	copy(r.prevHash[top:bot+1-n], r.prevHash[top+n:bot+1])
+	for y := bot + 1 - n; y <= bot; y++ {
+		r.prevHash[y] = hashRow(r.prev[y*w : (y+1)*w])
+	}
+	return dst
+}
+
+// scrollRegion moves rows top..bottom (0-based, inclusive) of the terminal
+// up by n, with a scroll region and SU (or LFs), and mirrors that in what
+// the terminal holds: the rows it uncovers are blank.
+func (r *Renderer) scrollRegion(dst []byte, top, bottom, n int) []byte {
+	w, h := r.w, r.h
 	dst = r.setPen(dst, &blank)
 	whole := top == 0 && bottom == h-1
 	switch {
@@ -684,10 +741,6 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 	for i := (bottom + 1 - n) * w; i < (bottom+1)*w; i++ {
 		r.prev[i] = blank
 	}
-	for y := top; y <= bottom; y++ {
-		r.check[y] = true // the terminal's rows moved
-	}
-	r.prevHash, r.nextHash = r.nextHash, r.prevHash
 	return dst
 }
 

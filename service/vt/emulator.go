@@ -76,25 +76,26 @@ type Emulator struct {
 	altCY  int
 	altPen pen
 
-	hist   []histLine // ring, see history.go
-	hbuf   []byte     // scratch for encoding a history line
-	hstart int
-	hlen   int
-	hlimit int
-	spare  [][]Cell // cell slices to reuse
-	cx, cy int      // cx == w: pending wrap, as tmux
-	top    int
-	bot    int
-	modes  Modes
-	tabs   []bool
-	pen    pen
-	scPen  pen
-	scX    int
-	scY    int
-	title  string
-	cstyle int
-	gen    uint64 // change counter, see Gen
-	bells  uint64 // BEL bytes executed, see Bells
+	hist    []histLine // ring, see history.go
+	hbuf    []byte     // scratch for encoding a history line
+	hstart  int
+	hlen    int
+	hlimit  int
+	spare   [][]Cell // cell slices to reuse
+	cx, cy  int      // cx == w: pending wrap, as tmux
+	top     int
+	bot     int
+	modes   Modes
+	tabs    []bool
+	pen     pen
+	scPen   pen
+	scX     int
+	scY     int
+	title   string
+	cstyle  int
+	gen     uint64 // change counter, see Gen
+	scrolls uint64 // whole-screen scrolls, see Scrolls
+	bells   uint64 // BEL bytes executed, see Bells
 
 	// memory, see budget.go
 	pool  *Pool // nil: cells are counted, not drawn
@@ -275,6 +276,9 @@ func (e *Emulator) extend(c []Cell, n, w int) ([]Cell, bool) {
 // to history whatever the region, as tmux's grid_view_scroll_region_up
 // (grid_scroll_history_region) does in both 2.4 and 3.3a.
 func (e *Emulator) scrollUp(top, bot int, bg Color) {
+	if top == 0 && bot == e.h-1 {
+		e.scrolls++
+	}
 	gone := e.lines[top]
 	copy(e.lines[top:bot], e.lines[top+1:bot+1])
 	if !e.alt {
