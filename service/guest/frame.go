@@ -72,6 +72,9 @@ type paneDrawn struct {
 	hasGen     bool
 	scrolls    uint64
 	hasScrolls bool
+	// vers[py] is the LineVersion of the line pane row py was drawn from
+	// (nil for a screen without them).
+	vers []uint64
 }
 
 // lineScreen is a Screen that hands out a whole row at once (vt.Emulator
@@ -84,6 +87,13 @@ type lineScreen interface {
 // it stays the same, so do the screen's cells.
 type genScreen interface {
 	Gen() uint64
+}
+
+// versionScreen is a Screen that stamps its lines (vt.Emulator's
+// LineVersion): a row drawn from a line whose stamp is the same needs no
+// drawing again.
+type versionScreen interface {
+	LineVersion(y int) uint64
 }
 
 // scrollScreen is a Screen that counts how often all its lines moved up
@@ -203,7 +213,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		c.drawBorders(f, rows, status)
 		f.drawn = f.drawn[:0]
 		for _, p := range c.panes {
-			f.drawn = append(f.drawn, drawPane(f, p, rows, false))
+			f.drawn = append(f.drawn, drawPane(f, p, rows, false, nil))
 		}
 		f.overlap = overlapping(c.panes, w, rows)
 		if status == 1 {
@@ -264,12 +274,15 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 				break
 			}
 			moveScrolled(f, &f.drawn[i], p, rows)
-			f.drawn[i] = drawPane(f, p, rows, true)
+			f.drawn[i] = drawPane(f, p, rows, true, &f.drawn[i])
 		}
 	}
 	if all {
+		// Overlapping panes: one drawn again covers others' cells, so
+		// every row is drawn.
 		for i, p := range c.panes {
-			f.drawn[i] = drawPane(f, p, rows, true)
+			f.drawn[i].scr = nil
+			f.drawn[i] = drawPane(f, p, rows, true, &f.drawn[i])
 		}
 	}
 }
@@ -295,6 +308,13 @@ func moveScrolled(f *Frame, d *paneDrawn, p *PaneView, rows int) {
 	gone := f.Cells[(bot+1-k)*w : (bot+1)*w]
 	for i := range gone {
 		gone[i] = blank
+	}
+	if len(d.vers) == bot+1-top {
+		// The rows' stamps move with them; blank rows are stamped 0.
+		copy(d.vers, d.vers[k:])
+		clear(d.vers[len(d.vers)-k:])
+	} else {
+		d.vers = d.vers[:0]
 	}
 	f.scrollTop, f.scrollBot, f.scrollN = top, bot, k
 }
@@ -718,9 +738,19 @@ func appendInt(b []byte, n int) []byte {
 // wide character cut by the pane's or the guest's right edge, or a
 // continuation cell without its left half, becomes a blank. A pane without
 // a screen is blank. With mark, it marks the rows whose cells changed. It
-// returns what the cells were drawn from.
-func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
+// returns what the cells were drawn from. With prev, what the frame's rows
+// of p were drawn from (its memory is reused), rows drawn from a line with
+// the same stamp are left as they are.
+func drawPane(f *Frame, p *PaneView, rows int, mark bool, prev *paneDrawn) paneDrawn {
 	d := paneDrawn{scr: p.Screen}
+	vs, _ := p.Screen.(versionScreen)
+	var old []uint64
+	if prev != nil {
+		if vs != nil && prev.scr == p.Screen {
+			old = prev.vers // read row by row before d.vers overwrites it
+		}
+		d.vers = prev.vers[:0]
+	}
 	if g, ok := p.Screen.(genScreen); ok {
 		d.gen, d.hasGen = g.Gen(), true
 	}
@@ -737,6 +767,14 @@ func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
 		y := p.Y + py
 		if y >= rows {
 			break
+		}
+		if vs != nil {
+			ver := vs.LineVersion(py)
+			skip := py < len(old) && old[py] == ver
+			d.vers = append(d.vers, ver)
+			if skip {
+				continue
+			}
 		}
 		var line []vt.Cell
 		switch {

@@ -14,3 +14,28 @@ func (e *Emulator) Gen() uint64 { return e.gen }
 // instead of finding them all changed. It is a hint: anything else may
 // have changed the lines too.
 func (e *Emulator) Scrolls() uint64 { return e.scrolls }
+
+// LineVersion stamps visible line y's cells: while it stays the same, so
+// does what Line(y) returns, wherever the line has moved on the screen
+// (stamps are never given twice; 0 is a blank line). A renderer that drew
+// a row from a line with this stamp need not look at it again.
+func (e *Emulator) LineVersion(y int) uint64 {
+	if y < 0 || y >= e.h {
+		return 0
+	}
+	return e.lines[y].ver
+}
+
+// stamp returns a line stamp never given before.
+func (e *Emulator) stamp() uint64 {
+	e.stamps++
+	return e.stamps
+}
+
+// restamp gives every visible line a new stamp, after the lines were
+// rebuilt wholesale (a resize, the main screen back).
+func (e *Emulator) restamp() {
+	for i := range e.lines {
+		e.lines[i].ver = e.stamp()
+	}
+}
