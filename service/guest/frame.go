@@ -1,10 +1,7 @@
 package guest
 
 import (
-	"encoding/binary"
 	"hash/maphash"
-	"math"
-	"reflect"
 
 	"tmate-relay/service/vt"
 )
@@ -52,7 +49,8 @@ type Frame struct {
 	// redraws them all).
 	composed bool
 	key      uint64
-	hash     maphash.Hash
+	seed     maphash.Seed
+	keyBuf   []byte
 	drawn    []paneDrawn
 	overlap  bool
 
@@ -192,8 +190,8 @@ func Compose(v *View, w, h int, f *Frame) {
 		statusY, f.off = 0, 1
 	}
 
-	key, keyOK := f.viewKey(v, w, h)
-	if f.composed && keyOK && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
+	key := f.viewKey(v, w, h)
+	if f.composed && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
 		len(f.drawn) == len(c.panes) {
 		// Only the panes' screens can have changed.
 		clear(f.dirty)
@@ -219,7 +217,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		if status == 1 {
 			drawStatusLine(f, v, statusY)
 		}
-		f.composed = keyOK
+		f.composed = true
 		f.key = key
 	}
 
@@ -326,74 +324,6 @@ func (d *paneDrawn) same(scr Screen) bool {
 	}
 	g, ok := scr.(genScreen)
 	return ok && d.hasGen && d.scr == scr && d.gen == g.Gen()
-}
-
-// viewKey hashes everything in v that Compose draws from apart from what
-// the panes' screens hold, and the guest's size. It walks the View with
-// reflect so that a field added later is part of the key without anyone
-// having to remember it here. The hash is 64 bits with a per-frame random
-// seed, so two different views sharing a key is not a practical concern.
-// ok is false when v holds something it cannot
-// hash (a pointer, a map, an interface other than a pane's Screen), and
-// then Compose draws everything.
-func (f *Frame) viewKey(v *View, w, h int) (key uint64, ok bool) {
-	f.hash.Reset()
-	writeUint(&f.hash, uint64(w))
-	writeUint(&f.hash, uint64(h))
-	if !hashValue(&f.hash, reflect.ValueOf(v).Elem()) {
-		return 0, false
-	}
-	return f.hash.Sum64(), true
-}
-
-var screenType = reflect.TypeFor[Screen]()
-
-func writeUint(h *maphash.Hash, n uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], n)
-	h.Write(b[:])
-}
-
-func hashValue(h *maphash.Hash, v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Bool:
-		if v.Bool() {
-			h.WriteByte(1)
-		} else {
-			h.WriteByte(0)
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		writeUint(h, uint64(v.Int()))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		writeUint(h, v.Uint())
-	case reflect.Float32, reflect.Float64:
-		writeUint(h, math.Float64bits(v.Float()))
-	case reflect.String:
-		s := v.String()
-		writeUint(h, uint64(len(s)))
-		h.WriteString(s)
-	case reflect.Slice, reflect.Array:
-		n := v.Len()
-		writeUint(h, uint64(n))
-		for i := 0; i < n; i++ {
-			if !hashValue(h, v.Index(i)) {
-				return false
-			}
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			fv := v.Field(i)
-			if fv.Kind() == reflect.Interface && fv.Type() == screenType {
-				continue // compared by paneDrawn.same
-			}
-			if !hashValue(h, fv) {
-				return false
-			}
-		}
-	default:
-		return false
-	}
-	return true
 }
 
 // overlapping reports whether any two panes' drawn areas overlap.
