@@ -2,6 +2,7 @@ package guest
 
 import (
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -102,5 +103,39 @@ func TestRenderFollowsScrollingPane(t *testing.T) {
 				t.Error("Compose never moved the scrolled pane's rows")
 			}
 		})
+	}
+}
+
+// TestScrollFinderFindsWhatTheFullSearchDoes checks the search for tall
+// terminals against the one that tries every shift, on random rows drawn
+// from a few contents (so that many rows match), some of them scrolled.
+func TestScrollFinderFindsWhatTheFullSearchDoes(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	var sf scrollFinder
+	for i := range 20000 {
+		h := 2 + rng.Intn(150)
+		kinds := uint64(1 + rng.Intn(6))
+		prev := make([]uint64, h)
+		for y := range prev {
+			prev[y] = rng.Uint64() % kinds
+		}
+		next := make([]uint64, h)
+		shift := rng.Intn(h)
+		for y := range next {
+			switch {
+			case rng.Intn(10) == 0:
+				next[y] = rng.Uint64() % (kinds + 2)
+			case y+shift < h:
+				next[y] = prev[y+shift]
+			default:
+				next[y] = prev[y]
+			}
+		}
+		g, n, a, b := findScroll(next, prev)
+		fg, fn, fa, fb := sf.find(next, prev)
+		if g != fg || (g > 0 && (n != fn || a != fa || b != fb)) {
+			t.Fatalf("case %d (h %d): full search gain %d shift %d rows %d-%d, finder gain %d shift %d rows %d-%d\nprev %v\nnext %v",
+				i, h, g, n, a, b, fg, fn, fa, fb, prev, next)
+		}
 	}
 }
