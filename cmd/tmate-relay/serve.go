@@ -49,6 +49,11 @@ func runServe(args []string) error {
 		return fmt.Errorf("[audit] file: %w", err)
 	}
 	defer trail.Close() // after the sessions' ends, recorded by Shutdown
+	_, stopPprof, err := servePprof(os.Getenv(pprofEnv), log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
 	if err != nil {
 		return err

@@ -1,10 +1,7 @@
 package guest
 
 import (
-	"encoding/binary"
 	"hash/maphash"
-	"math"
-	"reflect"
 
 	"tmate-relay/service/vt"
 )
@@ -36,6 +33,11 @@ type Frame struct {
 	// Renderer that drew that previous frame skip the row.
 	seq   uint64
 	dirty []bool
+	// Rows scrollTop..scrollBot (full width) moved up by scrollN since the
+	// previous Compose, as a pane's screen scrolled (0: none): dirty is
+	// then relative to the previous frame so moved, and a Renderer that
+	// drew it scrolls its terminal the same way.
+	scrollTop, scrollBot, scrollN int
 
 	// off is the first row of the window: 1 with status-position top
 	// (the status line takes row 0), else 0.
@@ -47,7 +49,8 @@ type Frame struct {
 	// redraws them all).
 	composed bool
 	key      uint64
-	hash     maphash.Hash
+	seed     maphash.Seed
+	keyBuf   []byte
 	drawn    []paneDrawn
 	overlap  bool
 
@@ -62,9 +65,14 @@ type Frame struct {
 
 // paneDrawn is what one visible pane's cells were drawn from.
 type paneDrawn struct {
-	scr    Screen
-	gen    uint64
-	hasGen bool
+	scr        Screen
+	gen        uint64
+	hasGen     bool
+	scrolls    uint64
+	hasScrolls bool
+	// vers[py] is the LineVersion of the line pane row py was drawn from
+	// (nil for a screen without them).
+	vers []uint64
 }
 
 // lineScreen is a Screen that hands out a whole row at once (vt.Emulator
@@ -77,6 +85,19 @@ type lineScreen interface {
 // it stays the same, so do the screen's cells.
 type genScreen interface {
 	Gen() uint64
+}
+
+// versionScreen is a Screen that stamps its lines (vt.Emulator's
+// LineVersion): a row drawn from a line whose stamp is the same needs no
+// drawing again.
+type versionScreen interface {
+	LineVersion(y int) uint64
+}
+
+// scrollScreen is a Screen that counts how often all its lines moved up
+// by one (vt.Emulator's Scrolls).
+type scrollScreen interface {
+	Scrolls() uint64
 }
 
 // At returns the cell at x, y (which must be inside the frame).
@@ -133,6 +154,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		h = 0
 	}
 	f.seq++
+	f.scrollN = 0
 	f.CursorX, f.CursorY, f.CursorVisible = 0, 0, false
 	f.BracketedPaste = false
 	f.Rings = v.Rings
@@ -168,8 +190,8 @@ func Compose(v *View, w, h int, f *Frame) {
 		statusY, f.off = 0, 1
 	}
 
-	key, keyOK := f.viewKey(v, w, h)
-	if f.composed && keyOK && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
+	key := f.viewKey(v, w, h)
+	if f.composed && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
 		len(f.drawn) == len(c.panes) {
 		// Only the panes' screens can have changed.
 		clear(f.dirty)
@@ -189,13 +211,13 @@ func Compose(v *View, w, h int, f *Frame) {
 		c.drawBorders(f, rows, status)
 		f.drawn = f.drawn[:0]
 		for _, p := range c.panes {
-			f.drawn = append(f.drawn, drawPane(f, p, rows, false))
+			f.drawn = append(f.drawn, drawPane(f, p, rows, false, nil))
 		}
 		f.overlap = overlapping(c.panes, w, rows)
 		if status == 1 {
 			drawStatusLine(f, v, statusY)
 		}
-		f.composed = keyOK
+		f.composed = true
 		f.key = key
 	}
 
@@ -249,14 +271,50 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 				all = true
 				break
 			}
-			f.drawn[i] = drawPane(f, p, rows, true)
+			moveScrolled(f, &f.drawn[i], p, rows)
+			f.drawn[i] = drawPane(f, p, rows, true, &f.drawn[i])
 		}
 	}
 	if all {
+		// Overlapping panes: one drawn again covers others' cells, so
+		// every row is drawn.
 		for i, p := range c.panes {
-			f.drawn[i] = drawPane(f, p, rows, true)
+			f.drawn[i].scr = nil
+			f.drawn[i] = drawPane(f, p, rows, true, &f.drawn[i])
 		}
 	}
+}
+
+// moveScrolled moves the frame's rows of pane p up by the lines its screen
+// scrolled since d was drawn, filling the rows it uncovers with blanks, and
+// records the move for the Renderer (Frame.scrollN): a line of output at
+// the bottom of a pane then changes a row or two of the frame, not all.
+// Only a pane as wide as the frame moves (a terminal scrolls whole rows),
+// and one per Compose.
+func moveScrolled(f *Frame, d *paneDrawn, p *PaneView, rows int) {
+	s, ok := p.Screen.(scrollScreen)
+	if !ok || !d.hasScrolls || d.scr != p.Screen || f.scrollN != 0 || p.X != 0 || p.W < f.W {
+		return
+	}
+	top, bot := p.Y+f.off, min(p.Y+p.H, rows)-1+f.off // the pane's rows in the frame
+	n := s.Scrolls() - d.scrolls
+	if bot <= top || n == 0 || n > uint64(bot-top) {
+		return
+	}
+	w, k := f.W, int(n)
+	copy(f.Cells[top*w:(bot+1-k)*w], f.Cells[(top+k)*w:(bot+1)*w])
+	gone := f.Cells[(bot+1-k)*w : (bot+1)*w]
+	for i := range gone {
+		gone[i] = blank
+	}
+	if len(d.vers) == bot+1-top {
+		// The rows' stamps move with them; blank rows are stamped 0.
+		copy(d.vers, d.vers[k:])
+		clear(d.vers[len(d.vers)-k:])
+	} else {
+		d.vers = d.vers[:0]
+	}
+	f.scrollTop, f.scrollBot, f.scrollN = top, bot, k
 }
 
 // same reports whether scr shows what it showed when d was recorded.
@@ -266,74 +324,6 @@ func (d *paneDrawn) same(scr Screen) bool {
 	}
 	g, ok := scr.(genScreen)
 	return ok && d.hasGen && d.scr == scr && d.gen == g.Gen()
-}
-
-// viewKey hashes everything in v that Compose draws from apart from what
-// the panes' screens hold, and the guest's size. It walks the View with
-// reflect so that a field added later is part of the key without anyone
-// having to remember it here. The hash is 64 bits with a per-frame random
-// seed, so two different views sharing a key is not a practical concern.
-// ok is false when v holds something it cannot
-// hash (a pointer, a map, an interface other than a pane's Screen), and
-// then Compose draws everything.
-func (f *Frame) viewKey(v *View, w, h int) (key uint64, ok bool) {
-	f.hash.Reset()
-	writeUint(&f.hash, uint64(w))
-	writeUint(&f.hash, uint64(h))
-	if !hashValue(&f.hash, reflect.ValueOf(v).Elem()) {
-		return 0, false
-	}
-	return f.hash.Sum64(), true
-}
-
-var screenType = reflect.TypeFor[Screen]()
-
-func writeUint(h *maphash.Hash, n uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], n)
-	h.Write(b[:])
-}
-
-func hashValue(h *maphash.Hash, v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Bool:
-		if v.Bool() {
-			h.WriteByte(1)
-		} else {
-			h.WriteByte(0)
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		writeUint(h, uint64(v.Int()))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		writeUint(h, v.Uint())
-	case reflect.Float32, reflect.Float64:
-		writeUint(h, math.Float64bits(v.Float()))
-	case reflect.String:
-		s := v.String()
-		writeUint(h, uint64(len(s)))
-		h.WriteString(s)
-	case reflect.Slice, reflect.Array:
-		n := v.Len()
-		writeUint(h, uint64(n))
-		for i := 0; i < n; i++ {
-			if !hashValue(h, v.Index(i)) {
-				return false
-			}
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			fv := v.Field(i)
-			if fv.Kind() == reflect.Interface && fv.Type() == screenType {
-				continue // compared by paneDrawn.same
-			}
-			if !hashValue(h, fv) {
-				return false
-			}
-		}
-	default:
-		return false
-	}
-	return true
 }
 
 // overlapping reports whether any two panes' drawn areas overlap.
@@ -678,11 +668,24 @@ func appendInt(b []byte, n int) []byte {
 // wide character cut by the pane's or the guest's right edge, or a
 // continuation cell without its left half, becomes a blank. A pane without
 // a screen is blank. With mark, it marks the rows whose cells changed. It
-// returns what the cells were drawn from.
-func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
+// returns what the cells were drawn from. With prev, what the frame's rows
+// of p were drawn from (its memory is reused), rows drawn from a line with
+// the same stamp are left as they are.
+func drawPane(f *Frame, p *PaneView, rows int, mark bool, prev *paneDrawn) paneDrawn {
 	d := paneDrawn{scr: p.Screen}
+	vs, _ := p.Screen.(versionScreen)
+	var old []uint64
+	if prev != nil {
+		if vs != nil && prev.scr == p.Screen {
+			old = prev.vers // read row by row before d.vers overwrites it
+		}
+		d.vers = prev.vers[:0]
+	}
 	if g, ok := p.Screen.(genScreen); ok {
 		d.gen, d.hasGen = g.Gen(), true
+	}
+	if s, ok := p.Screen.(scrollScreen); ok {
+		d.scrolls, d.hasScrolls = s.Scrolls(), true
 	}
 	w := f.W
 	xend := min(p.X+p.W, w)
@@ -694,6 +697,14 @@ func drawPane(f *Frame, p *PaneView, rows int, mark bool) paneDrawn {
 		y := p.Y + py
 		if y >= rows {
 			break
+		}
+		if vs != nil {
+			ver := vs.LineVersion(py)
+			skip := py < len(old) && old[py] == ver
+			d.vers = append(d.vers, ver)
+			if skip {
+				continue
+			}
 		}
 		var line []vt.Cell
 		switch {

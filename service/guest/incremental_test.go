@@ -161,8 +161,35 @@ func checkIncremental(t *testing.T, ops []byte) {
 		}
 		got = inc.Render(got[:0], &f)
 		want = ref.Render(want[:0], full)
+		checkRendered(t, fmt.Sprintf("after op %d", i/2), &inc, &f, got, want)
+	}
+}
+
+// checkRendered checks what r rendered of f (got) against what a renderer
+// that compared every row of a composition from scratch did (want): the
+// same bytes; or, when Compose moved rows as a pane scrolled (Frame.scrollN)
+// and r scrolled or redrew by that, which the other finds its own way, that
+// r's record of the terminal is f and its row hashes are right.
+// TestRenderFollowsScrollingPane checks such output on a real terminal.
+func checkRendered(t *testing.T, where string, r *Renderer, f *Frame, got, want []byte) {
+	t.Helper()
+	if f.scrollN == 0 {
 		if !bytes.Equal(got, want) {
-			t.Fatalf("after op %d: incremental render %q, full render %q", i/2, got, want)
+			t.Fatalf("%s: incremental render %q, full render %q", where, got, want)
+		}
+		return
+	}
+	for i := range f.Cells {
+		if !same(&r.prev[i], &f.Cells[i]) {
+			t.Fatalf("%s: after scrolling rows %d-%d by %d the renderer's terminal holds %+v at %d,%d, the frame %+v (sent %q)",
+				where, f.scrollTop, f.scrollBot, f.scrollN, r.prev[i], i%f.W, i/f.W, f.Cells[i], got)
+		}
+	}
+	if len(r.prevHash) == f.H {
+		for y := range f.H {
+			if r.prevHash[y] != hashRow(r.prev[y*f.W:(y+1)*f.W]) {
+				t.Fatalf("%s: row %d's hash is stale after scrolling rows %d-%d by %d", where, y, f.scrollTop, f.scrollBot, f.scrollN)
+			}
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"path/filepath"
@@ -357,9 +356,7 @@ func TestLocalViewsIncremental(t *testing.T) {
 			}
 			got = inc.Render(got[:0], &f)
 			want = ref.Render(want[:0], full)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("run %d step %d: incremental render %q, full render %q", run, i, got, want)
-			}
+			checkRendered(t, fmt.Sprintf("run %d step %d", run, i), &inc, &f, got, want)
 		}
 	}
 }

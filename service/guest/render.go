@@ -1,6 +1,8 @@
 package guest
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -36,6 +38,7 @@ type Renderer struct {
 	prevHash   []uint64
 	nextHash   []uint64
 	scrollOff  bool // disables scroll detection (tests)
+	finder     scrollFinder
 
 	// The frame last rendered and its Compose count: when the next frame
 	// is the same one composed once since, only its dirty rows can differ
@@ -122,6 +125,9 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		return dst
 	}
 
+	if partial && f.scrollN > 0 {
+		dst = r.scrollMoved(dst, f)
+	}
 	if !r.scrollOff {
 		dst = r.scroll(dst, f, partial)
 	} else {
@@ -616,24 +622,10 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 		}
 	}
 	bestGain, bestN, bestA, bestB := 0, 0, 0, 0
-	for n := 1; n < h-1; n++ {
-		for a := 0; a+n < h; {
-			if r.nextHash[a] != r.prevHash[a+n] {
-				a++
-				continue
-			}
-			b, gain := a, 0
-			for b+n < h && r.nextHash[b] == r.prevHash[b+n] {
-				if r.nextHash[b] != r.prevHash[b] {
-					gain++
-				}
-				b++
-			}
-			if gain > bestGain {
-				bestGain, bestN, bestA, bestB = gain, n, a, b
-			}
-			a = b
-		}
+	if h <= scrollSearchAll {
+		bestGain, bestN, bestA, bestB = findScroll(r.nextHash, r.prevHash)
+	} else {
+		bestGain, bestN, bestA, bestB = r.finder.find(r.nextHash, r.prevHash)
 	}
 	// A band is worth scrolling when it saves repainting a few rows; the
 	// region setup costs about 20 bytes.
@@ -650,6 +642,60 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 		}
 	}
 	top, bottom := a, b+n-1 // the region, 0-based inclusive
+	dst = r.scrollRegion(dst, top, bottom, n)
+	for y := top; y <= bottom; y++ {
+		r.check[y] = true // the terminal's rows moved
+	}
+	r.prevHash, r.nextHash = r.nextHash, r.prevHash
+	return dst
+}
+
+// scrollMoved follows Compose's move of f's rows scrollTop..scrollBot up
+// by scrollN (Frame.scrollN): the terminal's rows move too when that saves
+// redrawing a few of them, and then only the rows Compose marked need
+// drawing; otherwise every moved row is compared.
+func (r *Renderer) scrollMoved(dst []byte, f *Frame) []byte {
+	top, bot, n := f.scrollTop, f.scrollBot, f.scrollN
+	if r.scrollOff || top < 0 || bot >= r.h || n <= 0 || n > bot-top {
+		for y := max(top, 0); y <= min(bot, r.h-1); y++ {
+			r.check[y] = true
+		}
+		return dst
+	}
+	w := r.w
+	if len(r.prevHash) != r.h {
+		r.prevHash = r.prevHash[:0]
+		for y := 0; y < r.h; y++ {
+			r.prevHash = append(r.prevHash, hashRow(r.prev[y*w:(y+1)*w]))
+		}
+	}
+	// The gain, as scroll counts it: rows Compose left as they were
+	// moved, which the terminal does not show there yet.
+	gain := 0
+	for y := top; y+n <= bot; y++ {
+		if !f.dirty[y] && r.prevHash[y+n] != r.prevHash[y] {
+			gain++
+		}
+	}
+	if gain < 2 {
+		for y := top; y <= bot; y++ {
+			r.check[y] = true
+		}
+		return dst
+	}
+	dst = r.scrollRegion(dst, top, bot, n)
+	copy(r.prevHash[top:bot+1-n], r.prevHash[top+n:bot+1])
+	for y := bot + 1 - n; y <= bot; y++ {
+		r.prevHash[y] = hashRow(r.prev[y*w : (y+1)*w])
+	}
+	return dst
+}
+
+// scrollRegion moves rows top..bottom (0-based, inclusive) of the terminal
+// up by n, with a scroll region and SU (or LFs), and mirrors that in what
+// the terminal holds: the rows it uncovers are blank.
+func (r *Renderer) scrollRegion(dst []byte, top, bottom, n int) []byte {
+	w, h := r.w, r.h
 	dst = r.setPen(dst, &blank)
 	whole := top == 0 && bottom == h-1
 	switch {
@@ -684,11 +730,107 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 	for i := (bottom + 1 - n) * w; i < (bottom+1)*w; i++ {
 		r.prev[i] = blank
 	}
-	for y := top; y <= bottom; y++ {
-		r.check[y] = true // the terminal's rows moved
-	}
-	r.prevHash, r.nextHash = r.nextHash, r.prevHash
 	return dst
+}
+
+// scrollSearchAll is the height up to which scroll tries every shift:
+// beyond it, only the shifts that bring some changed row back.
+const scrollSearchAll = 64
+
+// findScroll finds the band of rows that moved up the most useful way
+// between the terminal's rows (prev, their hashes) and the frame's (next):
+// for every shift n and every run a..b-1 of rows with next[y] ==
+// prev[y+n], the gain is the number of rows in it that changed (next[y] !=
+// prev[y]); the first run with the largest gain wins.
+func findScroll(next, prev []uint64) (gain, n, a, b int) {
+	h := len(next)
+	for s := 1; s < h-1; s++ {
+		for x := 0; x+s < h; {
+			if next[x] != prev[x+s] {
+				x++
+				continue
+			}
+			y, g := x, 0
+			for y+s < h && next[y] == prev[y+s] {
+				if next[y] != prev[y] {
+					g++
+				}
+				y++
+			}
+			if g > gain {
+				gain, n, a, b = g, s, x, y
+			}
+			x = y
+		}
+	}
+	return gain, n, a, b
+}
+
+// scrollFinder answers what findScroll does, looking only at the runs
+// that hold a changed row: a tall guest terminal whose few rows changed
+// costs a look at those rows' shifts, not every shift of every row. Its
+// memory is reused between frames.
+type scrollFinder struct {
+	byHash []hashRowAt // prev's rows sorted by hash
+	seen   []bool      // by shift
+	order  []int       // the shifts to try
+}
+
+type hashRowAt struct {
+	hash uint64
+	row  int
+}
+
+func (s *scrollFinder) find(next, prev []uint64) (gain, n, a, b int) {
+	h := len(next)
+	s.byHash = s.byHash[:0]
+	for y, v := range prev {
+		s.byHash = append(s.byHash, hashRowAt{v, y})
+	}
+	slices.SortFunc(s.byHash, func(p, q hashRowAt) int { return cmp.Compare(p.hash, q.hash) })
+	if cap(s.seen) < h {
+		s.seen = make([]bool, h)
+	}
+	s.seen = s.seen[:h]
+	clear(s.seen)
+	s.order = s.order[:0]
+	for y := range next {
+		if next[y] == prev[y] {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(s.byHash, next[y], func(p hashRowAt, v uint64) int { return cmp.Compare(p.hash, v) })
+		for ; i < len(s.byHash) && s.byHash[i].hash == next[y]; i++ {
+			if d := s.byHash[i].row - y; d >= 1 && d < h-1 && !s.seen[d] {
+				s.seen[d] = true
+				s.order = append(s.order, d)
+			}
+		}
+	}
+	slices.Sort(s.order)
+	for _, sh := range s.order {
+		end := 0 // runs before end are done
+		for y := 0; y+sh < h; y++ {
+			if y < end || next[y] == prev[y] || next[y] != prev[y+sh] {
+				continue
+			}
+			x := y
+			for x > 0 && next[x-1] == prev[x-1+sh] {
+				x--
+			}
+			g, z := 0, x
+			for z+sh < h && next[z] == prev[z+sh] {
+				if next[z] != prev[z] {
+					g++
+				}
+				z++
+			}
+			if g > gain {
+				gain, n, a, b = g, sh, x, z
+			}
+			end = z
+		}
+	}
+	return gain, n, a, b
 }
 
 func rowsEqual(a, b []vt.Cell) bool {

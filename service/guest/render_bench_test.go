@@ -230,3 +230,32 @@ func BenchmarkComposeRenderFiftyThreePanes(b *testing.B) {
 		b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
 	})
 }
+
+// BenchmarkRenderScrollTallGuest composes and renders a 1000x1000 guest
+// of an 80x24 window whose one pane scrolled by a line: the terminal is
+// far taller than what changed.
+func BenchmarkRenderScrollTallGuest(b *testing.B) {
+	e := vt.New(80, 23, 100)
+	v := &View{W: 80, H: 23, StatusOn: true, StatusLeft: "[0] ", Windows: []WindowView{{Name: "seq", Active: true}},
+		Panes: []PaneView{{ID: 0, W: 80, H: 23, Screen: e}}}
+	var f Frame
+	var r Renderer
+	var buf, line []byte
+	frame := func(i int) int {
+		line = append(strconv.AppendInt(line[:0], int64(i), 10), '\r', '\n')
+		e.Write(line)
+		Compose(v, 1000, 1000, &f)
+		buf = r.Render(buf[:0], &f)
+		return len(buf)
+	}
+	for i := range 30 {
+		frame(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		n += frame(30 + i)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+}

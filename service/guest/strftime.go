@@ -165,3 +165,28 @@ func conversion(c byte, t time.Time, pad byte) (string, bool) {
 	}
 	return "", false
 }
+
+// ClockStep is how often, in seconds, what strftime makes of f can change:
+// 1 when it shows seconds, 60 when minutes at most (or hours, days...), 0
+// when it reads no time. A status line drawn with the time rounded down to
+// the step is the same, and unchanged frames compose cheaply.
+func ClockStep(f string) int64 {
+	step := int64(0)
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		for i++; i < len(f) && strings.IndexByte("-_0^#EO", f[i]) >= 0; i++ {
+		}
+		if i >= len(f) {
+			break
+		}
+		switch c := f[i]; {
+		case strings.IndexByte("crsSTX", c) >= 0:
+			return 1
+		case strings.IndexByte("aAbhBCdDxeFgGHIjklmMpPRuUVwWyYzZ", c) >= 0:
+			step = 60
+		}
+	}
+	return step
+}

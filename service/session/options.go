@@ -382,8 +382,9 @@ func (s *Session) optionsView(v *guest.View) {
 		v.StatusLeft, v.StatusRight = o.sessionOpt("status-left"), o.sessionOpt("status-right")
 		s.statusClock.Do(func() { go s.tickStatusClock() })
 	}
-	if s.statusUsesClock(v) {
-		v.StatusClock = time.Now().Unix()
+	if step := s.statusClockStep(v); step > 0 {
+		t := statusNow().Unix()
+		v.StatusClock = t - t%step
 	}
 	v.StatusLeftStyle = o.sessionOpt("status-left-style")
 	v.StatusRightStyle = o.sessionOpt("status-right-style")
@@ -392,6 +393,9 @@ func (s *Session) optionsView(v *guest.View) {
 	v.PaneBorderStyle = o.windowOpt(s.activeWindow, "pane-border-style")
 	v.PaneActiveBorderStyle = o.windowOpt(s.activeWindow, "pane-active-border-style")
 }
+
+// statusNow is the time status formats show (benchmarks stand a clock in).
+var statusNow = time.Now
 
 // lengthView maps a length option to View's convention (0: default,
 // negative: none).
@@ -492,18 +496,27 @@ func (s *Session) tickStatusClock() {
 	}
 }
 
-// statusUsesClock tells whether a status format the guest expands has
-// strftime sequences in it.
-func (s *Session) statusUsesClock(v *guest.View) bool {
+// statusClockStep is how often, in seconds, the status formats the guest
+// expands change with the time (guest.ClockStep): 0 when they read none.
+// The view's clock moves only by whole steps, so that a session showing
+// the minutes composes its guests' frames again once a minute, not every
+// second.
+func (s *Session) statusClockStep(v *guest.View) int64 {
 	o := &s.opts
-	if v.StatusExpand && strings.Contains(v.StatusLeft+v.StatusRight, "%") {
-		return true
+	step := int64(0)
+	read := func(format string) {
+		if n := guest.ClockStep(format); n > 0 && (step == 0 || n < step) {
+			step = n
+		}
+	}
+	if v.StatusExpand {
+		read(v.StatusLeft)
+		read(v.StatusRight)
 	}
 	for i := range s.windows {
 		idx := s.windows[i].idx
-		if strings.Contains(o.windowOpt(idx, "window-status-format")+o.windowOpt(idx, "window-status-current-format"), "%") {
-			return true
-		}
+		read(o.windowOpt(idx, "window-status-format"))
+		read(o.windowOpt(idx, "window-status-current-format"))
 	}
-	return false
+	return step
 }

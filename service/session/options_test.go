@@ -2,6 +2,7 @@ package session
 
 import (
 	"testing"
+	"time"
 
 	"tmate-relay/service/guest"
 	"tmate-relay/service/protocol"
@@ -86,6 +87,45 @@ func TestStatusClockOnlyForFormatsThatReadIt(t *testing.T) {
 			s.mu.RUnlock()
 			if got := v.StatusClock != 0; got != tc.want {
 				t.Errorf("StatusClock set: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestStatusClockMovesByStep checks that the view's clock moves only when
+// the status formats could show it: every minute for tmate's status-right
+// (%H:%M), so that a line a second does not compose the whole frame anew;
+// every second for one showing seconds.
+func TestStatusClockMovesByStep(t *testing.T) {
+	defer func() { statusNow = time.Now }()
+	for _, tc := range []struct {
+		name string
+		argv []string
+		same bool // 10:00:30 and 10:00:59 give the same view
+	}{
+		{"tmate's status-right", nil, true},
+		{"seconds", []string{"set", "-g", "status-right", "%H:%M:%S"}, false},
+		{"seconds in a window format", []string{"setw", "-g", "window-status-current-format", "#I %T"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestSession(t, Config{})
+			apply(t, s, alertWindows(0, 0, 1))
+			if tc.argv != nil {
+				apply(t, s, cmd(tc.argv...))
+			}
+			clock := func(at time.Time) int64 {
+				statusNow = func() time.Time { return at }
+				var v guest.View
+				s.mu.RLock()
+				s.view(&v, &Guest{})
+				s.mu.RUnlock()
+				return v.StatusClock
+			}
+			a := clock(time.Date(2026, 12, 3, 10, 0, 30, 0, time.UTC))
+			b := clock(time.Date(2026, 12, 3, 10, 0, 59, 0, time.UTC))
+			c := clock(time.Date(2026, 12, 3, 10, 1, 0, 0, time.UTC))
+			if (a == b) != tc.same || b == c || a == 0 {
+				t.Errorf("status clock at 10:00:30, 10:00:59, 10:01:00: %d %d %d; want the first two the same: %v", a, b, c, tc.same)
 			}
 		})
 	}

@@ -35,6 +35,9 @@ const (
 type line struct {
 	cells   []Cell
 	wrapped bool
+	// ver stamps the line's cells (LineVersion): a new stamp whenever they
+	// change, 0 while the line is blank.
+	ver uint64
 }
 
 // pen is the current drawing state (what DECSC saves).
@@ -76,25 +79,27 @@ type Emulator struct {
 	altCY  int
 	altPen pen
 
-	hist   []histLine // ring, see history.go
-	hbuf   []byte     // scratch for encoding a history line
-	hstart int
-	hlen   int
-	hlimit int
-	spare  [][]Cell // cell slices to reuse
-	cx, cy int      // cx == w: pending wrap, as tmux
-	top    int
-	bot    int
-	modes  Modes
-	tabs   []bool
-	pen    pen
-	scPen  pen
-	scX    int
-	scY    int
-	title  string
-	cstyle int
-	gen    uint64 // change counter, see Gen
-	bells  uint64 // BEL bytes executed, see Bells
+	hist    []histLine // ring, see history.go
+	hbuf    []byte     // scratch for encoding a history line
+	hstart  int
+	hlen    int
+	hlimit  int
+	spare   [][]Cell // cell slices to reuse
+	cx, cy  int      // cx == w: pending wrap, as tmux
+	top     int
+	bot     int
+	modes   Modes
+	tabs    []bool
+	pen     pen
+	scPen   pen
+	scX     int
+	scY     int
+	title   string
+	cstyle  int
+	gen     uint64 // change counter, see Gen
+	scrolls uint64 // whole-screen scrolls, see Scrolls
+	stamps  uint64 // the last line stamp given, see LineVersion
+	bells   uint64 // BEL bytes executed, see Bells
 
 	// memory, see budget.go
 	pool  *Pool // nil: cells are counted, not drawn
@@ -275,6 +280,9 @@ func (e *Emulator) extend(c []Cell, n, w int) ([]Cell, bool) {
 // to history whatever the region, as tmux's grid_view_scroll_region_up
 // (grid_scroll_history_region) does in both 2.4 and 3.3a.
 func (e *Emulator) scrollUp(top, bot int, bg Color) {
+	if top == 0 && bot == e.h-1 {
+		e.scrolls++
+	}
 	gone := e.lines[top]
 	copy(e.lines[top:bot], e.lines[top+1:bot+1])
 	if !e.alt {
@@ -286,7 +294,7 @@ func (e *Emulator) scrollUp(top, bot int, bg Color) {
 	} else {
 		gone.cells = gone.cells[:0]
 	}
-	gone.wrapped = false
+	gone.wrapped, gone.ver = false, 0
 	e.lines[bot] = gone
 	if bg != ColorDefault {
 		e.fillBg(bot, 0, e.w, bg)
@@ -297,7 +305,7 @@ func (e *Emulator) scrollDown(top, bot int, bg Color) {
 	gone := e.lines[bot]
 	copy(e.lines[top+1:bot+1], e.lines[top:bot])
 	gone.cells = gone.cells[:0]
-	gone.wrapped = false
+	gone.wrapped, gone.ver = false, 0
 	e.lines[top] = gone
 	if bg != ColorDefault {
 		e.fillBg(top, 0, e.w, bg)
@@ -307,6 +315,7 @@ func (e *Emulator) scrollDown(top, bot int, bg Color) {
 // clearCells erases n cells from x on line y with background bg.
 func (e *Emulator) clearCells(y, x, n int, bg Color) {
 	l := &e.lines[y]
+	l.ver = e.stamp()
 	if x+n >= e.w && bg == ColorDefault {
 		if x < len(l.cells) {
 			l.cells = l.cells[:x]
@@ -337,6 +346,7 @@ func (e *Emulator) fillBg(y, x, n int, bg Color) {
 		return
 	}
 	l := &e.lines[y]
+	l.ver = e.stamp()
 	if end > len(l.cells) {
 		var ok bool
 		if l.cells, ok = e.extend(l.cells, end, e.w); !ok {
@@ -411,6 +421,7 @@ func (e *Emulator) put(r rune, w int) {
 	}
 	y := e.cy
 	l := &e.lines[y]
+	l.ver = e.stamp()
 	x := e.cx
 	if x+w > len(l.cells) {
 		var ok bool
@@ -460,6 +471,7 @@ func (e *Emulator) combine(r rune) {
 		return
 	}
 	c[x].Rune = appendMark(c[x].Rune, r)
+	e.lines[e.cy].ver = e.stamp()
 }
 
 // acsTable is what a tmate 2.4 client draws for DEC special graphics on a
@@ -518,6 +530,7 @@ func (e *Emulator) moveTo(x, y int, origin bool) {
 
 func (e *Emulator) insertCells(x, n int, bg Color) {
 	l := &e.lines[e.cy]
+	l.ver = e.stamp()
 	if x >= e.w {
 		return
 	}
@@ -553,6 +566,7 @@ func (e *Emulator) insertCells(x, n int, bg Color) {
 
 func (e *Emulator) deleteCells(x, n int, bg Color) {
 	l := &e.lines[e.cy]
+	l.ver = e.stamp()
 	if x >= e.w {
 		return
 	}
@@ -594,7 +608,7 @@ func (e *Emulator) deleteLines(n int, bg Color) {
 		l := e.lines[e.cy]
 		copy(e.lines[e.cy:bot], e.lines[e.cy+1:bot+1])
 		l.cells = l.cells[:0]
-		l.wrapped = false
+		l.wrapped, l.ver = false, 0
 		e.lines[bot] = l
 		if bg != ColorDefault {
 			e.fillBg(bot, 0, e.w, bg)
@@ -632,6 +646,7 @@ func (e *Emulator) altOff(restoreCursor bool) {
 	if len(e.lines) != e.h {
 		e.fitMain()
 	}
+	e.restamp()
 	if restoreCursor {
 		e.cx, e.cy = e.altCX, e.altCY
 		e.pen = e.altPen

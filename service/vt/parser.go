@@ -55,6 +55,7 @@ func (e *Emulator) printASCII(p []byte, i int) int {
 			e.cx = 0
 		}
 		l := &e.lines[e.cy]
+		l.ver = e.stamp()
 		// Write as much of the run as fits on this line.
 		j := i
 		for j < len(p) && p[j] >= 0x20 && p[j] < 0x7f && j-i < W-e.cx {
@@ -367,6 +368,7 @@ func (e *Emulator) restoreCursor() {
 func (e *Emulator) alignmentTest() {
 	for y := 0; y < e.h; y++ {
 		l := &e.lines[y]
+		l.ver = e.stamp()
 		var ok bool
 		if l.cells, ok = e.extend(l.cells[:0], e.w, e.w); !ok {
 			break // the session ends: its pool is spent

@@ -38,6 +38,7 @@ func (e *Emulator) Resize(w, h int) {
 		e.cx = e.w
 	}
 	e.cy = min(e.cy, e.h-1)
+	e.restamp()
 	e.settle()
 }
 
