@@ -3,6 +3,7 @@ package sshd
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,10 +88,25 @@ func TestAuditTrail(t *testing.T) {
 		&protocol.ExecCmd{Argv: []string{"set-option", "tmate-set", "authorized_keys=" + authorizedLine(guestKey)}},
 		layout, &protocol.PtyData{PaneID: 0, Data: []byte("hello")})
 	rw, ro := tokenOfCommand(env["tmate_ssh"]), tokenOfCommand(env["tmate_ssh_ro"])
+	// A guest's leave is recorded when the relay sees its connection
+	// close, which may be after the client has gone on: each step waits
+	// for its events, so the order below is the order of the steps.
+	recorded := func(n int) {
+		waitFor(t, fmt.Sprintf("%d events in the trail", n), func() bool {
+			trail.Flush()
+			events, _ := readEvents(t, file)
+			return len(events) >= n
+		})
+	}
+	recorded(1)
 	joinAndLeave(t, addr, rw, guestKey)
+	recorded(3)
 	joinAndLeave(t, addr, ro, guestKey)
+	recorded(5)
 	guestShell(t, addr, "nosuchtoken", nil)
+	recorded(6)
 	guestShell(t, addr, rw, []ssh.Signer{otherKey})
+	recorded(7)
 
 	first.Close() // the connection drops: the host comes back
 	waitFor(t, "the session waits for its host", func() bool { return reg.Stats().Waiting == 1 })
