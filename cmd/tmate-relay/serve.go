@@ -168,6 +168,7 @@ func runServe(args []string) error {
 		return err
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	notice := stopNotice(log)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if httpSrv != nil {
@@ -176,7 +177,7 @@ func runServe(args []string) error {
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(ctx)
 	}
-	if err := srv.Shutdown(ctx); err != nil {
+	if err := srv.ShutdownWith(ctx, notice); err != nil {
 		log.Warn("connections did not end in time", "err", err)
 	}
 	log.Info("stopped")

@@ -36,7 +36,8 @@ type Config struct {
 	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
 	Log           *slog.Logger
 	ServerVersion string
-	// ShutdownNotice is what guests read when the relay stops. Hosts are
+	// ShutdownNotice is what guests read when the relay stops, unless
+	// ShutdownWith says otherwise (RestartNotice by default). Hosts are
 	// not told: tmate reconnects by itself, to this relay once it is back.
 	ShutdownNotice string
 	// HostAuthorizedKeys is an OpenSSH authorized_keys file: when set, a
@@ -115,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ServerVersion = "SSH-2.0-tmate-relay"
 	}
 	if cfg.ShutdownNotice == "" {
-		cfg.ShutdownNotice = "The relay is restarting: join again with the same command once the host has reconnected."
+		cfg.ShutdownNotice = RestartNotice
 	}
 	if cfg.TokenFailures <= 0 {
 		cfg.TokenFailures = 10
@@ -164,6 +165,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// What guests read when the relay restarts, and when it stops for good.
+const (
+	RestartNotice = "The relay is restarting: join again with the same command once the host has reconnected."
+	StopNotice    = "The relay is stopping: join again with the same command if it comes back and the host reconnects."
+)
+
 // Registry returns the live sessions.
 func (s *Server) Registry() *session.Registry { return s.cfg.Registry }
 
@@ -206,6 +213,12 @@ func (s *Server) Serve(l net.Listener) error {
 // exit: their connections close and tmate retries every 2 s, so after a
 // restart they reconnect and get their sessions back.
 func (s *Server) Shutdown(ctx context.Context) error {
+	return s.ShutdownWith(ctx, s.cfg.ShutdownNotice)
+}
+
+// ShutdownWith is Shutdown with what guests read (RestartNotice,
+// StopNotice): whether the relay comes back is known only when it stops.
+func (s *Server) ShutdownWith(ctx context.Context, notice string) error {
 	s.mu.Lock()
 	s.closing = true
 	for l := range s.listeners {
@@ -213,7 +226,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, sess := range s.cfg.Registry.Sessions() {
-		sess.End(s.cfg.ShutdownNotice)
+		sess.End(notice)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
