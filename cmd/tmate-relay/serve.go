@@ -40,6 +40,9 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
+	for _, note := range cfg.Notes() {
+		log.Warn(note)
+	}
 	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
 	if err != nil {
 		return err
@@ -87,20 +90,20 @@ func runServe(args []string) error {
 			Cells:             session.NewRelayCells(int64(cfg.Limits.MaxRelayCells)),
 			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
 		},
-		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
-		GracePeriod:         cfg.Limits.GracePeriod,
-		KeepAlive:           cfg.Limits.KeepaliveInterval,
-		Log:                 log,
-		HostAuthorizedKeys:  cfg.Hosts.AuthorizedKeys,
-		InputRate:           cfg.Limits.GuestInputRate,
-		TokenFailures:       cfg.Limits.TokenFailures,
-		FailureWindow:       cfg.Limits.TokenFailureWindow,
-		UnauthenticatedConn: cfg.Limits.UnauthenticatedPerAddress,
-		UnauthenticatedMax:  cfg.Limits.UnauthenticatedPerAddressMax,
-		HostReadyTimeout:    cfg.Limits.HostReadyTimeout,
-		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
-		ProxyProtocol:       cfg.SSH.ProxyProtocol,
-		Metrics:             m,
+		Limits:             protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes},
+		GracePeriod:        cfg.Limits.GracePeriod,
+		KeepAlive:          cfg.Limits.KeepaliveInterval,
+		Log:                log,
+		HostAuthorizedKeys: cfg.Hosts.AuthorizedKeys,
+		InputRate:          cfg.Limits.GuestInputRate,
+		TokenFailures:      cfg.Limits.TokenFailures,
+		FailureWindow:      cfg.Limits.TokenFailureWindow,
+		MaxStartups:        sshd.Startups(cfg.Limits.Startups),
+		MaxStartupsTotal:   cfg.Limits.MaxStartupsTotal,
+		HostReadyTimeout:   cfg.Limits.HostReadyTimeout,
+		SessionsPerAddress: cfg.Limits.SessionsPerAddress,
+		ProxyProtocol:      cfg.SSH.ProxyProtocol,
+		Metrics:            m,
 	})
 	if err != nil {
 		return err
