@@ -52,8 +52,8 @@ type addrLimits struct {
 	failures int
 	window   time.Duration
 	per      Startups
-	total    int           // connections held or waiting, all addresses
-	wait     time.Duration // longest wait for a place beyond per.Start
+	total    int            // connections held or waiting, all addresses
+	wait     time.Duration  // longest wait for a place beyond per.Start
 	random   func() float64 // in [0, 1), for the early drop
 
 	mu    sync.Mutex
