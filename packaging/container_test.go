@@ -342,6 +342,7 @@ func TestBootedRelay(t *testing.T) {
 	}
 	c.tmateReady("", "/tmp/host.conf")
 	doctorChecks(t, c)
+	checkStopMessages(c, filepath.Base(a.debV2))
 
 	// A graceful stop: SIGTERM ends it by itself, well before SIGKILL.
 	t0 := time.Now()

@@ -54,6 +54,9 @@ func runServe(args []string) error {
 		return err
 	}
 	defer stopPprof()
+	for _, note := range cfg.Notes() {
+		log.Warn(note)
+	}
 	keys, err := hostkey.Load(cfg.SSH.HostKeysDir)
 	if err != nil {
 		return err
@@ -103,25 +106,25 @@ func runServe(args []string) error {
 			MaxConfigBytes:    cfg.Limits.MaxConfigBytes,
 			Audit:             trail,
 		},
-		Limits:              protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes, MaxWindows: cfg.Limits.MaxWindows},
-		GracePeriod:         cfg.Limits.GracePeriod,
-		KeepAlive:           cfg.Limits.KeepaliveInterval,
-		Log:                 log,
-		HostAuthorizedKeys:  cfg.Hosts.AuthorizedKeys,
-		InputRate:           cfg.Limits.GuestInputRate,
-		HostOutputRate:      cfg.Limits.HostOutputRate,
-		HostOutputBurst:     cfg.Limits.HostOutputBurst,
-		HostWriteTimeout:    cfg.Limits.HostWriteTimeout,
-		GuestWriteTimeout:   cfg.Limits.GuestWriteTimeout,
-		TokenFailures:       cfg.Limits.TokenFailures,
-		FailureWindow:       cfg.Limits.TokenFailureWindow,
-		UnauthenticatedConn: cfg.Limits.UnauthenticatedPerAddress,
-		UnauthenticatedMax:  cfg.Limits.UnauthenticatedPerAddressMax,
-		HostReadyTimeout:    cfg.Limits.HostReadyTimeout,
-		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
-		ProxyProtocol:       cfg.SSH.ProxyProtocol,
-		Metrics:             m,
-		Audit:               trail,
+		Limits:             protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes, MaxWindows: cfg.Limits.MaxWindows},
+		GracePeriod:        cfg.Limits.GracePeriod,
+		KeepAlive:          cfg.Limits.KeepaliveInterval,
+		Log:                log,
+		HostAuthorizedKeys: cfg.Hosts.AuthorizedKeys,
+		InputRate:          cfg.Limits.GuestInputRate,
+		HostOutputRate:     cfg.Limits.HostOutputRate,
+		HostOutputBurst:    cfg.Limits.HostOutputBurst,
+		HostWriteTimeout:   cfg.Limits.HostWriteTimeout,
+		GuestWriteTimeout:  cfg.Limits.GuestWriteTimeout,
+		TokenFailures:      cfg.Limits.TokenFailures,
+		FailureWindow:      cfg.Limits.TokenFailureWindow,
+		MaxStartups:        sshd.Startups(cfg.Limits.Startups),
+		MaxStartupsTotal:   cfg.Limits.MaxStartupsTotal,
+		HostReadyTimeout:   cfg.Limits.HostReadyTimeout,
+		SessionsPerAddress: cfg.Limits.SessionsPerAddress,
+		ProxyProtocol:      cfg.SSH.ProxyProtocol,
+		Metrics:            m,
+		Audit:              trail,
 	})
 	if err != nil {
 		return err
@@ -200,6 +203,7 @@ wait:
 		}
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	notice := stopNotice(log)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if httpSrv != nil {
@@ -208,7 +212,7 @@ wait:
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(ctx)
 	}
-	if err := srv.Shutdown(ctx); err != nil {
+	if err := srv.ShutdownWith(ctx, notice); err != nil {
 		log.Warn("connections did not end in time", "err", err)
 	}
 	log.Info("stopped")

@@ -38,6 +38,8 @@ type Config struct {
 	Admin    Admin    `toml:"admin"`
 	Metrics  Metrics  `toml:"metrics"`
 	Audit    Audit    `toml:"audit"`
+
+	notes []string // FILE:LINE: what the relay should warn of (Notes)
 }
 
 // Audit is the [audit] table: the audit trail of sessions, guests,
@@ -172,13 +174,22 @@ type Limits struct {
 	// attempt from it is delayed, twice as long each time.
 	TokenFailures      int           `toml:"token_failures"`
 	TokenFailureWindow time.Duration `toml:"token_failure_window"`
-	// UnauthenticatedPerAddress caps the connections one address may hold
-	// open before they reach a session (or, for hosts, pass authentication).
-	UnauthenticatedPerAddress int `toml:"unauthenticated_per_address"`
-	// UnauthenticatedPerAddressMax: beyond UnauthenticatedPerAddress, new
-	// connections are dropped with a chance rising from 30 % to 100 % at
-	// this many (OpenSSH's MaxStartups start:rate:full, per address). Not
-	// above UnauthenticatedPerAddress: that is a hard cap.
+	// MaxStartups is OpenSSH's MaxStartups "start:rate:full" for the
+	// connections one address holds before they reach a session (a
+	// guest's token names a live one; a host passes authentication): up to
+	// start are admitted; beyond, a new one waits up to 10 s for a place,
+	// then is dropped with a chance of rate percent, rising to 100 % at
+	// full, which none exceeds. A single number N is a hard cap at N.
+	// After Load, Startups holds it parsed.
+	MaxStartups string   `toml:"max_startups"`
+	Startups    Startups `toml:"-"`
+	// MaxStartupsTotal caps those connections from all addresses
+	// together; one more is closed at once.
+	MaxStartupsTotal int `toml:"max_startups_total"`
+	// UnauthenticatedPerAddress and UnauthenticatedPerAddressMax are
+	// MaxStartups' older names for start and full (rate 30): still read
+	// when it is not set, and Notes says so.
+	UnauthenticatedPerAddress    int `toml:"unauthenticated_per_address"`
 	UnauthenticatedPerAddressMax int `toml:"unauthenticated_per_address_max"`
 	// HostReadyTimeout is how long a host has, once connected, to finish
 	// its start-up (READY) before it is told why and closed.
@@ -256,8 +267,8 @@ const (
 	DefaultKeepaliveInterval   = 30 * time.Second
 	DefaultTokenFailures       = 10
 	DefaultTokenFailureWindow  = time.Minute
-	DefaultUnauthPerAddress    = 10
-	DefaultUnauthPerAddressMax = 30
+	DefaultMaxStartups         = "10:30:100"
+	DefaultMaxStartupsTotal    = 1000
 	DefaultHostReadyTimeout    = 30 * time.Second
 	// DefaultSessionsPerAddress is 2.5 % of DefaultMaxSessions: room for
 	// an office behind one NAT, while no address takes a large share.
@@ -348,20 +359,20 @@ func Default() *Config {
 			GracePeriod:         DefaultGracePeriod,
 			KeepaliveInterval:   DefaultKeepaliveInterval,
 
-			TokenFailures:             DefaultTokenFailures,
-			TokenFailureWindow:        DefaultTokenFailureWindow,
-			UnauthenticatedPerAddress: DefaultUnauthPerAddress,
-
-			UnauthenticatedPerAddressMax: DefaultUnauthPerAddressMax,
-			HostReadyTimeout:             DefaultHostReadyTimeout,
-			SessionsPerAddress:           DefaultSessionsPerAddress,
-			WebConnectionsPerAddress:     DefaultWebConnectionsPerAddress,
-			HostOutputRate:               DefaultHostOutputRate,
-			HostOutputBurst:              DefaultHostOutputBurst,
-			GuestWriteTimeout:            DefaultGuestWriteTimeout,
-			HostWriteTimeout:             DefaultHostWriteTimeout,
-			MaxWindows:                   DefaultMaxWindows,
-			MaxConfigBytes:               DefaultMaxConfigBytes,
+			TokenFailures:            DefaultTokenFailures,
+			TokenFailureWindow:       DefaultTokenFailureWindow,
+			MaxStartups:              DefaultMaxStartups,
+			Startups:                 Startups{Start: 10, Rate: 30, Full: 100},
+			MaxStartupsTotal:         DefaultMaxStartupsTotal,
+			HostReadyTimeout:         DefaultHostReadyTimeout,
+			SessionsPerAddress:       DefaultSessionsPerAddress,
+			WebConnectionsPerAddress: DefaultWebConnectionsPerAddress,
+			HostOutputRate:           DefaultHostOutputRate,
+			HostOutputBurst:          DefaultHostOutputBurst,
+			GuestWriteTimeout:        DefaultGuestWriteTimeout,
+			HostWriteTimeout:         DefaultHostWriteTimeout,
+			MaxWindows:               DefaultMaxWindows,
+			MaxConfigBytes:           DefaultMaxConfigBytes,
 
 			MaxReadOnlyGuestsPerSession: DefaultMaxReadOnlyGuests,
 		},
@@ -597,8 +608,8 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	v.count(&l.MaxRelayCells, d.Limits.MaxRelayCells, "max_relay_cells")
 	v.count(&l.GuestInputRate, d.Limits.GuestInputRate, "guest_input_rate")
 	v.count(&l.TokenFailures, d.Limits.TokenFailures, "token_failures")
-	v.count(&l.UnauthenticatedPerAddress, d.Limits.UnauthenticatedPerAddress, "unauthenticated_per_address")
-	v.count(&l.UnauthenticatedPerAddressMax, d.Limits.UnauthenticatedPerAddressMax, "unauthenticated_per_address_max")
+	v.count(&l.MaxStartupsTotal, d.Limits.MaxStartupsTotal, "max_startups_total")
+	c.notes = append(c.notes, v.startups(md, l, d.Limits)...)
 	v.count(&l.SessionsPerAddress, d.Limits.SessionsPerAddress, "sessions_per_address")
 	v.count(&l.WebConnectionsPerAddress, d.Limits.WebConnectionsPerAddress, "web_connections_per_address")
 	v.count(&l.HostOutputRate, d.Limits.HostOutputRate, "host_output_rate")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +84,14 @@ func TestLoadErrors(t *testing.T) {
 		{"negative token_failures", "[limits]\ntoken_failures = -1\n", 2, "token_failures -1 must not be negative"},
 		{"token_failure_window integer", "[limits]\ntoken_failure_window = 60\n", 2, "token_failure_window must be a duration string"},
 		{"negative unauthenticated_per_address", "[limits]\n\nunauthenticated_per_address = -2\n", 3, "unauthenticated_per_address -2 must not be negative"},
+		{"max_startups and an older name", "[limits]\nmax_startups = \"10:30:100\"\nunauthenticated_per_address = 10\n", 3, "unauthenticated_per_address is the older name of part of max_startups, which is set too: remove it"},
+		{"max_startups with two parts", "[limits]\nmax_startups = \"10:30\"\n", 2, `max_startups "10:30": must be START:RATE:FULL, such as "10:30:100", or one number`},
+		{"max_startups not a number", "[limits]\nmax_startups = \"10:x:100\"\n", 2, `max_startups "10:x:100": "x" is not a number`},
+		{"max_startups full below start", "[limits]\nmax_startups = \"10:30:5\"\n", 2, `max_startups "10:30:5": full 5 must not be below start 10`},
+		{"max_startups rate over 100", "[limits]\nmax_startups = \"10:130:100\"\n", 2, `max_startups "10:130:100": rate 130 must be a percentage, 1..100`},
+		{"max_startups start zero", "[limits]\nmax_startups = \"0:30:100\"\n", 2, `max_startups "0:30:100": start 0 must be at least 1`},
+		{"max_startups an integer", "[limits]\nmax_startups = 10\n", 2, "max_startups"},
+		{"negative max_startups_total", "[limits]\nmax_startups_total = -1\n", 2, "max_startups_total -1 must not be negative"},
 		{"negative sessions_per_address", "[limits]\nsessions_per_address = -1\n", 2, "sessions_per_address -1 must not be negative"},
 		{"negative web_connections_per_address", "[limits]\nweb_connections_per_address = -1\n", 2, "web_connections_per_address -1 must not be negative"},
 		{"negative host_output_rate", "[limits]\nhost_output_rate = -1\n", 2, "host_output_rate -1 must not be negative"},
@@ -288,8 +297,8 @@ grace_period = "1m30s"
 keepalive_interval = "10s"
 token_failures = 3
 token_failure_window = "10s"
-unauthenticated_per_address = 4
-unauthenticated_per_address_max = 12
+max_startups = "4:50:12"
+max_startups_total = 40
 host_ready_timeout = "5s"
 sessions_per_address = 8
 web_connections_per_address = 9
@@ -350,20 +359,20 @@ file = "audit.log"
 			GracePeriod:         90 * time.Second,
 			KeepaliveInterval:   10 * time.Second,
 
-			TokenFailures:             3,
-			TokenFailureWindow:        10 * time.Second,
-			UnauthenticatedPerAddress: 4,
-
-			UnauthenticatedPerAddressMax: 12,
-			HostReadyTimeout:             5 * time.Second,
-			SessionsPerAddress:           8,
-			WebConnectionsPerAddress:     9,
-			HostOutputRate:               1000000,
-			HostOutputBurst:              2000000,
-			GuestWriteTimeout:            5 * time.Second,
-			HostWriteTimeout:             7 * time.Second,
-			MaxWindows:                   11,
-			MaxConfigBytes:               12345,
+			TokenFailures:            3,
+			TokenFailureWindow:       10 * time.Second,
+			MaxStartups:              "4:50:12",
+			Startups:                 Startups{Start: 4, Rate: 50, Full: 12},
+			MaxStartupsTotal:         40,
+			HostReadyTimeout:         5 * time.Second,
+			SessionsPerAddress:       8,
+			WebConnectionsPerAddress: 9,
+			HostOutputRate:           1000000,
+			HostOutputBurst:          2000000,
+			GuestWriteTimeout:        5 * time.Second,
+			HostWriteTimeout:         7 * time.Second,
+			MaxWindows:               11,
+			MaxConfigBytes:           12345,
 
 			MaxReadOnlyGuestsPerSession: 8,
 		},
@@ -403,6 +412,9 @@ func TestShippedConfigLoads(t *testing.T) {
 	}
 	lines := scanKeyLines(string(data))
 	for _, key := range schemaKeys(reflect.TypeOf(Config{}), nil) {
+		if slices.Contains(olderNames, key[len(key)-1]) {
+			continue
+		}
 		if _, ok := lines[joinKey(key)]; !ok {
 			t.Errorf("shipped relay.toml lacks %s", joinKey(key))
 		}
@@ -414,6 +426,9 @@ func schemaKeys(t reflect.Type, prefix []string) [][]string {
 	var keys [][]string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if tag := f.Tag.Get("toml"); tag == "" || tag == "-" {
+			continue // not in the file
+		}
 		k := append(append([]string{}, prefix...), f.Tag.Get("toml"))
 		if f.Type.Kind() == reflect.Struct {
 			keys = append(keys, schemaKeys(f.Type, k)...)

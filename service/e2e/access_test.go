@@ -302,7 +302,7 @@ func tryToken(port int, src, token string) bool {
 // another address is served meanwhile; no token reaches the log.
 func TestTokenBruteForceIsSlowed(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
-	r := startRelay(t, "[limits]\ntoken_failures = 5\ntoken_failure_window = \"1m\"\nunauthenticated_per_address = 4\n")
+	r := startRelay(t, "[limits]\ntoken_failures = 5\ntoken_failure_window = \"1m\"\nmax_startups = \"4:30:30\"\n")
 	h := startHost(t, r, 80, 24, "")
 	token := tokenOf(t, h.display("#{tmate_ssh}"))
 

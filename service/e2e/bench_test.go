@@ -279,7 +279,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	needTools(b, "tmate", "ssh", "ssh-keygen")
 	// All 100 connections come from one address at once: lift the per-address
 	// cap on connections still in their handshake, which would refuse most.
-	r := startRelay(b, "[limits]\nunauthenticated_per_address = 200\nsessions_per_address = 200\n")
+	r := startRelay(b, "[limits]\nmax_startups = \"200\"\nsessions_per_address = 200\n")
 	hp := newHostPool(b, r)
 	var before, after float64
 	for b.Loop() {

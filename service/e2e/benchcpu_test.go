@@ -31,7 +31,7 @@ const (
 // spread over the second. It reports the relay's CPU time over 20 s: the
 // cost per session of a relay full of quiet sessions.
 func BenchmarkManySessionsCPU(b *testing.B) {
-	r := startRelay(b, fmt.Sprintf("[limits]\nunauthenticated_per_address = %d\nsessions_per_address = %d\n", 2*cpuSessions, 2*cpuSessions))
+	r := startRelay(b, fmt.Sprintf("[limits]\nmax_startups = \"%d\"\nsessions_per_address = %d\n", 2*cpuSessions, 2*cpuSessions))
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {

@@ -29,7 +29,7 @@ func TestLastWordsReachThePane(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	// Many refusals and connections from one address, at once: the
 	// limits that slow a guesser would only slow the test down.
-	limits := "[limits]\ntoken_failures = 1000\nunauthenticated_per_address = 100\n"
+	limits := "[limits]\ntoken_failures = 1000\nmax_startups = \"100\"\n"
 	cases := []struct {
 		name string
 		want string

@@ -530,9 +530,13 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 }
 
 // termState is a terminal's screen with SGR, the clock masked, and its
-// cursor.
-func termState(tm *term) string {
-	s := canonicalSGR(clockRE.ReplaceAllString(tm.screen("-e"), "HH:MM DD-Mon-YY"))
+// cursor. raw keeps capture-pane's SGR as it is, which also tells cleared
+// cells from written spaces; otherwise canonicalSGR rewrites it.
+func termState(tm *term, raw bool) string {
+	s := clockRE.ReplaceAllString(tm.screen("-e"), "HH:MM DD-Mon-YY")
+	if !raw {
+		s = canonicalSGR(s)
+	}
 	cur := strings.TrimSpace(tm.tmux("display", "-p", "cursor #{cursor_x},#{cursor_y} visible=#{cursor_flag}"))
 	if strings.HasSuffix(cur, "visible=0") {
 		cur = "cursor hidden" // where a hidden cursor rests is not seen
@@ -552,14 +556,42 @@ func compareScreens(t *testing.T, pc parityCase, hs *host, guest, ref *term) {
 		client := strings.TrimSpace(ref.tmux("display", "-p", "#{pane_tty}"))
 		redraw = func() { hs.run("refresh-client", "-t", client) }
 	}
-	settle(t, pc.name, guest, ref, redraw)
+	// A single pane is drawn as tmux draws it, up to clearing the rest of
+	// its lines: the raw captures must match. Borders between panes are
+	// not yet (canonicalSGR).
+	// A recorded stream (corpus-*) is played faster than frames go out:
+	// whether the tmate client scrolled a line in (a fresh line) or drew
+	// it over an old one (its cleared end still in the line) depends on
+	// timing, and tmux, the terminal both run in, tells the two apart in
+	// capture-pane -e (a trailing SGR reset), not on screen.
+	raw := hs.display("#{window_panes}") == "1" && !strings.HasPrefix(pc.name, "corpus-")
+	why, known := parityRawKnownDiffs[pc.name]
+	settle(t, pc.name, guest, ref, redraw, raw && !known)
+	if raw && known {
+		if termState(guest, true) == termState(ref, true) {
+			t.Errorf("%s matches raw now: remove it from parityRawKnownDiffs", pc.name)
+		} else {
+			t.Logf("raw captures differ as known (%s):\n%s", why, screenDiff(termState(ref, true), termState(guest, true)))
+		}
+	}
+}
+
+// parityRawKnownDiffs lists single-pane workloads whose raw captures
+// still differ, with why; they are compared as canonicalSGR reads them. A
+// listed workload whose raw captures match fails, so the list only
+// shrinks. The differences are in cells past a line's text that tmux (the
+// terminal both run in) counts as used or not: capture-pane prints an SGR
+// reset for a cleared cell inside a line's used width, none past it, and
+// an EL keeps the width a line had.
+var parityRawKnownDiffs = map[string]string{
+	"copy-mode-select-down": "the tmate client redraws copy-mode lines whole (tty_draw_line) and clears their ends inside the used width; the relay's lines there are fresh",
 }
 
 // settle polls both screens until equal, or until the reference is stable
 // and they still differ, then fails with the diff. redraw, when not nil,
 // redraws the reference client before each look (a redraw is queued, not
 // done at once, so one before the first look is not enough).
-func settle(t *testing.T, name string, guest, ref *term, redraw func()) {
+func settle(t *testing.T, name string, guest, ref *term, redraw func(), raw bool) {
 	t.Helper()
 	why, known := parityKnownDiffs[name]
 	var g, r, lastRef string
@@ -570,9 +602,9 @@ func settle(t *testing.T, name string, guest, ref *term, redraw func()) {
 			redraw()
 			time.Sleep(200 * time.Millisecond)
 		}
-		r = termState(ref)
-		g = termState(guest)
-		if g == r && r == termState(ref) {
+		r = termState(ref, raw)
+		g = termState(guest, raw)
+		if g == r && r == termState(ref, raw) {
 			if os.Getenv("PARITY_SHOW") != "" {
 				t.Logf("both screens:\n%s", r)
 			}

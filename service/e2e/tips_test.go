@@ -23,7 +23,7 @@ func TestGuestJoiningDuringTipsSeesThem(t *testing.T) {
 	ref.waitFor("Tip:", 10*time.Second)
 	guest := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 25)
 	ref.waitFor("A mate has joined", 10*time.Second)
-	settle(t, "tips-untouched", guest, ref, nil)
+	settle(t, "tips-untouched", guest, ref, nil, true)
 	if hs.display("#{pane_in_mode}") != "1" {
 		t.Error("the host left its tips: a key reached it")
 	}

@@ -76,7 +76,7 @@ func dumpFrame(f *Frame) string {
 			if c.Width == 0 {
 				continue
 			}
-			b.WriteRune(c.Rune)
+			b.WriteRune(max(c.Rune, ' ')) // a cleared cell shows as a space
 		}
 		b.WriteString("|\n")
 	}

@@ -103,8 +103,13 @@ type scrollScreen interface {
 // At returns the cell at x, y (which must be inside the frame).
 func (f *Frame) At(x, y int) *vt.Cell { return &f.Cells[y*f.W+x] }
 
-// blank is what an untouched cell of the guest terminal holds.
+// blank is a space drawn in the default colours.
 var blank = vt.Cell{Rune: ' ', Width: 1}
+
+// cleared is a cell past the end of a pane's line, where nothing was
+// written (vt.Cell's Rune 0): it shows as a space, but tmux clears it
+// rather than writing one, and so does the renderer.
+var cleared = vt.Cell{Width: 1}
 
 // Border cell kinds, as tmux 2.x's screen-redraw.c classifies them.
 const (
@@ -203,7 +208,7 @@ func Compose(v *View, w, h int, f *Frame) {
 		}
 		f.Cells = f.Cells[:w*h]
 		for i := range f.Cells {
-			f.Cells[i] = blank
+			f.Cells[i] = cleared // what no pane, border or status line covers
 		}
 		for i := range f.dirty {
 			f.dirty[i] = true
@@ -286,7 +291,8 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 }
 
 // moveScrolled moves the frame's rows of pane p up by the lines its screen
-// scrolled since d was drawn, filling the rows it uncovers with blanks, and
+// scrolled since d was drawn, filling the rows it uncovers with cleared
+// cells (a line scrolled in is one nothing was written to yet), and
 // records the move for the Renderer (Frame.scrollN): a line of output at
 // the bottom of a pane then changes a row or two of the frame, not all.
 // Only a pane as wide as the frame moves (a terminal scrolls whole rows),
@@ -305,10 +311,10 @@ func moveScrolled(f *Frame, d *paneDrawn, p *PaneView, rows int) {
 	copy(f.Cells[top*w:(bot+1-k)*w], f.Cells[(top+k)*w:(bot+1)*w])
 	gone := f.Cells[(bot+1-k)*w : (bot+1)*w]
 	for i := range gone {
-		gone[i] = blank
+		gone[i] = cleared
 	}
 	if len(d.vers) == bot+1-top {
-		// The rows' stamps move with them; blank rows are stamped 0.
+		// The rows' stamps move with them; cleared rows are stamped 0.
 		copy(d.vers, d.vers[k:])
 		clear(d.vers[len(d.vers)-k:])
 	} else {
@@ -726,9 +732,21 @@ func drawPane(f *Frame, p *PaneView, rows int, mark bool, prev *paneDrawn) paneD
 	return d
 }
 
+// neverWritten reports whether c holds nothing: no character, colour or
+// attribute (whatever its width).
+func neverWritten(c *vt.Cell) bool {
+	return c.Rune == 0 && c.Fg == vt.ColorDefault && c.Bg == vt.ColorDefault && c.Attr == 0
+}
+
 // drawPaneRow draws a pane's row of cells src (cells past its end are
 // never written) into dst and reports whether dst changed.
 func drawPaneRow(dst, src []vt.Cell) bool {
+	// Never-written cells that end the visible part of src are past its
+	// end (screens without Line, lineScreen, return all of a row's cells).
+	src = src[:min(len(src), len(dst))]
+	for len(src) > 0 && neverWritten(&src[len(src)-1]) {
+		src = src[:len(src)-1]
+	}
 	changed := false
 	n := len(dst)
 	prevWide := false
@@ -776,8 +794,8 @@ func drawPaneRow(dst, src []vt.Cell) bool {
 		x++
 	}
 	for ; x < n; x++ {
-		if dst[x] != blank {
-			dst[x] = blank
+		if dst[x] != cleared {
+			dst[x] = cleared
 			changed = true
 		}
 	}

@@ -197,7 +197,7 @@ func checkRendered(t *testing.T, where string, r *Renderer, f *Frame, got, want 
 func firstDiff(a, b *Frame) string {
 	for i := range min(len(a.Cells), len(b.Cells)) {
 		if a.Cells[i] != b.Cells[i] {
-			return fmt.Sprintf("first difference at %d,%d: %+v vs %+v", i%a.W, i/a.W, a.Cells[i], b.Cells[i])
+			return fmt.Sprintf("first difference at %d,%d: %+v vs %+v (runes %d, %d)", i%a.W, i/a.W, a.Cells[i], b.Cells[i], a.Cells[i].Rune, b.Cells[i].Rune)
 		}
 	}
 	return ""

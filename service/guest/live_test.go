@@ -105,7 +105,9 @@ func refRender(f *Frame) []byte {
 	b.WriteString("\x1b[m\x1b[H\x1b[2J")
 	for y := 0; y < f.H; y++ {
 		fmt.Fprintf(&b, "\x1b[%d;1H", y+1)
-		for x := 0; x < f.W; x++ {
+		// as tmux draws a line: its cells, then the rest cleared
+		end := clearedFrom(f.Cells[y*f.W : (y+1)*f.W])
+		for x := 0; x < end; x++ {
 			if f.At(x, y).Width == 0 {
 				continue
 			}
@@ -126,7 +128,10 @@ func refRender(f *Frame) []byte {
 				b.Write(appendColour([]byte{';'}, c.Bg, true))
 			}
 			b.WriteString("m")
-			b.Write(c.AppendText(nil))
+			b.Write(appendCellText(nil, c))
+		}
+		if end < f.W {
+			b.WriteString("\x1b[0m\x1b[K")
 		}
 	}
 	b.WriteString("\x1b[m")

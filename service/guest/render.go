@@ -21,6 +21,7 @@ type Renderer struct {
 	CursorStyles bool
 
 	prev       []vt.Cell // what the guest's terminal holds
+	edge       []int     // per row: from here to the right edge, its cells are cleared
 	w, h       int
 	valid      bool // prev describes the terminal
 	pen        vt.Cell
@@ -108,8 +109,13 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 		}
 		r.prev = r.prev[:w*h]
 		for i := range r.prev {
-			r.prev[i] = blank
+			r.prev[i] = cleared
 		}
+		if cap(r.edge) < h {
+			r.edge = make([]int, h)
+		}
+		r.edge = r.edge[:h]
+		clear(r.edge)
 		r.w, r.h = w, h
 		if r.regionOn {
 			dst = append(dst, "\x1b[r"...)
@@ -185,19 +191,35 @@ func (r *Renderer) Render(dst []byte, f *Frame) []byte {
 }
 
 // same reports whether the terminal needs no change to show b where a is:
-// continuation cells are drawn by their lead cell.
+// continuation cells are drawn by their lead cell, and a cleared cell looks
+// as a space (whether a row's end is cleared is row's to keep right).
 func same(a, b *vt.Cell) bool {
 	if a.Width == 0 && b.Width == 0 {
 		return true
 	}
+	if a.Rune == 0 || b.Rune == 0 {
+		x, y := *a, *b
+		x.Rune, y.Rune = max(x.Rune, ' '), max(y.Rune, ' ')
+		return x == y
+	}
 	return *a == *b
 }
 
-// erasable reports whether EL / ECH produce c: a blank without attributes
-// or foreground, in any background (the terminal erases in the current
-// background).
+// erasable reports whether EL / ECH produce c: a blank (or cleared cell)
+// without attributes or foreground, in any background (the terminal erases
+// in the current background).
 func erasable(c *vt.Cell) bool {
-	return c.Rune == ' ' && c.Width == 1 && c.Attr == 0 && c.Fg == vt.ColorDefault
+	return (c.Rune == ' ' || c.Rune == 0) && c.Width == 1 && c.Attr == 0 && c.Fg == vt.ColorDefault
+}
+
+// clearedFrom is where the run of cleared cells that ends row starts
+// (len(row) if it does not end in one).
+func clearedFrom(row []vt.Cell) int {
+	x := len(row)
+	for x > 0 && row[x-1] == cleared {
+		x--
+	}
+	return x
 }
 
 // row brings row y of the terminal to f's row y.
@@ -213,14 +235,18 @@ func (r *Renderer) row(dst []byte, f *Frame, y int) []byte {
 		}
 		if erasable(c) {
 			n := 1
-			for x+n < w && next[x+n] == *c {
+			for x+n < w && same(&next[x+n], c) {
 				n++
+			}
+			if x+n == w && x >= clearedFrom(next) {
+				break // the line's cleared end: rowEnd
 			}
 			if x+n == w && n > 3 {
 				dst = r.moveTo(dst, x, y)
 				dst = r.setPen(dst, c)
 				dst = append(dst, "\x1b[K"...)
 				copy(prev[x:], next[x:])
+				r.edge[y] = min(r.edge[y], x)
 				break
 			}
 			if n > 8 {
@@ -235,17 +261,52 @@ func (r *Renderer) row(dst []byte, f *Frame, y int) []byte {
 			}
 		}
 		dst = r.bridge(dst, next, y, x)
-		dst = r.moveTo(dst, x, y)
-		dst = r.setPen(dst, c)
-		dst = appendCellText(dst, c)
-		prev[x] = *c
-		adv := 1
-		if c.Width == 2 {
-			prev[x+1] = next[x+1]
-			adv = 2
+		dst = r.put(dst, next, x, y)
+		x += int(max(c.Width, 1))
+	}
+	return r.rowEnd(dst, next, y)
+}
+
+// put draws next[x] at x, y.
+func (r *Renderer) put(dst []byte, next []vt.Cell, x, y int) []byte {
+	c := &next[x]
+	prev := r.prev[y*r.w : (y+1)*r.w]
+	dst = r.moveTo(dst, x, y)
+	dst = r.setPen(dst, c)
+	dst = appendCellText(dst, c)
+	prev[x] = *c
+	adv := 1
+	if c.Width == 2 {
+		prev[x+1] = next[x+1]
+		adv = 2
+	}
+	r.cx += adv
+	r.edge[y] = max(r.edge[y], x+adv)
+	return dst
+}
+
+// rowEnd leaves the terminal's row y cleared exactly where next's is, as
+// tmux draws a line's cells up to its end, then clears the rest (EL) when
+// the pane reaches the right edge: cells written past a line's end stay
+// in a terminal as text (some copy them with a selection, and tmux's
+// capture-pane shows them), and a space an application wrote must be
+// written.
+func (r *Renderer) rowEnd(dst []byte, next []vt.Cell, y int) []byte {
+	end := clearedFrom(next)
+	for x := r.edge[y]; x < end; {
+		if next[x].Width == 0 { // drawn with its wide character
+			x++
+			continue
 		}
-		r.cx += adv
-		x += adv
+		dst = r.put(dst, next, x, y)
+		x += int(next[x].Width)
+	}
+	if end < r.edge[y] {
+		dst = r.moveTo(dst, end, y)
+		dst = r.setPen(dst, &blank)
+		dst = append(dst, "\x1b[K"...)
+		copy(r.prev[y*r.w+end:(y+1)*r.w], next[end:])
+		r.edge[y] = end
 	}
 	return dst
 }
@@ -268,6 +329,9 @@ func (r *Renderer) bridge(dst []byte, next []vt.Cell, y, x int) []byte {
 				return dst
 			}
 		}
+		if c.Rune == 0 {
+			return dst // writing it would leave a space where tmux clears
+		}
 		cost += cellTextLen(c)
 	}
 	if cost > r.moveCost(x, y) {
@@ -279,6 +343,7 @@ func (r *Renderer) bridge(dst []byte, next []vt.Cell, y, x int) []byte {
 		}
 	}
 	r.cx = x
+	r.edge[y] = max(r.edge[y], x)
 	return dst
 }
 
@@ -728,8 +793,10 @@ func (r *Renderer) scrollRegion(dst []byte, top, bottom, n int) []byte {
 	// Mirror the scroll in what the terminal holds.
 	copy(r.prev[top*w:(bottom+1-n)*w], r.prev[(top+n)*w:(bottom+1)*w])
 	for i := (bottom + 1 - n) * w; i < (bottom+1)*w; i++ {
-		r.prev[i] = blank
+		r.prev[i] = cleared
 	}
+	copy(r.edge[top:bottom+1-n], r.edge[top+n:bottom+1])
+	clear(r.edge[bottom+1-n : bottom+1])
 	return dst
 }
 
@@ -851,7 +918,7 @@ func hashRow(row []vt.Cell) uint64 {
 			h = (h ^ 0xffff) * 1099511628211
 			continue
 		}
-		h = (h ^ uint64(uint32(c.Rune))) * 1099511628211
+		h = (h ^ uint64(uint32(max(c.Rune, ' ')))) * 1099511628211 // cleared as a space (same)
 		h = (h ^ uint64(c.Fg)) * 1099511628211
 		h = (h ^ uint64(c.Bg)<<1) * 1099511628211
 		h = (h ^ uint64(c.Attr)<<8 ^ uint64(c.Width)) * 1099511628211

@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"sync"
@@ -11,17 +12,23 @@ import (
 	"tmate-relay/service/session"
 )
 
-// authorizedKeys is an OpenSSH authorized_keys file, read again whenever
-// it is replaced (a new file renamed over it, as editors and configuration
-// tools do) or its modification time or size changes, so that an
-// administrator's edit takes effect for the next host without a restart.
+// authorizedKeys is an OpenSSH authorized_keys file, read each time a host
+// authenticates and parsed again whenever its content changed, so that an
+// administrator's edit takes effect for the next host without a restart,
+// however it was made: a new file renamed over it, or an edit in place that
+// keeps its size and modification time. Reading a small file costs far
+// less than the key exchange each host does first, and unlike a watch
+// (inotify) it needs no goroutine and sees every change, also through bind
+// mounts and network file systems, with no window in which the old keys
+// still hold.
 type authorizedKeys struct {
 	path string
 
 	mu   sync.Mutex
-	read os.FileInfo     // the file as last read; nil: read it
-	keys map[string]bool // ssh.PublicKey.Marshal()
-	err  error           // why the last read failed: no key is allowed then
+	sum  [sha256.Size]byte // of the content last parsed
+	keys map[string]bool   // ssh.PublicKey.Marshal()
+	err  error             // why the last read failed: no key is allowed then
+	read bool              // sum, keys and err describe a read content
 }
 
 func newAuthorizedKeys(path string) *authorizedKeys {
@@ -33,14 +40,14 @@ func newAuthorizedKeys(path string) *authorizedKeys {
 func (a *authorizedKeys) allows(key ssh.PublicKey) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st, err := os.Stat(a.path)
+	data, err := os.ReadFile(a.path)
 	if err != nil {
-		a.read, a.keys, a.err = nil, nil, err
+		a.read, a.keys, a.err = false, nil, err
 		return false, err
 	}
-	if a.read == nil || !os.SameFile(a.read, st) || !st.ModTime().Equal(a.read.ModTime()) || st.Size() != a.read.Size() {
-		a.read = st
-		a.keys, a.err = readAuthorizedKeys(a.path)
+	if sum := sha256.Sum256(data); !a.read || sum != a.sum {
+		a.sum, a.read = sum, true
+		a.keys, a.err = parseAuthorizedKeys(a.path, data)
 	}
 	if a.err != nil {
 		return false, a.err
@@ -48,15 +55,11 @@ func (a *authorizedKeys) allows(key ssh.PublicKey) (bool, error) {
 	return a.keys[string(key.Marshal())], nil
 }
 
-// readAuthorizedKeys parses an authorized_keys file; blank lines and
-// comments are skipped, a line that is not a key is an error, and so is a
-// line whose options would narrow who may use its key: ignored, they would
-// let in more than the administrator meant.
-func readAuthorizedKeys(path string) (map[string]bool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// parseAuthorizedKeys parses the content of the authorized_keys file at
+// path; blank lines and comments are skipped, a line that is not a key is
+// an error, and so is a line whose options would narrow who may use its
+// key: ignored, they would let in more than the administrator meant.
+func parseAuthorizedKeys(path string, data []byte) (map[string]bool, error) {
 	keys := map[string]bool{}
 	for n, line := range bytes.Split(data, []byte("\n")) {
 		line = bytes.TrimSpace(line)

@@ -102,11 +102,10 @@ func TestAuthorizedKeysAreReadAgainWhenTheFileChanges(t *testing.T) {
 	ak := newAuthorizedKeys(path)
 	const (
 		edit    = iota // written in place, a second after the last change
+		same           // written in place with the same size, its time put back
 		replace        // a new file renamed over it, with the same size and time
 		remove
 	)
-	// An edit in place is told apart by its modification time or size: a
-	// same-size edit within the file system's timestamp resolution is not.
 	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, step := range []struct {
 		how     int
@@ -118,6 +117,8 @@ func TestAuthorizedKeysAreReadAgainWhenTheFileChanges(t *testing.T) {
 		{remove, "", false, false, "no such file"},
 		{edit, authorizedLine(a) + "\n", true, false, ""},
 		{edit, authorizedLine(b) + "\n", false, true, ""}, // same size as before
+		{same, authorizedLine(a) + "\n", true, false, ""},
+		{same, authorizedLine(b) + "\n", false, true, ""},
 		{replace, authorizedLine(a) + "\n", true, false, ""},
 		{edit, authorizedLine(a) + "\n" + authorizedLine(b) + "\n", true, true, ""},
 		{edit, "garbage\n" + authorizedLine(a) + "\n", false, false, ":1: "},
@@ -133,6 +134,29 @@ func TestAuthorizedKeysAreReadAgainWhenTheFileChanges(t *testing.T) {
 			mtime = mtime.Add(time.Second)
 			if err := os.Chtimes(path, mtime, mtime); err != nil {
 				t.Fatal(err)
+			}
+		case same:
+			before, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString(step.content); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			after, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || !os.SameFile(before, after) {
+				t.Fatalf("step %d: the edit changed the file's size, time or inode", i+1)
 			}
 		case replace:
 			tmp := path + ".new"

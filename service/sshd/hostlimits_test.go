@@ -134,21 +134,21 @@ func TestUnauthenticatedConnectionsAreDroppedEarly(t *testing.T) {
 		{"a draw of 0.99: admitted up to full", 0.99, full},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newAddrLimits(10, time.Minute, start, full)
+			l := newAddrLimits(10, time.Minute, Startups{Start: start, Rate: 30, Full: full}, 0, 0)
 			l.random = func() float64 { return tc.random }
 			n := 0
-			for l.open("192.0.2.1") {
+			for l.try("192.0.2.1") {
 				n++
 			}
 			if n != tc.want {
 				t.Fatalf("admitted %d, want %d", n, tc.want)
 			}
-			if !l.open("192.0.2.2") {
+			if !l.try("192.0.2.2") {
 				t.Fatal("another address was refused")
 			}
 			l.done("192.0.2.1")
 			l.random = func() float64 { return 0.999 }
-			if !l.open("192.0.2.1") {
+			if !l.try("192.0.2.1") {
 				t.Fatal("a closed connection did not free its place")
 			}
 		})
@@ -156,7 +156,7 @@ func TestUnauthenticatedConnectionsAreDroppedEarly(t *testing.T) {
 }
 
 func TestAStalledHandshakeFreesItsPlaceWhenItTimesOut(t *testing.T) {
-	addr, _, _ := startServer(t, Config{UnauthenticatedConn: 1, GracePeriod: 300 * time.Millisecond})
+	addr, _, _ := startServer(t, Config{MaxStartups: Startups{Start: 1}, GracePeriod: 300 * time.Millisecond})
 	stalled, banner := sshBanner(t, addr)
 	if !strings.HasPrefix(banner, "SSH-2.0-") {
 		t.Fatalf("first connection got %q", banner)

@@ -72,7 +72,7 @@ func TestFailedAttemptsSlowDownPerAddress(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newAddrLimits(tc.failures, tc.window, 10, 10)
+				l := newAddrLimits(tc.failures, tc.window, Startups{Start: 10}, 0, 0)
 				for i, at := range tc.attempts {
 					time.Sleep(at.after)
 					d := l.fail(at.addr)
@@ -120,7 +120,7 @@ func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newAddrLimits(10, time.Minute, tc.cap, tc.cap)
+			l := newAddrLimits(10, time.Minute, Startups{Start: tc.cap}, 0, 0)
 			opened := map[string]int{}
 			for i, o := range tc.ops {
 				if !o.open {
@@ -128,7 +128,7 @@ func TestUnauthenticatedConnectionsAreCappedPerAddress(t *testing.T) {
 					opened[o.addr]--
 					continue
 				}
-				if got := l.open(o.addr); got != o.want {
+				if got := l.try(o.addr); got != o.want {
 					t.Fatalf("op %d: open(%s) = %v, want %v", i+1, o.addr, got, o.want)
 				}
 				if o.want {
@@ -167,10 +167,10 @@ func TestLimitKey(t *testing.T) {
 
 func TestFailuresOutliveTheirConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newAddrLimits(1, time.Minute, 10, 10)
+		l := newAddrLimits(1, time.Minute, Startups{Start: 10}, 0, 0)
 		const a = "192.0.2.1"
 		for range 2 {
-			if !l.open(a) {
+			if !l.try(a) {
 				t.Fatal("refused under the cap")
 			}
 			l.fail(a)
@@ -185,11 +185,11 @@ func TestFailuresOutliveTheirConnection(t *testing.T) {
 
 func TestIdleAddressesAreSweptWhenManyAreKnown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newAddrLimits(10, time.Minute, 10, 10)
+		l := newAddrLimits(10, time.Minute, Startups{Start: 10}, 0, 0)
 		for i := range 4096 {
 			l.fail(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
 		}
-		l.open("192.0.2.1") // still open at the sweep: kept
+		l.try("192.0.2.1") // still open at the sweep: kept
 		time.Sleep(time.Minute + time.Nanosecond)
 		l.fail("192.0.2.2")
 		if len(l.addrs) != 2 {
@@ -214,7 +214,7 @@ func sshBanner(t *testing.T, addr string) (net.Conn, string) {
 }
 
 func TestServerCapsUnauthenticatedConnectionsAndLogsEachRefusal(t *testing.T) {
-	addr, srv, log := startServer(t, Config{UnauthenticatedConn: 2})
+	addr, srv, log := startServer(t, Config{MaxStartups: Startups{Start: 2}})
 	held := make([]net.Conn, 2)
 	for i := range held {
 		c, banner := sshBanner(t, addr)
@@ -391,8 +391,10 @@ func assertOneRefusal(t *testing.T, log *syncWriter, msg, why string, tokens ...
 	}
 }
 
-// A connection stops counting against its address once it is in a session
-// (a guest) or authenticated (a host).
+// A connection stops counting against its address once its token names a
+// live session (a guest, before it opens its terminal) or it is
+// authenticated (a host); a guest with an unknown token counts until it
+// is gone.
 func TestConnectionsInASessionNoLongerCount(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -401,11 +403,12 @@ func TestConnectionsInASessionNoLongerCount(t *testing.T) {
 		wantFreed bool
 	}{
 		{"a guest that joined", "", true, true},
-		{"a guest not yet in the session", "", false, false},
+		{"a guest with the token, before its shell", "", false, true},
+		{"a guest with an unknown token", "abcdefghijklmnopqrstuvwxy", false, false},
 		{"an authenticated host", HostUser, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, srv, log := startServer(t, Config{UnauthenticatedConn: 1})
+			addr, srv, log := startServer(t, Config{MaxStartups: Startups{Start: 1}})
 			sess := liveSession(t, srv.Registry(), session.Config{})
 			user := orDefault(tc.user, sess.Token())
 			c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
@@ -466,3 +469,7 @@ func TestTokenRefusalsCountAcrossDoors(t *testing.T) {
 		t.Fatalf("failures counted: %+v, want 3", st)
 	}
 }
+
+// try opens a connection from addr without waiting on a cancel; true:
+// admitted.
+func (l *addrLimits) try(addr string) bool { return l.open(addr, nil) == admitted }

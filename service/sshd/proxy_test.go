@@ -75,8 +75,8 @@ func TestProxyProtocolGivesTheClientAddress(t *testing.T) {
 
 // The per-address cap counts the address the header names.
 func TestProxyProtocolAddressIsLimited(t *testing.T) {
-	addr, srv, _ := startServer(t, Config{ProxyProtocol: true, UnauthenticatedConn: 1})
-	if !srv.limits.open("203.0.113.9") { // one connection of that client is pending
+	addr, srv, _ := startServer(t, Config{ProxyProtocol: true, MaxStartups: Startups{Start: 1}})
+	if !srv.limits.try("203.0.113.9") { // one connection of that client is pending
 		t.Fatal("open")
 	}
 	if err := dialWithHeader(t, addr, 2, "203.0.113.9"); err == nil {

@@ -37,7 +37,8 @@ type Config struct {
 	EscapeTime    time.Duration // wait for the rest of an escape sequence from a guest (50 ms)
 	Log           *slog.Logger
 	ServerVersion string
-	// ShutdownNotice is what guests read when the relay stops. Hosts are
+	// ShutdownNotice is what guests read when the relay stops, unless
+	// ShutdownWith says otherwise (RestartNotice by default). Hosts are
 	// not told: tmate reconnects by itself, to this relay once it is back.
 	ShutdownNotice string
 	// HostAuthorizedKeys is an OpenSSH authorized_keys file: when set, a
@@ -60,15 +61,18 @@ type Config struct {
 	// guest that takes nothing for that long is dropped.
 	GuestWriteTimeout time.Duration
 	// Per source address: failed token attempts allowed within
-	// FailureWindow before each further one waits longer (10, 1 min), and
-	// connections not yet in a session: up to UnauthenticatedConn (10)
-	// are admitted, beyond that new ones are dropped with a rising chance
-	// up to UnauthenticatedMax, which none exceeds (no more than
-	// UnauthenticatedConn: a hard cap there).
-	TokenFailures       int
-	FailureWindow       time.Duration
-	UnauthenticatedConn int
-	UnauthenticatedMax  int
+	// FailureWindow before each further one waits longer (10, 1 min).
+	TokenFailures int
+	FailureWindow time.Duration
+	// MaxStartups caps the connections one address holds before they
+	// reach a session (a guest's token names a live one, a host passes
+	// authentication): 10:30:100; a Full below Start is a hard cap at
+	// Start. MaxStartupsTotal caps them for all addresses together (1000).
+	MaxStartups      Startups
+	MaxStartupsTotal int
+	// StartupWait is how long a connection beyond MaxStartups.Start waits
+	// for a place before the early drop decides (10 s; limits.go).
+	StartupWait time.Duration
 	// HostReadyTimeout is how long a host has, once its tmate subsystem
 	// is open, to finish its start-up (READY) before it is told why and
 	// closed (30 s; tmate takes well under a second).
@@ -103,6 +107,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*ssh.ServerConn]struct{}
 	closing   bool
+	closed    chan struct{} // closed with closing: connections waiting for a place give up
 	wg        sync.WaitGroup
 }
 
@@ -136,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ServerVersion = "SSH-2.0-tmate-relay"
 	}
 	if cfg.ShutdownNotice == "" {
-		cfg.ShutdownNotice = "The relay is restarting: join again with the same command once the host has reconnected."
+		cfg.ShutdownNotice = RestartNotice
 	}
 	if cfg.TokenFailures <= 0 {
 		cfg.TokenFailures = 10
@@ -144,8 +149,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.FailureWindow <= 0 {
 		cfg.FailureWindow = time.Minute
 	}
-	if cfg.UnauthenticatedConn <= 0 {
-		cfg.UnauthenticatedConn = 10
+	if cfg.MaxStartups.Start <= 0 {
+		cfg.MaxStartups = Startups{Start: 10, Rate: 30, Full: 100}
+	}
+	if cfg.MaxStartupsTotal <= 0 {
+		cfg.MaxStartupsTotal = 1000
+	}
+	if cfg.StartupWait <= 0 {
+		cfg.StartupWait = 10 * time.Second
 	}
 	if cfg.HostReadyTimeout <= 0 {
 		cfg.HostReadyTimeout = 30 * time.Second
@@ -153,8 +164,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionsPerAddress <= 0 {
 		cfg.SessionsPerAddress = 50
 	}
-	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}
-	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.UnauthenticatedConn, cfg.UnauthenticatedMax)
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, closed: make(chan struct{})}
+	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.MaxStartups, cfg.MaxStartupsTotal, cfg.StartupWait)
 	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {
 		s.hostKeys = newAuthorizedKeys(cfg.HostAuthorizedKeys)
@@ -184,6 +195,12 @@ func New(cfg Config) (*Server, error) {
 	s.ssh = sc
 	return s, nil
 }
+
+// What guests read when the relay restarts, and when it stops for good.
+const (
+	RestartNotice = "The relay is restarting: join again with the same command once the host has reconnected."
+	StopNotice    = "The relay is stopping: join again with the same command if it comes back and the host reconnects."
+)
 
 // Registry returns the live sessions.
 func (s *Server) Registry() *session.Registry { return s.cfg.Registry }
@@ -227,14 +244,23 @@ func (s *Server) Serve(l net.Listener) error {
 // exit: their connections close and tmate retries every 2 s, so after a
 // restart they reconnect and get their sessions back.
 func (s *Server) Shutdown(ctx context.Context) error {
+	return s.ShutdownWith(ctx, s.cfg.ShutdownNotice)
+}
+
+// ShutdownWith is Shutdown with what guests read (RestartNotice,
+// StopNotice): whether the relay comes back is known only when it stops.
+func (s *Server) ShutdownWith(ctx context.Context, notice string) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.closed)
+	}
 	s.closing = true
 	for l := range s.listeners {
 		l.Close()
 	}
 	s.mu.Unlock()
 	for _, sess := range s.cfg.Registry.Sessions() {
-		sess.End(s.cfg.ShutdownNotice)
+		sess.End(notice)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -266,11 +292,15 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !s.cfg.ProxyProtocol {
 		nc = &refuseProxyHeader{Conn: nc, r: bufio.NewReader(nc)}
 	}
-	// Until it reaches a session (or, for a host, passes authentication)
-	// a connection counts against its address's cap.
-	if !s.limits.open(addr) {
-		const why = "too many unauthenticated connections from this address"
-		s.refuse(metrics.Limits, audit.Event{Addr: addr, Why: why})
+	// Until it names a live session (or, for a host, passes
+	// authentication) a connection counts against the caps.
+	asked := time.Now()
+	why := s.limits.open(addr, s.closed)
+	if waited := time.Since(asked); waited >= time.Millisecond {
+		s.cfg.Log.Debug("waited for a place among unauthenticated connections", "addr", addr, "waited", waited.Round(time.Millisecond), "admitted", why == admitted)
+	}
+	if why != admitted {
+		s.refuse(metrics.Limits, audit.Event{Addr: addr, Why: string(why)})
 		s.cfg.Log.Info("connection refused: "+why, "addr", addr)
 		return
 	}
@@ -309,6 +339,11 @@ func (s *Server) handleConn(nc net.Conn) {
 	refusedKey := ""
 	if sc.Permissions != nil {
 		refusedKey = sc.Permissions.Extensions[refusedHost]
+	}
+	// A guest whose token names a live session is no longer a stranger:
+	// its place goes to the next one while it opens its terminal.
+	if sc.User() != HostUser && s.guestSession(sc.User()) != nil {
+		release()
 	}
 	// A host counts against its address's live hosts from here on; one
 	// over that cap keeps its unauthenticated place while it is told.
