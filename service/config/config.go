@@ -36,6 +36,7 @@ type Config struct {
 	Repo     Repo     `toml:"repo"`
 	Admin    Admin    `toml:"admin"`
 	Metrics  Metrics  `toml:"metrics"`
+	Cluster  Cluster  `toml:"cluster"`
 }
 
 // Metrics is the [metrics] table: Prometheus metrics.
@@ -587,6 +588,9 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
 		v.add([]string{"repo", "valid_for"}, "valid_for %s is shorter than %s", c.Repo.ValidFor, MinRepoValidFor)
 	}
+
+	// [cluster]
+	v.checkCluster(c, md, dir)
 }
 
 // address checks a listen address and returns its port (-1 when invalid).
