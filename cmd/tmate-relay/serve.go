@@ -66,6 +66,17 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
+	if cfg.Cluster.Enabled {
+		node, err := joinCluster(cfg, keys, reconnectKey, registry, log)
+		if err != nil {
+			sshL.Close()
+			if httpL != nil {
+				httpL.Close()
+			}
+			return err
+		}
+		defer node.Close() // last: the lease's revocation forgets this node's sessions at once
+	}
 	m := metrics.New(registry, version)
 	// Hosts print the browser pages' links whenever the web side is up:
 	// public_url, or by default http://ADVERTISE_HOST:PORT of the web socket.
