@@ -165,12 +165,12 @@ func TestTokensLeadToTheirNode(t *testing.T) {
 	a := join(t, testConfig(etcd.Endpoint(), "node-a"))
 	b := join(t, testConfig(etcd.Endpoint(), "node-b"))
 	const token, ro = "Tok3nTok3nTok3nTok3nTok3n", "ro-Tok3nTok3nTok3nTok3nTok3nRO"
-	before := a.Writes()
+	before, proposals := a.Writes(), etcd.Proposals()
 	if err := a.Register("0123456789abcdef", []string{token, ro}); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.Writes() - before; got != 1 {
-		t.Errorf("a session's start took %d etcd writes, want 1", got)
+	if got, committed := a.Writes()-before, etcd.Proposals()-proposals; got != 1 || committed != 1 {
+		t.Errorf("a session's start took %d etcd writes (%d committed by etcd), want 1", got, committed)
 	}
 	for _, tok := range []string{token, ro} {
 		o, ok, err := b.Lookup(context.Background(), tok)
@@ -193,14 +193,14 @@ func TestTokensLeadToTheirNode(t *testing.T) {
 		}
 	}
 
-	before = a.Writes()
+	before, proposals = a.Writes(), etcd.Proposals()
 	a.Withdraw("0123456789abcdef")
 	eventually(t, "the ended session's tokens are forgotten", func() bool {
 		_, ok, _ := b.Lookup(context.Background(), token)
 		return !ok
 	})
-	if got := a.Writes() - before; got != 1 {
-		t.Errorf("a session's end took %d etcd writes, want 1", got)
+	if got, committed := a.Writes()-before, etcd.Proposals()-proposals; got != 1 || committed != 1 {
+		t.Errorf("a session's end took %d etcd writes (%d committed by etcd), want 1", got, committed)
 	}
 }
 
@@ -291,9 +291,13 @@ func TestANameHeldOnOneNodeIsRefusedOnAnother(t *testing.T) {
 	a := join(t, testConfig(etcd.Endpoint(), "node-a"))
 	b := join(t, testConfig(etcd.Endpoint(), "node-b"))
 	regA, regB := relay(a), relay(b)
+	proposals := etcd.Proposals()
 	first, _, err := startSession(t, regA, [2]string{"tmate-session-name", "alpha"}, [2]string{"tmate-session-name-ro", "alpha-view"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := etcd.Proposals() - proposals; got != 1 {
+		t.Errorf("a named session's start took %d etcd writes, want 1", got)
 	}
 	if o, ok, _ := b.Lookup(context.Background(), "alpha"); !ok || o.Node != "node-a" || o.Session != first.ID() {
 		t.Fatalf("alpha in etcd: %+v %v", o, ok)
@@ -309,7 +313,12 @@ func TestANameHeldOnOneNodeIsRefusedOnAnother(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The same clash on one relay is the reference message.
 			_, _, local := startSession(t, regA, tc.options...)
+			proposals := etcd.Proposals()
 			_, _, remote := startSession(t, regB, tc.options...)
+			// The refused transaction is still one raft proposal.
+			if got := etcd.Proposals() - proposals; got != 1 {
+				t.Errorf("a refused name took %d etcd writes, want 1", got)
+			}
 			if refusal(remote) == "" || refusal(remote) != refusal(local) {
 				t.Fatalf("refused on node-b with %q, on node-a (local clash) with %q", refusal(remote), refusal(local))
 			}

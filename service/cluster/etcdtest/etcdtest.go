@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +137,32 @@ func (e *Etcd) Stop() {
 	cmd.Process.Kill()
 	<-exited
 	lf.Close()
+}
+
+// Proposals is etcd's count of committed raft proposals: every write (put,
+// delete, transaction with a write, lease grant or revoke) is one; reads
+// and lease keep-alives are none.
+func (e *Etcd) Proposals() int64 {
+	e.t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	r, err := c.Get("http://" + e.client + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(r.Body)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "etcd_server_proposals_committed_total "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return int64(f)
+		}
+	}
+	e.t.Fatal("etcd's metrics lack etcd_server_proposals_committed_total")
+	return 0
 }
 
 func healthy(addr string) bool {
