@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tmate-relay/service/cluster"
+	"tmate-relay/service/cluster/etcdtest"
+)
+
+// clusterRelays starts n relay processes as nodes of one cluster on etcd.
+// The first makes the keys; the others get copies of its host keys and
+// reconnection key before they start, as an administrator copies them to
+// a new node.
+func clusterRelays(t *testing.T, etcd *etcdtest.Etcd, n int) []*relay {
+	t.Helper()
+	var relays []*relay
+	for i := range n {
+		r := prepareRelay(t, fmt.Sprintf("[repo]\nenabled = false\n[cluster]\netcd_endpoints = [%q]\nnode_name = \"node-%d\"\ninternal_listen = \"127.0.0.1:0\"\ninternal_advertise = \"127.0.0.1:%d\"\nlease_ttl = \"2s\"\n",
+			etcd.Endpoint(), i+1, freePort(t)))
+		if i > 0 {
+			src := relays[0].dir
+			for _, f := range []string{"keys/ssh_host_ed25519_key", "keys/ssh_host_ed25519_key.pub", "keys/ssh_host_rsa_key", "keys/ssh_host_rsa_key.pub", "reconnect-key"} {
+				b, err := os.ReadFile(filepath.Join(src, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dst := filepath.Join(r.dir, f)
+				os.Remove(dst)
+				if err := os.WriteFile(dst, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := exec.Command(relayBin, "client-config", "-c", r.conf).CombinedOutput()
+			if err != nil {
+				t.Fatalf("client-config: %v\n%s", err, out)
+			}
+			r.tmateRC = string(out)
+		}
+		r.launch(relayBin, "serve", "-c", r.conf)
+		if i == 0 {
+			// The first node made its reconnection key when it started.
+			eventually(t, 20*time.Second, "node-1 joined", func() (bool, string) {
+				return strings.Contains(r.log.String(), "joined the cluster"), r.log.String()
+			})
+		}
+		relays = append(relays, r)
+	}
+	return relays
+}
+
+// A name held on one node is refused on another, with the message of a
+// name in use on one relay; the first session carries on.
+func TestClusterNameHeldOnOneNodeIsRefusedOnAnother(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	nodes := clusterRelays(t, etcd, 2)
+	h := spawnHost(t, nodes[0], "set -g tmate-session-name team-alpha\n")
+	h.waitReady(20 * time.Second)
+	g := sshGuest(t, nodes[0], "team-alpha", 80, 25)
+
+	dup := spawnHost(t, nodes[1], "set -g tmate-session-name team-alpha\n")
+	dup.waitMessage("Relay: the tmate-session-name is in use by another live session: choose another, or end that session first.", 20*time.Second)
+	if s, _ := dup.output("display", "-p", "#{tmate_ssh}"); strings.Contains(s, "team-alpha") {
+		t.Errorf("node-2 gave the name to a second session: %q", s)
+	}
+	// Another name is free on node-2: its session costs etcd one write.
+	proposals := etcd.Proposals()
+	spawnHost(t, nodes[1], "set -g tmate-session-name team-beta\n").waitReady(20 * time.Second)
+	if got := etcd.Proposals() - proposals; got != 1 {
+		t.Errorf("a tmate host's session start took %d etcd writes, want 1", got)
+	}
+
+	h.run("send-keys", "echo still-$((6*7))", "Enter")
+	g.waitFor("still-42", 10*time.Second)
+	for _, r := range nodes {
+		if strings.Contains(r.log.String(), "team-alpha") || strings.Contains(r.log.String(), "team-beta") {
+			t.Errorf("a session name reached the log of %s", r.conf)
+		}
+	}
+}
+
+// etcd stopped: a live session carries on, a new host is served by the node
+// it reached, and its session is registered once etcd is back.
+func TestClusterServesWhileEtcdIsAway(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	node := clusterRelays(t, etcd, 1)[0]
+	live := startHost(t, node, 80, 24, "")
+	g := sshGuest(t, node, tokenOf(t, live.display("#{tmate_ssh}")), 80, 25)
+
+	etcd.Stop()
+	live.run("send-keys", "echo away-$((6*7))", "Enter")
+	g.waitFor("away-42", 10*time.Second)
+	fresh := startHost(t, node, 80, 24, "")
+	token := tokenOf(t, fresh.display("#{tmate_ssh}"))
+	g2 := sshGuest(t, node, token, 80, 25)
+	fresh.run("send-keys", "echo fresh-$((6*7))", "Enter")
+	g2.waitFor("fresh-42", 10*time.Second)
+
+	etcd.Restart()
+	probe := probeNode(t, etcd, node)
+	eventually(t, 30*time.Second, "the session started while etcd was away is registered", func() (bool, string) {
+		o, ok, err := probe.Lookup(context.Background(), token)
+		return ok && o.Node == "node-1", fmt.Sprintf("%+v %v %v", o, ok, err)
+	})
+}
+
+// probeNode joins the cluster as a node of the test's own, to look tokens
+// up with the hash key the relays share (their reconnection key).
+func probeNode(t *testing.T, etcd *etcdtest.Etcd, r *relay) *cluster.Node {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(r.dir, "reconnect-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := cluster.Join(ctx, cluster.Config{Endpoints: []string{etcd.Endpoint()}, NodeName: "probe", LeaseTTL: 2 * time.Second, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
