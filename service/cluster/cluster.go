@@ -344,6 +344,14 @@ func (n *Node) run(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 				n.log.Warn("lost the etcd lease: taking a new one")
 				n.setHealthy(false)
 				ka = nil
+				continue
+			}
+			n.mu.Lock()
+			back := !n.healthy
+			n.healthy = true // etcd answers: new sessions register at once again
+			n.mu.Unlock()
+			if back {
+				n.poke()
 			}
 		case <-n.kick:
 			if err := n.reconcile(); err != nil {

@@ -465,3 +465,34 @@ func TestANameTakenElsewhereDuringAPartitionEndsTheCutOffSession(t *testing.T) {
 	}
 	eventually(t, "node-a is listed again", func() bool { return slices.Contains(nodeNames(t, b), "node-a=node-a.internal:10023") })
 }
+
+// TestEtcdWritesOfANode counts what a node costs etcd beyond its sessions:
+// joining, and nothing while it idles (lease keep-alives are no raft
+// writes), for docs/scaling.md.
+func TestEtcdWritesOfANode(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	p0 := etcd.Proposals()
+	a := join(t, testConfig(etcd.Endpoint(), "node-a"))
+	p1 := etcd.Proposals()
+	b := join(t, testConfig(etcd.Endpoint(), "node-b"))
+	p2 := etcd.Proposals()
+	// The first node writes the 4 checks; every node compares them in a
+	// transaction (a write, even when it only reads), takes a lease and
+	// lists itself.
+	if first, next := p1-p0, p2-p1; first != 6 || next != 6 {
+		t.Errorf("joining took %d etcd writes for the first node, %d for the next, want 6 and 6", first, next)
+	}
+	if err := a.Register("s1", []string{"tok-a", "ro-tok-a"}); err != nil {
+		t.Fatal(err)
+	}
+	p3 := etcd.Proposals()
+	time.Sleep(3 * testTTL) // a wait over several keep-alives, not a timing check
+	if got := etcd.Proposals() - p3; got != 0 {
+		t.Errorf("two idle nodes with a session made %d etcd writes over %s, want 0", got, 3*testTTL)
+	}
+	p4 := etcd.Proposals()
+	b.Close()
+	if got := etcd.Proposals() - p4; got != 1 {
+		t.Errorf("a node leaving took %d etcd writes, want 1 (the lease's revocation)", got)
+	}
+}

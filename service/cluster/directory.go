@@ -172,7 +172,7 @@ func (n *Node) reconcile() error {
 		n.mu.Unlock()
 		n.log.Warn("a session's name was taken on another node while this node could not reach etcd: the registration in etcd stands, this node's session ends", "session", id)
 		if f != nil {
-			f(id)
+			go f(id) // it tells the host, which may be slow; the lease must not wait
 		}
 	}
 	return nil
