@@ -129,3 +129,29 @@ func probeNode(t *testing.T, etcd *etcdtest.Etcd, r *relay) *cluster.Node {
 	t.Cleanup(n.Close)
 	return n
 }
+
+// A node restarted (SIGTERM, as an upgrade does) leaves the cluster and
+// joins again; its named session comes back with its host and is
+// registered again under the same name, and the guest's ssh command works.
+func TestClusterNodeRestartKeepsNamedSession(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	node := clusterRelays(t, etcd, 1)[0]
+	h := startAttachedHost(t, node, 80, 24, "set -g tmate-session-name team-gamma\n")
+	probe := probeNode(t, etcd, node)
+	o, ok, err := probe.Lookup(context.Background(), "team-gamma")
+	if !ok || o.Node != "node-1" {
+		t.Fatalf("team-gamma before the restart: %+v %v %v", o, ok, err)
+	}
+	node.restart()
+	eventually(t, 30*time.Second, "the host is back", func() (bool, string) {
+		return strings.Contains(h.messages(), "Reconnected"), h.messages()
+	})
+	eventually(t, 30*time.Second, "team-gamma is registered again", func() (bool, string) {
+		o, ok, err := probe.Lookup(context.Background(), "team-gamma")
+		return ok && o.Node == "node-1", fmt.Sprintf("%+v %v %v", o, ok, err)
+	})
+	g := sshGuest(t, node, "team-gamma", 80, 25)
+	h.run("send-keys", "echo back-$((6*7))", "Enter")
+	g.waitFor("back-42", 10*time.Second)
+}
