@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +19,9 @@ import (
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
+	"tmate-relay/service/nodelink"
 	"tmate-relay/service/session"
+	"tmate-relay/service/sshd"
 )
 
 // joinTimeout bounds joining the cluster at start-up: reaching etcd, and
@@ -112,4 +116,49 @@ func etcdTLS(c config.Cluster) (*tls.Config, error) {
 		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
+}
+
+// guestForwarder finds the node holding a guest's session in etcd and
+// opens the guest's channel to it over the node link.
+type guestForwarder struct {
+	node  *cluster.Node
+	links *nodelink.Dialer
+}
+
+func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string) (ssh.Channel, <-chan *ssh.Request, bool, error) {
+	o, ok, err := f.node.Lookup(ctx, token)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("cluster lookup: %w", err)
+	}
+	if !ok || o.Node == f.node.Name() {
+		return nil, nil, false, nil
+	}
+	ch, reqs, err := f.links.Open(ctx, o.Internal, sshd.ForwardedGuestChannel, sshd.ForwardedGuestData(token, addr))
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("node %s (%s): %w", o.Node, o.Internal, err)
+	}
+	return ch, reqs, true, nil
+}
+
+// serveNodeLinks serves the other nodes' links on [cluster]
+// internal_listen: forwarded guests go to srv.
+func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, log *slog.Logger, errc chan<- error) (*nodelink.Server, error) {
+	l, err := net.Listen("tcp", cfg.Cluster.InternalListen)
+	if err != nil {
+		return nil, fmt.Errorf("[cluster] internal_listen: %w", err)
+	}
+	links := nodelink.NewServer(keys, func(peer string, nch ssh.NewChannel) {
+		if nch.ChannelType() != sshd.ForwardedGuestChannel {
+			nch.Reject(ssh.UnknownChannelType, "not served")
+			return
+		}
+		srv.ServeForwardedGuest(nch)
+	}, log)
+	log.Info("node links listening", "internal", l.Addr().String(), "advertise", cfg.InternalAdvertise())
+	go func() {
+		if err := links.Serve(l); !errors.Is(err, net.ErrClosed) {
+			errc <- err
+		}
+	}()
+	return links, nil
 }

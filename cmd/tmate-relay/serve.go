@@ -22,6 +22,7 @@ import (
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/metrics"
+	"tmate-relay/service/nodelink"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
@@ -66,6 +67,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
+	var forwarder sshd.Forwarder
 	if cfg.Cluster.Enabled {
 		node, err := joinCluster(cfg, keys, reconnectKey, registry, log)
 		if err != nil {
@@ -76,6 +78,9 @@ func runServe(args []string) error {
 			return err
 		}
 		defer node.Close() // last: the lease's revocation forgets this node's sessions at once
+		links := nodelink.NewDialer(keys)
+		defer links.Close()
+		forwarder = &guestForwarder{node: node, links: links}
 	}
 	m := metrics.New(registry, version)
 	// Hosts print the browser pages' links whenever the web side is up:
@@ -112,6 +117,7 @@ func runServe(args []string) error {
 		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
 		Metrics:             m,
+		Forwarder:           forwarder,
 	})
 	if err != nil {
 		return err
@@ -124,6 +130,13 @@ func runServe(args []string) error {
 		log.Error("no metrics", "err", err)
 	}
 	go func() { errc <- srv.Serve(sshL) }()
+	if cfg.Cluster.Enabled {
+		links, err := serveNodeLinks(cfg, keys, srv, log, errc)
+		if err != nil {
+			return err
+		}
+		defer links.Close()
+	}
 	var httpSrv *http.Server
 	if httpL != nil {
 		httpSrv = web.NewServer(web.New(cfg, web.Options{

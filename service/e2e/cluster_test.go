@@ -22,8 +22,9 @@ func clusterRelays(t *testing.T, etcd *etcdtest.Etcd, n int) []*relay {
 	t.Helper()
 	var relays []*relay
 	for i := range n {
-		r := prepareRelay(t, fmt.Sprintf("[repo]\nenabled = false\n[cluster]\netcd_endpoints = [%q]\nnode_name = \"node-%d\"\ninternal_listen = \"127.0.0.1:0\"\ninternal_advertise = \"127.0.0.1:%d\"\nlease_ttl = \"2s\"\n",
-			etcd.Endpoint(), i+1, freePort(t)))
+		internal := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		r := prepareRelay(t, fmt.Sprintf("[repo]\nenabled = false\n[cluster]\netcd_endpoints = [%q]\nnode_name = \"node-%d\"\ninternal_listen = %q\ninternal_advertise = %q\nlease_ttl = \"2s\"\n",
+			etcd.Endpoint(), i+1, internal, internal))
 		if i > 0 {
 			src := relays[0].dir
 			for _, f := range []string{"keys/ssh_host_ed25519_key", "keys/ssh_host_ed25519_key.pub", "keys/ssh_host_rsa_key", "keys/ssh_host_rsa_key.pub", "reconnect-key"} {
@@ -154,4 +155,43 @@ func TestClusterNodeRestartKeepsNamedSession(t *testing.T) {
 	g := sshGuest(t, node, "team-gamma", 80, 25)
 	h.run("send-keys", "echo back-$((6*7))", "Enter")
 	g.waitFor("back-42", 10*time.Second)
+}
+
+// A guest reaches a session from any node: the node it reached carries its
+// terminal to the owner over the node link. It sees the host's screen, its
+// keys reach the host, and the host hears its own address. A token no node
+// holds gets the single relay's answer.
+func TestClusterGuestOnAnotherNodeReachesTheSession(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	nodes := clusterRelays(t, etcd, 2)
+	h := spawnHost(t, nodes[0], "")
+	h.waitReady(20 * time.Second)
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	h.run("send-keys", "echo on-node-$((0+1))", "Enter")
+
+	// From 127.0.0.2, to node-2, which does not hold the session.
+	g := sshGuestWith(t, nodes[1], token, "-b", "127.0.0.2")
+	g.waitFor("on-node-1", 15*time.Second)
+	h.waitMessage("A mate has joined (127.0.0.2)", 10*time.Second)
+	g.send("echo typed-$((6*7))\r")
+	eventually(t, 10*time.Second, "the forwarded guest's keys reach the host", func() (bool, string) {
+		s := h.capture("-p")
+		return strings.Contains(s, "typed-42"), s
+	})
+	// A window change reaches the owner too: the window follows the
+	// smallest read-write guest.
+	g.tmux("resize-window", "-x", "60", "-y", "20")
+	eventually(t, 10*time.Second, "the forwarded guest's size reaches the host", func() (bool, string) {
+		s := h.display("#{window_width}x#{window_height}")
+		return strings.HasPrefix(s, "60x"), s
+	})
+	if !strings.Contains(nodes[1].log.String(), "guest forwarded") {
+		t.Errorf("node-2 did not log the forwarding:\n%s", nodes[1].log.String())
+	}
+
+	bad := sshGuest(t, nodes[1], "NoSuchSessionNoSuchSessionNo", 80, 25)
+	if s := bad.waitExitScreen(); !strings.Contains(s, "Invalid or expired session token") {
+		t.Fatalf("an unknown token on node-2:\n%s", s)
+	}
 }

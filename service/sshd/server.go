@@ -68,6 +68,9 @@ type Config struct {
 	// Metrics counts handshakes, refusals, hosts' bytes and reconnects,
 	// and guests (nil: none).
 	Metrics *metrics.Metrics
+	// Forwarder carries guests to the node of a cluster that holds their
+	// session (forward.go); nil: a relay on its own.
+	Forwarder Forwarder
 }
 
 // Server accepts SSH connections for hosts and guests.
@@ -319,7 +322,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release, input: make(chan struct{}, 1)}
+	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, user: sc.User(), admitted: release, input: make(chan struct{}, 1)}
 	if sc.User() == HostUser && refusedKey != "" {
 		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
 	} else if sc.User() == HostUser && overCap {
@@ -425,6 +428,10 @@ type conn struct {
 	ch   ssh.Channel
 	reqs <-chan *ssh.Request
 	addr string
+	user string // the SSH user: "tmate" for a host, a guest's token
+	// forwarded: a guest another node of the cluster carried here
+	// (forward.go); sc is nil.
+	forwarded bool
 	// admitted tells the address's limits that the connection reached a
 	// session; it may be called more than once.
 	admitted func()
