@@ -18,7 +18,7 @@ import (
 // The first makes the keys; the others get copies of its host keys and
 // reconnection key before they start, as an administrator copies them to
 // a new node.
-func clusterRelays(t *testing.T, etcd *etcdtest.Etcd, n int) []*relay {
+func clusterRelays(t testing.TB, etcd *etcdtest.Etcd, n int) []*relay {
 	t.Helper()
 	var relays []*relay
 	for i := range n {
