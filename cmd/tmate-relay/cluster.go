@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httputil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"tmate-relay/service/nodelink"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
+	"tmate-relay/service/web"
 )
 
 // joinTimeout bounds joining the cluster at start-up: reaching etcd, and
@@ -119,10 +122,75 @@ func etcdTLS(c config.Cluster) (*tls.Config, error) {
 }
 
 // guestForwarder finds the node holding a guest's session in etcd and
-// opens the guest's channel to it over the node link.
+// carries the guest there over the node link: an ssh guest's channel, or a
+// browser's requests.
 type guestForwarder struct {
-	node  *cluster.Node
-	links *nodelink.Dialer
+	node     *cluster.Node
+	links    *nodelink.Dialer
+	refusals web.TokenRefusals // the per-address slow-down of unknown tokens
+}
+
+// sshForwarder and webForwarder are f for sshd and web, nil (no
+// forwarding) when f is.
+func sshForwarder(f *guestForwarder) sshd.Forwarder {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+func webForwarder(f *guestForwarder) web.Forwarder {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// webGuestChannel is the node-link channel type of one HTTP connection
+// carried for a browser guest; its extra data is the browser's address.
+const webGuestChannel = "web@tmate-relay"
+
+// ForwardWeb serves a browser guest's request (the page, or its WebSocket)
+// from the node holding its session, through a proxy over the node link;
+// the owner sees the browser's address.
+func (f *guestForwarder) ForwardWeb(w http.ResponseWriter, r *http.Request, token string) bool {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	o, ok, err := f.node.Lookup(ctx, token)
+	cancel()
+	if err != nil {
+		time.Sleep(f.refusals.RefuseToken(addr))
+		http.Error(w, sshd.ForwardUnavailableMessage, http.StatusServiceUnavailable)
+		return true
+	}
+	if !ok || o.Node == f.node.Name() {
+		return false
+	}
+	proxy := &httputil.ReverseProxy{
+		Director: func(out *http.Request) {
+			out.URL.Scheme, out.URL.Host = "http", o.Internal // the Host header stays the browser's
+		},
+		Transport: &http.Transport{
+			DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				ch, reqs, err := f.links.Open(ctx, o.Internal, webGuestChannel, []byte(addr))
+				if err != nil {
+					return nil, err
+				}
+				go ssh.DiscardRequests(reqs)
+				return nodelink.ChannelConn(ch, o.Internal), nil
+			},
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, sshd.ForwardUnavailableMessage, http.StatusBadGateway)
+		},
+		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+	proxy.ServeHTTP(w, r)
+	return true
 }
 
 func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string) (ssh.Channel, <-chan *ssh.Request, bool, error) {
@@ -141,18 +209,38 @@ func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string) (ssh
 }
 
 // serveNodeLinks serves the other nodes' links on [cluster]
-// internal_listen: forwarded guests go to srv.
-func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, log *slog.Logger, errc chan<- error) (*nodelink.Server, error) {
+// internal_listen: forwarded ssh guests go to srv, browser guests' HTTP
+// connections to webHandler (nil: no web side).
+func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, webHandler http.Handler, log *slog.Logger, errc chan<- error) (stop func(), err error) {
 	l, err := net.Listen("tcp", cfg.Cluster.InternalListen)
 	if err != nil {
 		return nil, fmt.Errorf("[cluster] internal_listen: %w", err)
 	}
+	var webL *nodelink.Listener
+	webSrv := web.NewServer(webHandler, 0, log)
+	if webHandler != nil {
+		webL = nodelink.NewListener()
+		go webSrv.Serve(webL)
+	}
 	links := nodelink.NewServer(keys, func(peer string, nch ssh.NewChannel) {
-		if nch.ChannelType() != sshd.ForwardedGuestChannel {
+		switch {
+		case nch.ChannelType() == sshd.ForwardedGuestChannel:
+			srv.ServeForwardedGuest(nch)
+		case nch.ChannelType() == webGuestChannel && webL != nil:
+			addr := string(nch.ExtraData())
+			if net.ParseIP(addr) == nil {
+				nch.Reject(ssh.ConnectionFailed, "no browser address")
+				return
+			}
+			ch, reqs, err := nch.Accept()
+			if err != nil {
+				return
+			}
+			go ssh.DiscardRequests(reqs)
+			webL.Hand(nodelink.ChannelConn(ch, addr))
+		default:
 			nch.Reject(ssh.UnknownChannelType, "not served")
-			return
 		}
-		srv.ServeForwardedGuest(nch)
 	}, log)
 	log.Info("node links listening", "internal", l.Addr().String(), "advertise", cfg.InternalAdvertise())
 	go func() {
@@ -160,5 +248,10 @@ func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, log
 			errc <- err
 		}
 	}()
-	return links, nil
+	return func() {
+		links.Close()
+		if webL != nil {
+			webSrv.Close()
+		}
+	}, nil
 }

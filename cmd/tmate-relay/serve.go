@@ -67,7 +67,7 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
-	var forwarder sshd.Forwarder
+	var forwarder *guestForwarder // nil: a relay on its own
 	if cfg.Cluster.Enabled {
 		node, err := joinCluster(cfg, keys, reconnectKey, registry, log)
 		if err != nil {
@@ -117,7 +117,7 @@ func runServe(args []string) error {
 		SessionsPerAddress:  cfg.Limits.SessionsPerAddress,
 		ProxyProtocol:       cfg.SSH.ProxyProtocol,
 		Metrics:             m,
-		Forwarder:           forwarder,
+		Forwarder:           sshForwarder(forwarder),
 	})
 	if err != nil {
 		return err
@@ -130,16 +130,10 @@ func runServe(args []string) error {
 		log.Error("no metrics", "err", err)
 	}
 	go func() { errc <- srv.Serve(sshL) }()
-	if cfg.Cluster.Enabled {
-		links, err := serveNodeLinks(cfg, keys, srv, log, errc)
-		if err != nil {
-			return err
-		}
-		defer links.Close()
-	}
 	var httpSrv *http.Server
+	var webHandler http.Handler
 	if httpL != nil {
-		httpSrv = web.NewServer(web.New(cfg, web.Options{
+		webHandler = web.New(cfg, web.Options{
 			Registry:     registry,
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m},
 			Metrics:      m,
@@ -147,7 +141,9 @@ func runServe(args []string) error {
 			Log:          log,
 
 			TokenRefusals: srv, // one per-address slow-down for both doors
-		}), 0, log)
+			Forwarder:     webForwarder(forwarder),
+		})
+		httpSrv = web.NewServer(webHandler, 0, log)
 		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
@@ -162,6 +158,14 @@ func runServe(args []string) error {
 				errc <- err
 			}
 		}()
+	}
+	if forwarder != nil {
+		forwarder.refusals = srv
+		stopLinks, err := serveNodeLinks(cfg, keys, srv, webHandler, log, errc)
+		if err != nil {
+			return err
+		}
+		defer stopLinks()
 	}
 	if adminL == nil && cfg.Admin.Socket != "" {
 		// Not socket-activated: the relay makes the socket itself. A relay

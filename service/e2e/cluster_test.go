@@ -12,6 +12,7 @@ import (
 
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/cluster/etcdtest"
+	"tmate-relay/service/web/browsertest"
 )
 
 // clusterRelays starts n relay processes as nodes of one cluster on etcd.
@@ -193,5 +194,37 @@ func TestClusterGuestOnAnotherNodeReachesTheSession(t *testing.T) {
 	bad := sshGuest(t, nodes[1], "NoSuchSessionNoSuchSessionNo", 80, 25)
 	if s := bad.waitExitScreen(); !strings.Contains(s, "Invalid or expired session token") {
 		t.Fatalf("an unknown token on node-2:\n%s", s)
+	}
+}
+
+// A browser guest reaches a session from any node: the node whose page it
+// opened carries the page and its WebSocket to the owner. A token no node
+// holds gets the single relay's page.
+func TestClusterBrowserGuestOnAnotherNode(t *testing.T) {
+	needTools(t, "tmate", "ssh-keygen", "node", "chromium")
+	b := browsertest.Start(t, "testdata/browser")
+	etcd := etcdtest.Start(t)
+	nodes := clusterRelays(t, etcd, 2)
+	h := startHost(t, nodes[0], 80, 24, "")
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	h.run("send-keys", "echo on-node-$((0+1))", "Enter")
+
+	page := fmt.Sprintf("http://127.0.0.1:%d/t/%s", nodes[1].webPort, token)
+	if st := b.Open("rw", page, 1000, 600); st != 200 {
+		t.Fatalf("GET %s: status %d", page, st)
+	}
+	waitScreen(t, b, "rw", "node-2's page shows the host's output", func(s browsertest.Reply) bool { return strings.Contains(s.Text, "on-node-1") })
+	typed := filepath.Join(t.TempDir(), "typed")
+	b.Type("rw", "echo typed-in-page > "+typed)
+	b.Press("rw", "Enter")
+	eventually(t, 10*time.Second, "the page's typing ran on the host", func() (bool, string) {
+		got, err := os.ReadFile(typed)
+		return err == nil && string(got) == "typed-in-page\n", h.capture()
+	})
+
+	never := b.Open("never", fmt.Sprintf("http://127.0.0.1:%d/t/neverAtokenB23456789abcdefgh", nodes[1].webPort), 800, 400)
+	local := b.Open("local", fmt.Sprintf("http://127.0.0.1:%d/t/neverAtokenB23456789abcdefgh", nodes[0].webPort), 800, 400)
+	if never != 404 || local != 404 || b.Body("never").Text != b.Body("local").Text {
+		t.Errorf("an unknown token on node-2 (%d):\n%s\non node-1 (%d):\n%s", never, b.Body("never").Text, local, b.Body("local").Text)
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +155,109 @@ func TestABrokenLinkIsMadeAgain(t *testing.T) {
 	srv.mu.Unlock()
 	if err := echo(t, d, addr, "after"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// HTTP runs over a channel of the link, and the server sees the address
+// of the client the peer carries.
+func TestHTTPOverALinkChannel(t *testing.T) {
+	cluster := []ssh.Signer{newKey(t)}
+	l := NewListener()
+	defer l.Close()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.RemoteAddr+" "+r.Host+r.URL.Path)
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	node := NewServer(cluster, func(_ string, nc ssh.NewChannel) {
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		l.Hand(ChannelConn(ch, string(nc.ExtraData())))
+	}, slog.New(slog.DiscardHandler))
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go node.Serve(nl)
+	defer node.Close()
+	d := NewDialer(cluster)
+	defer d.Close()
+	client := &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			ch, reqs, err := d.Open(ctx, nl.Addr().String(), "http", []byte("192.0.2.7"))
+			if err != nil {
+				return nil, err
+			}
+			go ssh.DiscardRequests(reqs)
+			return ChannelConn(ch, "node"), nil
+		},
+	}}
+	resp, err := client.Get("http://relay.example.com/t/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if got, want := string(body), "192.0.2.7:0 relay.example.com/t/x"; got != want {
+		t.Fatalf("served %q, want %q", got, want)
+	}
+}
+
+// A read deadline cuts a pending read short, as an HTTP server does when a
+// handler takes the connection over, and nothing sent is lost.
+func TestChannelConnReadDeadline(t *testing.T) {
+	cluster := []ssh.Signer{newKey(t)}
+	conns := make(chan net.Conn, 1)
+	node := NewServer(cluster, func(_ string, nc ssh.NewChannel) {
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		conns <- ChannelConn(ch, "192.0.2.7")
+	}, slog.New(slog.DiscardHandler))
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go node.Serve(nl)
+	defer node.Close()
+	d := NewDialer(cluster)
+	defer d.Close()
+	ch, reqs, err := d.Open(context.Background(), nl.Addr().String(), "x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.DiscardRequests(reqs)
+	c := <-conns
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 10))
+		errc <- err
+	}()
+	c.SetReadDeadline(time.Unix(1, 0))
+	if err := <-errc; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read cut short by a deadline: %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	ch.Write([]byte("after"))
+	b := make([]byte, 3)
+	var got []byte
+	for len(got) < 5 {
+		n, err := c.Read(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b[:n]...)
+	}
+	if string(got) != "after" {
+		t.Fatalf("read %q after the deadline, want %q", got, "after")
+	}
+	if c.RemoteAddr().String() != "192.0.2.7:0" {
+		t.Fatalf("remote address %s", c.RemoteAddr())
 	}
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// Metrics counts browser guests' joins and refusals (nil: none), and
 	// is served at /metrics when [web] metrics is true.
 	Metrics *metrics.Metrics
+	// Forwarder carries browser guests to the node of a cluster that
+	// holds their session (nil: a relay on its own).
+	Forwarder Forwarder
 }
 
 // TokenRefusals records an unknown token from an address and says how
