@@ -12,6 +12,7 @@ import (
 
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/cluster/etcdtest"
+	"tmate-relay/service/sshd"
 	"tmate-relay/service/web/browsertest"
 )
 
@@ -88,18 +89,25 @@ func TestClusterNameHeldOnOneNodeIsRefusedOnAnother(t *testing.T) {
 	}
 }
 
-// etcd stopped: a live session carries on, a new host is served by the node
-// it reached, and its session is registered once etcd is back.
+// etcd stopped: a live session carries on, a guest who needs forwarding
+// reads why it cannot be, a new host is served by the node it reached, and
+// its session is registered once etcd is back.
 func TestClusterServesWhileEtcdIsAway(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	etcd := etcdtest.Start(t)
-	node := clusterRelays(t, etcd, 1)[0]
+	nodes := clusterRelays(t, etcd, 2)
+	node := nodes[0]
 	live := startHost(t, node, 80, 24, "")
-	g := sshGuest(t, node, tokenOf(t, live.display("#{tmate_ssh}")), 80, 25)
+	liveToken := tokenOf(t, live.display("#{tmate_ssh}"))
+	g := sshGuest(t, node, liveToken, 80, 25)
 
 	etcd.Stop()
 	live.run("send-keys", "echo away-$((6*7))", "Enter")
 	g.waitFor("away-42", 10*time.Second)
+	elsewhere := sshGuest(t, nodes[1], liveToken, 80, 25)
+	if s := elsewhere.waitExitScreenWithin(30 * time.Second); !strings.Contains(strings.ReplaceAll(s, "\n", ""), sshd.ForwardUnavailableMessage) {
+		t.Fatalf("a guest on node-2 while etcd is away reads:\n%s", s)
+	}
 	fresh := startHost(t, node, 80, 24, "")
 	token := tokenOf(t, fresh.display("#{tmate_ssh}"))
 	g2 := sshGuest(t, node, token, 80, 25)
@@ -227,4 +235,11 @@ func TestClusterBrowserGuestOnAnotherNode(t *testing.T) {
 	if never != 404 || local != 404 || b.Body("never").Text != b.Body("local").Text {
 		t.Errorf("an unknown token on node-2 (%d):\n%s\non node-1 (%d):\n%s", never, b.Body("never").Text, local, b.Body("local").Text)
 	}
+}
+
+// waitExitScreenWithin is waitExitScreen with its own bound.
+func (tm *term) waitExitScreenWithin(d time.Duration) string {
+	tm.t.Helper()
+	eventually(tm.t, d, "ssh exits", func() (bool, string) { return tm.exited(), tm.screen() })
+	return tm.screen()
 }
