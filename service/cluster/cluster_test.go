@@ -471,10 +471,16 @@ func TestANameTakenElsewhereDuringAPartitionEndsTheCutOffSession(t *testing.T) {
 // writes), for docs/scaling.md.
 func TestEtcdWritesOfANode(t *testing.T) {
 	etcd := etcdtest.Start(t)
+	// A lease longer than the other tests': a keep-alive late on a busy
+	// machine must not lapse the lease (and make the node join again)
+	// while this counts.
+	const ttl = 6 * time.Second
+	cfgA, cfgB := testConfig(etcd.Endpoint(), "node-a"), testConfig(etcd.Endpoint(), "node-b")
+	cfgA.LeaseTTL, cfgB.LeaseTTL = ttl, ttl
 	p0 := etcd.Proposals()
-	a := join(t, testConfig(etcd.Endpoint(), "node-a"))
+	a := join(t, cfgA)
 	p1 := etcd.Proposals()
-	b := join(t, testConfig(etcd.Endpoint(), "node-b"))
+	b := join(t, cfgB)
 	p2 := etcd.Proposals()
 	// The first node writes the 4 checks; every node compares them in a
 	// transaction (a write, even when it only reads), takes a lease and
@@ -486,9 +492,9 @@ func TestEtcdWritesOfANode(t *testing.T) {
 		t.Fatal(err)
 	}
 	p3 := etcd.Proposals()
-	time.Sleep(3 * testTTL) // a wait over several keep-alives, not a timing check
+	time.Sleep(ttl) // a wait over three keep-alives, not a timing check
 	if got := etcd.Proposals() - p3; got != 0 {
-		t.Errorf("two idle nodes with a session made %d etcd writes over %s, want 0", got, 3*testTTL)
+		t.Errorf("two idle nodes with a session made %d etcd writes over %s, want 0", got, ttl)
 	}
 	p4 := etcd.Proposals()
 	b.Close()

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"syscall"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -188,7 +191,8 @@ func (n *Node) sync(ctx context.Context, id string) (clashes []string, err error
 	n.syncMu.Lock()
 	defer n.syncMu.Unlock()
 	val := n.tokenValue(id)
-	ours := map[string]bool{} // found holding this session's record
+	ours := map[string]bool{}   // found holding this session's record
+	gone := map[string]string{} // held for this session by a node that is gone: its value
 	for range 3 {
 		n.mu.Lock()
 		want, have, lease := maps.Clone(n.desired[id]), maps.Clone(n.written[id]), n.lease
@@ -217,6 +221,8 @@ func (n *Node) sync(ctx context.Context, id string) (clashes []string, err error
 			k := tokenKey(h)
 			if ours[h] {
 				cmps = append(cmps, clientv3.Compare(clientv3.Value(k), "=", val))
+			} else if v, ok := gone[h]; ok {
+				cmps = append(cmps, clientv3.Compare(clientv3.Value(k), "=", v))
 			} else {
 				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
 			}
@@ -245,6 +251,8 @@ func (n *Node) sync(ctx context.Context, id string) (clashes []string, err error
 				delete(ours, h)
 			case string(kvs[0].Value) == val:
 				ours[h] = true
+			case n.takeOver(ctx, id, kvs[0].Value):
+				gone[h] = string(kvs[0].Value)
 			default:
 				clashes = append(clashes, h)
 			}
@@ -279,4 +287,39 @@ func (n *Node) settle(id string, want map[string]bool, lease clientv3.LeaseID) {
 		return
 	}
 	n.written[id] = want
+}
+
+// takeOver reports whether this node may take over a token whose record
+// (held) names the same session on another node that is gone: the host
+// reconnected here with its reconnection data after that node died. Gone
+// means its lease expired (then etcd already forgot the token), or its
+// internal address refuses connections; a node that does not answer in
+// time may be cut off from the host but alive, and keeps the session.
+func (n *Node) takeOver(ctx context.Context, id string, held []byte) bool {
+	var rec tokenRecord
+	if json.Unmarshal(held, &rec) != nil || rec.Session != id || rec.Node == n.cfg.NodeName {
+		return false
+	}
+	resp, err := n.cli.Get(ctx, Prefix+"nodes/"+rec.Node)
+	if err != nil {
+		return false
+	}
+	if len(resp.Kvs) == 0 {
+		return true
+	}
+	var node nodeRecord
+	if json.Unmarshal(resp.Kvs[0].Value, &node) != nil {
+		return false
+	}
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", node.Internal)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		n.log.Info("taking over a session whose node is gone", "session", id, "from", rec.Node)
+		return true
+	}
+	return false
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +27,13 @@ import (
 // reconnection key before they start, as an administrator copies them to
 // a new node.
 func clusterRelays(t testing.TB, etcd *etcdtest.Etcd, n int) []*relay {
+	t.Helper()
+	return clusterRelaysWith(t, etcd, n, nil)
+}
+
+// clusterRelaysWith is clusterRelays with edit changing each node's
+// relay.toml before it starts.
+func clusterRelaysWith(t testing.TB, etcd *etcdtest.Etcd, n int, edit func(conf string) string) []*relay {
 	t.Helper()
 	var relays []*relay
 	for i := range n {
@@ -42,12 +53,21 @@ func clusterRelays(t testing.TB, etcd *etcdtest.Etcd, n int) []*relay {
 					t.Fatal(err)
 				}
 			}
-			out, err := exec.Command(relayBin, "client-config", "-c", r.conf).CombinedOutput()
-			if err != nil {
-				t.Fatalf("client-config: %v\n%s", err, out)
-			}
-			r.tmateRC = string(out)
 		}
+		if edit != nil {
+			b, err := os.ReadFile(r.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(r.conf, []byte(edit(string(b))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := exec.Command(relayBin, "client-config", "-c", r.conf).CombinedOutput()
+		if err != nil {
+			t.Fatalf("client-config: %v\n%s", err, out)
+		}
+		r.tmateRC = string(out)
 		r.launch(relayBin, "serve", "-c", r.conf)
 		if i == 0 {
 			// The first node made its reconnection key when it started.
@@ -275,5 +295,119 @@ func TestClusterRestrictedSessionTakesNoForwardedGuest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "only accepts guests with SSH keys") {
 		t.Errorf("node-2's page of a restricted session: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// balancer passes each connection to the first node that takes it, as a
+// TCP load balancer does once a node is down (it stands in for HAProxy,
+// without the PROXY protocol).
+type balancer struct {
+	port     int
+	mu       sync.Mutex
+	backends []string
+}
+
+func startBalancer(t testing.TB) *balancer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{port: l.Addr().(*net.TCPAddr).Port}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go b.pass(c)
+		}
+	}()
+	return b
+}
+
+func (b *balancer) set(backends ...string) {
+	b.mu.Lock()
+	b.backends = backends
+	b.mu.Unlock()
+}
+
+func (b *balancer) pass(c net.Conn) {
+	defer c.Close()
+	b.mu.Lock()
+	backends := slices.Clone(b.backends)
+	b.mu.Unlock()
+	for _, addr := range backends {
+		u, err := net.Dial("tcp", addr)
+		if err != nil {
+			continue
+		}
+		defer u.Close()
+		go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, u)
+		return
+	}
+}
+
+// The node holding a session is killed (SIGKILL): its host reconnects
+// through the load balancer to another node, which takes the session over
+// with the same tokens as soon as the dead node's internal address refuses
+// connections (its lease, 30 s here, has not expired yet), and the
+// guest's same ssh command works again. A session on the surviving node,
+// with its guest there, is not interrupted.
+func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	lb := startBalancer(t)
+	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
+	nodes := clusterRelaysWith(t, etcd, 2, func(conf string) string {
+		conf = strings.Replace(conf, `lease_ttl = "2s"`, `lease_ttl = "30s"`, 1)
+		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", lb.port))
+	})
+	addr := func(r *relay) string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+	viaLB := *nodes[0]
+	viaLB.port = lb.port
+
+	lb.set(addr(nodes[1]))
+	other := startHost(t, nodes[1], 80, 24, "")
+	otherGuest := sshGuest(t, &viaLB, tokenOf(t, other.display("#{tmate_ssh}")), 80, 25)
+	other.run("send-keys", "echo other-first", "Enter")
+	otherGuest.waitFor("other-first", 10*time.Second) // on node-2 itself
+	lb.set(addr(nodes[0]), addr(nodes[1]))
+	h := startAttachedHost(t, nodes[0], 80, 24, "")
+	sshCmd := h.display("#{tmate_ssh}")
+	token := tokenOf(t, sshCmd)
+	g := sshGuest(t, &viaLB, token, 80, 25)
+	h.run("send-keys", "echo before-$((6*7))", "Enter")
+	g.waitFor("before-42", 10*time.Second)
+
+	killed := time.Now()
+	defer func() {
+		if t.Failed() {
+			t.Logf("node-1's log up to its kill:\n%s", nodes[0].log.String())
+		}
+	}()
+	nodes[0].cmd.Process.Kill()
+	nodes[0].cmd.Wait()
+	eventually(t, 20*time.Second, "the host is back on node-2", func() (bool, string) {
+		return strings.Contains(nodes[1].log.String(), "host reconnected") && strings.Contains(h.messages(), "Reconnected"), h.messages()
+	})
+	back := time.Since(killed)
+	if got := h.display("#{tmate_ssh}"); got != sshCmd {
+		t.Fatalf("after the failover the host shows %q, want %q", got, sshCmd)
+	}
+	again := sshGuest(t, &viaLB, token, 80, 25)
+	h.run("send-keys", "echo after-$((6*7))", "Enter")
+	again.waitFor("after-42", 15*time.Second)
+	t.Logf("failover: host back %v after SIGKILL, guest output %v after", back.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+	if !strings.Contains(nodes[1].log.String(), "taking over a session whose node is gone") {
+		t.Errorf("node-2 did not log the takeover:\n%s", nodes[1].log.String())
+	}
+
+	other.run("send-keys", "echo other-$((6*7))", "Enter")
+	otherGuest.waitFor("other-42", 10*time.Second)
+	if otherGuest.exited() {
+		t.Fatal("the guest of the session on the surviving node was cut off")
 	}
 }
