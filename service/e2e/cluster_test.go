@@ -10,9 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -298,89 +296,113 @@ func TestClusterRestrictedSessionTakesNoForwardedGuest(t *testing.T) {
 	}
 }
 
-// balancer passes each connection to the first node that takes it, as a
-// TCP load balancer does once a node is down (it stands in for HAProxy,
-// without the PROXY protocol).
-type balancer struct {
-	port     int
-	mu       sync.Mutex
-	backends []string
+// haproxy runs Debian's HAProxy in TCP mode in front of the nodes, sending
+// the PROXY protocol (v2) to each, as docs/scaling.md's example does: the
+// "all" frontend sends every connection to the first node that is up, the
+// "last" one only to the last node. Its health checks take a node that
+// refuses connections out at once.
+type haproxy struct {
+	all, last int // frontend ports
 }
 
-func startBalancer(t testing.TB) *balancer {
+func startHAProxyOn(t testing.TB, nodes []*relay, allPort int) *haproxy {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	needTools(t, "haproxy")
+	hp := &haproxy{all: allPort, last: freePort(t)}
+	var servers strings.Builder
+	for i, r := range nodes {
+		fmt.Fprintf(&servers, "  server node-%d 127.0.0.1:%d check inter 200ms fall 1 rise 2 send-proxy-v2 check-send-proxy\n", i+1, r.port)
+	}
+	last := nodes[len(nodes)-1]
+	cfg := fmt.Sprintf(`global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 1h
+  timeout server 1h
+  retries 3
+  option redispatch
+frontend all
+  bind 127.0.0.1:%d
+  default_backend nodes
+frontend last
+  bind 127.0.0.1:%d
+  default_backend last
+backend nodes
+  balance first
+%sbackend last
+  server node-%d 127.0.0.1:%d send-proxy-v2
+`, hp.all, hp.last, servers.String(), len(nodes), last.port)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b := &balancer{port: l.Addr().(*net.TCPAddr).Port}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go b.pass(c)
-		}
-	}()
-	return b
-}
-
-func (b *balancer) set(backends ...string) {
-	b.mu.Lock()
-	b.backends = backends
-	b.mu.Unlock()
-}
-
-func (b *balancer) pass(c net.Conn) {
-	defer c.Close()
-	b.mu.Lock()
-	backends := slices.Clone(b.backends)
-	b.mu.Unlock()
-	for _, addr := range backends {
-		u, err := net.Dial("tcp", addr)
-		if err != nil {
-			continue
-		}
-		defer u.Close()
-		go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }()
-		io.Copy(c, u)
-		return
+	cmd := exec.Command("haproxy", "-db", "-f", path)
+	var log lockedBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy:\n%s", log.String())
+		}
+	})
+	eventually(t, 10*time.Second, "haproxy listening", func() (bool, string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hp.all))
+		if err != nil {
+			return false, err.Error() + "\n" + log.String()
+		}
+		c.Close()
+		return true, ""
+	})
+	return hp
 }
 
 // The node holding a session is killed (SIGKILL): its host reconnects
-// through the load balancer to another node, which takes the session over
-// with the same tokens as soon as the dead node's internal address refuses
-// connections (its lease, 30 s here, has not expired yet), and the
-// guest's same ssh command works again. A session on the surviving node,
-// with its guest there, is not interrupted.
+// through HAProxy to another node, which takes the session over with the
+// same tokens as soon as the dead node's internal address refuses
+// connections (its lease, 30 s here, has not expired yet), and the guest's
+// same ssh command works again. A session on the surviving node, with its
+// guest there, is not interrupted. Every node sees the clients' own
+// addresses (PROXY protocol v2).
 func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
-	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy")
 	etcd := etcdtest.Start(t)
-	lb := startBalancer(t)
+	// The ports HAProxy listens on are known before the nodes start, so
+	// that they advertise it.
+	allPort := freePort(t)
 	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
 	nodes := clusterRelaysWith(t, etcd, 2, func(conf string) string {
 		conf = strings.Replace(conf, `lease_ttl = "2s"`, `lease_ttl = "30s"`, 1)
-		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", lb.port))
+		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
+		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
 	})
-	addr := func(r *relay) string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
-	viaLB := *nodes[0]
-	viaLB.port = lb.port
+	hp := startHAProxyOn(t, nodes, allPort)
+	viaAll, viaLast := *nodes[0], *nodes[1]
+	viaAll.port, viaLast.port = hp.all, hp.last
+	lastRC := strings.Replace(nodes[1].tmateRC, fmt.Sprintf("tmate-server-port %d", allPort), fmt.Sprintf("tmate-server-port %d", hp.last), 1)
 
-	lb.set(addr(nodes[1]))
-	other := startHost(t, nodes[1], 80, 24, "")
-	otherGuest := sshGuest(t, &viaLB, tokenOf(t, other.display("#{tmate_ssh}")), 80, 25)
+	viaLast.tmateRC = lastRC
+	other := startHost(t, &viaLast, 80, 24, "")
+	otherGuest := sshGuestWith(t, &viaLast, tokenOf(t, other.display("#{tmate_ssh}")), "-b", "127.0.0.3")
 	other.run("send-keys", "echo other-first", "Enter")
 	otherGuest.waitFor("other-first", 10*time.Second) // on node-2 itself
-	lb.set(addr(nodes[0]), addr(nodes[1]))
-	h := startAttachedHost(t, nodes[0], 80, 24, "")
+
+	h := startAttachedHost(t, &viaAll, 80, 24, "")
 	sshCmd := h.display("#{tmate_ssh}")
 	token := tokenOf(t, sshCmd)
-	g := sshGuest(t, &viaLB, token, 80, 25)
+	g := sshGuestWith(t, &viaAll, token, "-b", "127.0.0.2")
 	h.run("send-keys", "echo before-$((6*7))", "Enter")
 	g.waitFor("before-42", 10*time.Second)
+	h.waitMessage("A mate has joined (127.0.0.2)", 10*time.Second)
+	if !strings.Contains(nodes[0].log.String(), "session started") {
+		t.Fatalf("the host's session is not on node-1:\n%s", nodes[0].log.String())
+	}
 
 	killed := time.Now()
 	defer func() {
@@ -397,7 +419,7 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 	if got := h.display("#{tmate_ssh}"); got != sshCmd {
 		t.Fatalf("after the failover the host shows %q, want %q", got, sshCmd)
 	}
-	again := sshGuest(t, &viaLB, token, 80, 25)
+	again := sshGuestWith(t, &viaAll, token, "-b", "127.0.0.2")
 	h.run("send-keys", "echo after-$((6*7))", "Enter")
 	again.waitFor("after-42", 15*time.Second)
 	t.Logf("failover: host back %v after SIGKILL, guest output %v after", back.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
