@@ -196,6 +196,11 @@ func runServe(args []string) error {
 		return err
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	if forwarder != nil {
+		// Its sessions are forgotten first: their hosts, reconnecting
+		// through the load balancer to other nodes, get them there at once.
+		forwarder.node.Leave()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if httpSrv != nil {

@@ -75,6 +75,7 @@ type Node struct {
 	written map[string]map[string]bool
 	onClash func(id string)
 
+	leave  sync.Once
 	kick   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -166,19 +167,31 @@ func (n *Node) wrote() {
 	n.mu.Unlock()
 }
 
-// Close leaves the cluster: the lease is revoked, which removes the node
-// and every token it registered at once.
+// Leave leaves the cluster: the lease is revoked, which removes the node
+// and every token it registered at once, so that its hosts, reconnecting
+// to other nodes, get their sessions there without waiting. Nothing is
+// registered after it.
+func (n *Node) Leave() {
+	n.leave.Do(func() {
+		n.cancel()
+		<-n.done
+		n.mu.Lock()
+		lease := n.lease
+		n.lease, n.healthy = 0, false
+		n.mu.Unlock()
+		if lease != 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			if _, err := n.cli.Revoke(ctx, lease); err == nil {
+				n.wrote()
+			}
+			cancel()
+		}
+	})
+}
+
+// Close leaves the cluster (Leave) and closes the connection to etcd.
 func (n *Node) Close() {
-	n.cancel()
-	<-n.done
-	n.mu.Lock()
-	lease := n.lease
-	n.mu.Unlock()
-	if lease != 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		n.cli.Revoke(ctx, lease)
-		cancel()
-	}
+	n.Leave()
 	n.cli.Close()
 }
 

@@ -223,6 +223,18 @@ func TestClusterGuestOnAnotherNodeReachesTheSession(t *testing.T) {
 	if s := bad.waitExitScreen(); !strings.Contains(s, "Invalid or expired session token") {
 		t.Fatalf("an unknown token on node-2:\n%s", s)
 	}
+
+	// node-2 stops (SIGTERM, as for an upgrade): the guest it carries is
+	// told to join again, at once; the session carries on on node-1.
+	stopped := time.Now()
+	nodes[1].restart()
+	if s := g.waitExitScreenWithin(5 * time.Second); !strings.Contains(strings.ReplaceAll(s, "\n", ""), "join again with the same command") {
+		t.Fatalf("the carried guest when node-2 stops:\n%s", s)
+	}
+	t.Logf("carried guest told to join again %v after node-2's SIGTERM", time.Since(stopped).Round(time.Millisecond))
+	again := sshGuest(t, nodes[0], token, 80, 25)
+	h.run("send-keys", "echo still-$((6*7))", "Enter")
+	again.waitFor("still-42", 10*time.Second)
 }
 
 // A browser guest reaches a session from any node: the node whose page it
@@ -298,14 +310,14 @@ func TestClusterRestrictedSessionTakesNoForwardedGuest(t *testing.T) {
 
 // haproxy runs Debian's HAProxy in TCP mode in front of the nodes, sending
 // the PROXY protocol (v2) to each, as docs/scaling.md's example does: the
-// "all" frontend sends every connection to the first node that is up, the
-// "last" one only to the last node. Its health checks take a node that
+// "all" frontend balances over every node that is up (balance first: the
+// first one up), the "last" one sends only to the last node. Its health checks take a node that
 // refuses connections out at once.
 type haproxy struct {
 	all, last int // frontend ports
 }
 
-func startHAProxyOn(t testing.TB, nodes []*relay, allPort int) *haproxy {
+func startHAProxyOn(t testing.TB, nodes []*relay, allPort int, balance string) *haproxy {
 	t.Helper()
 	needTools(t, "haproxy")
 	hp := &haproxy{all: allPort, last: freePort(t)}
@@ -330,10 +342,10 @@ frontend last
   bind 127.0.0.1:%d
   default_backend last
 backend nodes
-  balance first
+  balance %s
 %sbackend last
   server node-%d 127.0.0.1:%d send-proxy-v2
-`, hp.all, hp.last, servers.String(), len(nodes), last.port)
+`, hp.all, hp.last, balance, servers.String(), len(nodes), last.port)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
@@ -382,7 +394,7 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
 		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
 	})
-	hp := startHAProxyOn(t, nodes, allPort)
+	hp := startHAProxyOn(t, nodes, allPort, "first")
 	viaAll, viaLast := *nodes[0], *nodes[1]
 	viaAll.port, viaLast.port = hp.all, hp.last
 	lastRC := strings.Replace(nodes[1].tmateRC, fmt.Sprintf("tmate-server-port %d", allPort), fmt.Sprintf("tmate-server-port %d", hp.last), 1)
@@ -431,5 +443,86 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 	otherGuest.waitFor("other-42", 10*time.Second)
 	if otherGuest.exited() {
 		t.Fatal("the guest of the session on the surviving node was cut off")
+	}
+}
+
+// A rolling restart behind HAProxy: each node in turn is stopped with
+// SIGTERM (as an upgrade does) and started again. A stopping node leaves
+// the cluster first; its hosts reconnect through HAProxy and keep their
+// tokens; a guest of one of its sessions, or carried through it, is told
+// to join again, and others carry on. After each restart every session's
+// ssh command works.
+func TestClusterRollingRestartKeepsEveryToken(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy")
+	etcd := etcdtest.Start(t)
+	allPort := freePort(t)
+	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
+	nodes := clusterRelaysWith(t, etcd, 2, func(conf string) string {
+		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
+		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
+	})
+	hp := startHAProxyOn(t, nodes, allPort, "roundrobin")
+	viaAll := *nodes[0]
+	viaAll.port = hp.all
+
+	const sessions = 4
+	var hosts []*host
+	var cmds []string
+	for range sessions {
+		h := startHost(t, &viaAll, 80, 24, "")
+		hosts = append(hosts, h)
+		cmds = append(cmds, h.display("#{tmate_ssh}"))
+	}
+	for i, n := range nodes {
+		if !strings.Contains(n.log.String(), "session started") {
+			t.Fatalf("node-%d holds no session before its restart:\n%s", i+1, n.log.String())
+		}
+		// A guest of every session, through HAProxy: on its session's
+		// node or carried there from the other.
+		var guests []*term
+		for j, h := range hosts {
+			g := sshGuest(t, &viaAll, tokenOf(t, cmds[j]), 80, 25)
+			h.run("send-keys", fmt.Sprintf("echo before-%d-%d", i, j), "Enter")
+			g.waitFor(fmt.Sprintf("before-%d-%d", i, j), 15*time.Second)
+			guests = append(guests, g)
+		}
+		stopped := time.Now()
+		n.restart() // SIGTERM, then the same node starts again
+		// Each guest either carries on or is told to join again.
+		for j, g := range guests {
+			eventually(t, 15*time.Second, fmt.Sprintf("guest %d after node-%d's SIGTERM", j, i+1), func() (bool, string) {
+				s := g.screen()
+				if g.exited() {
+					return strings.Contains(strings.ReplaceAll(s, "\n", ""), "join again with the same command"), s
+				}
+				hosts[j].run("send-keys", fmt.Sprintf("echo during-%d-%d", i, j), "Enter")
+				time.Sleep(200 * time.Millisecond)
+				return strings.Contains(g.screen(), fmt.Sprintf("during-%d-%d", i, j)), s
+			})
+		}
+		// Its hosts come back on the other node, or on itself once it
+		// is up again (HAProxy balances over the nodes up): every
+		// ssh command works again, its guest sees its host's output.
+		for j, h := range hosts {
+			guest := sshGuest(t, &viaAll, tokenOf(t, cmds[j]), 80, 25)
+			eventually(t, 30*time.Second, fmt.Sprintf("session %d after node-%d's restart", j, i+1), func() (bool, string) {
+				h.run("send-keys", fmt.Sprintf("echo round-%d-%d", i, j), "Enter")
+				time.Sleep(200 * time.Millisecond)
+				s := guest.screen()
+				if guest.exited() { // joined while the host was away, or refused: once more
+					guest = sshGuest(t, &viaAll, tokenOf(t, cmds[j]), 80, 25)
+				}
+				return strings.Contains(s, fmt.Sprintf("round-%d-%d", i, j)), s
+			})
+		}
+		t.Logf("node-%d restarted: every session reachable again %v after its SIGTERM", i+1, time.Since(stopped).Round(time.Millisecond))
+	}
+	for i, h := range hosts {
+		if got := h.display("#{tmate_ssh}"); got != cmds[i] {
+			t.Fatalf("host %d shows %q after the restarts, want %q", i, got, cmds[i])
+		}
+	}
+	if n := strings.Count(nodes[0].log.String(), "host reconnected") + strings.Count(nodes[1].log.String(), "host reconnected"); n < sessions {
+		t.Errorf("%d host reconnections, want at least %d", n, sessions)
 	}
 }

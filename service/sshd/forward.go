@@ -99,11 +99,28 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 			}
 		}
 	}()
+	// This relay stopping ends the carrying: the guest is told, as its
+	// session's guests are, to join again.
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-c.srv.stopping:
+			close(stopped)
+			ch.Close()
+		case <-reqsDone:
+		}
+	}()
 	go func() {
 		io.Copy(ch, c.ch)
 		ch.CloseWrite()
 	}()
 	io.Copy(c.ch, ch)
+	select {
+	case <-stopped:
+		c.lastWords(c.srv.cfg.ShutdownNotice, 0)
+		return true
+	default:
+	}
 	select { // the exit status follows the last data
 	case <-reqsDone:
 	case <-time.After(time.Second):

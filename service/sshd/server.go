@@ -88,6 +88,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*ssh.ServerConn]struct{}
 	closing   bool
+	stopping  chan struct{} // closed when Shutdown starts
 	wg        sync.WaitGroup
 }
 
@@ -135,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionsPerAddress <= 0 {
 		cfg.SessionsPerAddress = 50
 	}
-	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}}
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{})}
 	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.UnauthenticatedConn, cfg.UnauthenticatedMax)
 	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {
@@ -210,6 +211,9 @@ func (s *Server) Serve(l net.Listener) error {
 // restart they reconnect and get their sessions back.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.stopping)
+	}
 	s.closing = true
 	for l := range s.listeners {
 		l.Close()
