@@ -46,12 +46,14 @@ test: deps vet unit fuzz
 
 # Installs what the tests drive for real: tmate (the host), tmux (the guest's
 # terminal), OpenSSH (the guest), systemd's socket activation tool.
+# etcd and HAProxy for the cluster tests, which start their own.
 TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	systemd-socket-activate:systemd \
 	lintian:lintian rpm:rpm rpmlint:rpmlint dnf:dnf createrepo_c:createrepo-c \
 	debootstrap:debootstrap systemd-nspawn:systemd-container \
 	less:less vi:vim-tiny tput:ncurses-bin \
 	prometheus:prometheus promtool:prometheus \
+	etcd:etcd-server etcdctl:etcd-client haproxy:haproxy \
 	chromium:chromium
 deps: tools
 tools:

@@ -338,7 +338,8 @@ func TestDebContents(t *testing.T) {
 		"./usr/lib/systemd/system/tmate-relay-admin.socket",
 		"./etc/tmate-relay/relay.toml", "./etc/logrotate.d/tmate-relay", "./usr/share/man/man8/tmate-relay.8.gz",
 		"./usr/share/doc/tmate-relay/copyright", "./usr/share/doc/tmate-relay/changelog.Debian.gz",
-		"./usr/share/tmate-relay/tmate-relay-alerts.yml", "./usr/share/tmate-relay/tmate-relay-dashboard.json"} {
+		"./usr/share/tmate-relay/tmate-relay-alerts.yml", "./usr/share/tmate-relay/tmate-relay-dashboard.json",
+		"./usr/share/doc/tmate-relay/examples/cluster/haproxy.cfg", "./usr/share/doc/tmate-relay/examples/cluster/relay-node.toml"} {
 		if !strings.Contains(out, " "+p+"\n") {
 			t.Errorf("%s lacks %s", filepath.Base(a.debV1), p)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"tmate-relay/debian"
 	"tmate-relay/etc"
+	"tmate-relay/packaging/cluster"
 	"tmate-relay/packaging/man"
 	"tmate-relay/packaging/monitoring"
 	"tmate-relay/rpm"
@@ -115,6 +116,10 @@ func relaySpec(r Relay, arch string) (spec, error) {
 			{dst: "/usr/share/man/man8/tmate-relay.8.gz", data: gz(mustRead(man.Files, "tmate-relay.8")), mode: 0o644, typ: files.TypeRPMDoc, only: "rpm"},
 			{dst: share + monitoring.Alerts, data: mustRead(monitoring.Files, monitoring.Alerts), mode: 0o644},
 			{dst: share + monitoring.Dashboard, data: mustRead(monitoring.Files, monitoring.Dashboard), mode: 0o644},
+			{dst: doc + "examples/cluster/haproxy.cfg", data: mustRead(cluster.Files, "haproxy.cfg"), mode: 0o644, only: "deb"},
+			{dst: doc + "examples/cluster/haproxy.cfg", data: mustRead(cluster.Files, "haproxy.cfg"), mode: 0o644, typ: files.TypeRPMDoc, only: "rpm"},
+			{dst: doc + "examples/cluster/relay-node.toml", data: mustRead(cluster.Files, "relay-node.toml"), mode: 0o644, only: "deb"},
+			{dst: doc + "examples/cluster/relay-node.toml", data: mustRead(cluster.Files, "relay-node.toml"), mode: 0o644, typ: files.TypeRPMDoc, only: "rpm"},
 			{dst: doc + "copyright", data: mustRead(debian.Files, "copyright"), mode: 0o644, only: "deb"},
 			{dst: doc + "changelog.Debian.gz", data: gz(changelog), mode: 0o644, only: "deb"},
 			{dst: "/usr/share/lintian/overrides/tmate-relay", data: mustRead(debian.Files, "tmate-relay.lintian-overrides"), mode: 0o644, only: "deb"},

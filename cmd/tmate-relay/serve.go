@@ -23,6 +23,7 @@ import (
 	"tmate-relay/service/config"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/metrics"
+	"tmate-relay/service/nodelink"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
 	"tmate-relay/service/sshd"
@@ -83,6 +84,21 @@ func runServe(args []string) error {
 		return fmt.Errorf("reconnection key: %w", err)
 	}
 	registry.SetReconnector(session.NewReconnector(reconnectKey, cfg.Sessions.ReconnectWindow))
+	var forwarder *guestForwarder // nil: a relay on its own
+	if cfg.Cluster.Enabled {
+		node, err := joinCluster(cfg, keys, reconnectKey, registry, log)
+		if err != nil {
+			sshL.Close()
+			if httpL != nil {
+				httpL.Close()
+			}
+			return err
+		}
+		defer node.Close() // last: the lease's revocation forgets this node's sessions at once
+		links := nodelink.NewDialer(keys)
+		defer links.Close()
+		forwarder = &guestForwarder{node: node, links: links}
+	}
 	m := metrics.New(registry, version)
 	// Hosts print the browser pages' links whenever the web side is up:
 	// public_url, or by default http://ADVERTISE_HOST:PORT of the web socket.
@@ -125,6 +141,7 @@ func runServe(args []string) error {
 		ProxyProtocol:      cfg.SSH.ProxyProtocol,
 		Metrics:            m,
 		Audit:              trail,
+		Forwarder:          sshForwarder(forwarder),
 	})
 	if err != nil {
 		return err
@@ -138,8 +155,9 @@ func runServe(args []string) error {
 	}
 	go func() { errc <- srv.Serve(sshL) }()
 	var httpSrv *http.Server
+	var webHandler http.Handler
 	if httpL != nil {
-		httpSrv = web.NewServer(web.New(cfg, web.Options{
+		webHandler = web.New(cfg, web.Options{
 			Registry:     registry,
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m, WriteTimeout: cfg.Limits.GuestWriteTimeout},
 			Metrics:      m,
@@ -148,7 +166,9 @@ func runServe(args []string) error {
 			Log:          log,
 
 			TokenRefusals: srv, // one per-address slow-down for both doors
-		}), 0, log)
+			Forwarder:     webForwarder(forwarder),
+		})
+		httpSrv = web.NewServer(webHandler, 0, log)
 		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
@@ -163,6 +183,14 @@ func runServe(args []string) error {
 				errc <- err
 			}
 		}()
+	}
+	if forwarder != nil {
+		forwarder.refusals = srv
+		stopLinks, err := serveNodeLinks(cfg, keys, srv, webHandler, log, errc)
+		if err != nil {
+			return err
+		}
+		defer stopLinks()
 	}
 	if adminL == nil && cfg.Admin.Socket != "" {
 		// Not socket-activated: the relay makes the socket itself. A relay
@@ -203,6 +231,11 @@ wait:
 		}
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	if forwarder != nil {
+		// Its sessions are forgotten first: their hosts, reconnecting
+		// through the load balancer to other nodes, get them there at once.
+		forwarder.node.Leave()
+	}
 	notice := stopNotice(log)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

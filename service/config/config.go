@@ -38,6 +38,7 @@ type Config struct {
 	Admin    Admin    `toml:"admin"`
 	Metrics  Metrics  `toml:"metrics"`
 	Audit    Audit    `toml:"audit"`
+	Cluster  Cluster  `toml:"cluster"`
 
 	notes []string // FILE:LINE: what the relay should warn of (Notes)
 }
@@ -691,6 +692,9 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
 		v.add([]string{"repo", "valid_for"}, "valid_for %s is shorter than %s", c.Repo.ValidFor, MinRepoValidFor)
 	}
+
+	// [cluster]
+	v.checkCluster(c, md, dir)
 }
 
 // address checks a listen address and returns its port (-1 when invalid).

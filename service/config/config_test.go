@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -131,6 +132,23 @@ func TestLoadErrors(t *testing.T) {
 		{"repo valid_for negative", "[repo]\nvalid_for = \"-1h\"\n", 2, "valid_for -1h0m0s must not be negative"},
 		{"repo valid_for too short", "[repo]\nvalid_for = \"10m\"\n", 2, "valid_for 10m0s is shorter than 1h0m0s"},
 		{"repo unknown key", "[repo]\nsuite = \"x\"\n", 2, `unknown key "suite" in [repo]`},
+
+		// [cluster]
+		{"cluster without endpoints", "[cluster]\nnode_name = \"a\"\n", 1, "etcd_endpoints must list etcd's client URLs"},
+		{"cluster endpoints not a list", "[cluster]\netcd_endpoints = \"http://e:2379\"\n", 2, "cluster.etcd_endpoints has type string, want"},
+		{"cluster endpoint without scheme", "[cluster]\netcd_endpoints = [\"e:2379\"]\n", 2, `etcd_endpoints[0] "e:2379" must start with http:// or https://`},
+		{"cluster endpoint without port", "[cluster]\n\netcd_endpoints = [\"http://e\"]\n", 3, `etcd_endpoints[0] "http://e" must name a host and a port`},
+		{"cluster endpoint with path", "[cluster]\netcd_endpoints = [\"http://e:2379/v3\"]\n", 2, "must be only scheme://host:port"},
+		{"cluster endpoints mixed", "[cluster]\netcd_endpoints = [\"http://e:2379\", \"https://f:2379\"]\n", 2, "etcd_endpoints mix http:// and https://"},
+		{"cluster TLS over http", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\netcd_ca = \"/\"\n", 3, "etcd_ca is set but etcd_endpoints use http://"},
+		{"cluster ca missing", "[cluster]\netcd_endpoints = [\"https://e:2379\"]\netcd_ca = \"/nonexistent/ca.pem\"\n", 3, "etcd_ca /nonexistent/ca.pem: no such file or directory"},
+		{"cluster cert without key", "[cluster]\netcd_endpoints = [\"https://e:2379\"]\netcd_cert = \"/\"\n", 3, "etcd_cert is set but etcd_key is not"},
+		{"cluster node_name", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\nnode_name = \"a/b\"\n", 3, `node_name "a/b" must be 1 to 63 letters`},
+		{"cluster internal_listen", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\ninternal_listen = \"x\"\n", 3, `cluster.internal_listen "x" is not HOST:PORT`},
+		{"cluster internal_advertise", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\ninternal_advertise = \"n1:0\"\n", 3, `internal_advertise "n1:0" must be HOST:PORT`},
+		{"cluster lease_ttl too short", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\nlease_ttl = \"1s\"\n", 3, "lease_ttl 1s is out of range 2s..5m0s"},
+		{"cluster lease_ttl integer", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\nlease_ttl = 10\n", 3, "lease_ttl must be a duration string"},
+		{"cluster unknown key", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\netcd_prefix = \"/x\"\n", 3, `unknown key "etcd_prefix" in [cluster]`},
 
 		// Keys found through inline tables and dotted keys.
 		{"inline table", "ssh = { listen = \"nope\" }\n", 1, `listen "nope" is not HOST:PORT`},
@@ -412,12 +430,27 @@ func TestShippedConfigLoads(t *testing.T) {
 	}
 	lines := scanKeyLines(string(data))
 	for _, key := range schemaKeys(reflect.TypeOf(Config{}), nil) {
+		if key[0] == "cluster" {
+			// Shipped commented out: a relay stands alone by default.
+			if !strings.Contains(string(data), "\n#"+key[1]+" = ") {
+				t.Errorf("shipped relay.toml lacks a commented %s", joinKey(key))
+			}
+			continue
+		}
 		if slices.Contains(olderNames, key[len(key)-1]) {
 			continue
 		}
 		if _, ok := lines[joinKey(key)]; !ok {
 			t.Errorf("shipped relay.toml lacks %s", joinKey(key))
 		}
+	}
+	// Uncommented, the [cluster] example loads.
+	clustered := strings.NewReplacer("\n#[cluster]", "\n[cluster]", "\n#node_name", "\nnode_name", "\n#internal", "\ninternal", "\n#lease_ttl", "\nlease_ttl").Replace(string(data))
+	clustered = strings.Replace(clustered, "#etcd_endpoints", "etcd_endpoints", 1)
+	if c, err := Parse(p, clustered); err != nil {
+		t.Errorf("the shipped [cluster] example: %v", err)
+	} else if !c.Cluster.Enabled || len(c.Cluster.EtcdEndpoints) != 3 || c.Cluster.LeaseTTL != DefaultLeaseTTL {
+		t.Errorf("the shipped [cluster] example reads %+v", c.Cluster)
 	}
 }
 
@@ -510,5 +543,51 @@ func TestLoadRefusesWorldWritableFile(t *testing.T) {
 	_, err := Load(p)
 	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "chmod o-w "+p) {
 		t.Fatalf("mode 0666: %v, want a refusal naming the file and chmod o-w", err)
+	}
+}
+
+func TestCluster(t *testing.T) {
+	hostname = func() (string, error) { return "relay7", nil }
+	t.Cleanup(func() { hostname = os.Hostname })
+	dir := t.TempDir()
+	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		doc  string
+		want Cluster
+	}{
+		{"absent: a relay on its own", "", Cluster{}},
+		{"defaults", "[cluster]\netcd_endpoints = [\"http://127.0.0.1:2379\"]\n",
+			Cluster{Enabled: true, EtcdEndpoints: []string{"http://127.0.0.1:2379"}, NodeName: "relay7", InternalListen: DefaultInternalListen, LeaseTTL: DefaultLeaseTTL}},
+		{"every key", `[cluster]
+etcd_endpoints = ["https://e1:2379", "https://e2:2379"]
+etcd_ca = "ca.pem"
+etcd_cert = "cert.pem"
+etcd_key = "key.pem"
+node_name = "node-1.eu"
+internal_listen = "10.0.0.1:7000"
+internal_advertise = "node1.internal:7000"
+lease_ttl = "30s"
+`, Cluster{Enabled: true, EtcdEndpoints: []string{"https://e1:2379", "https://e2:2379"},
+			EtcdCA: filepath.Join(dir, "ca.pem"), EtcdCert: filepath.Join(dir, "cert.pem"), EtcdKey: filepath.Join(dir, "key.pem"),
+			NodeName: "node-1.eu", InternalListen: "10.0.0.1:7000", InternalAdvertise: "node1.internal:7000", LeaseTTL: 30 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(filepath.Join(dir, "relay.toml"), tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Cluster, tc.want) {
+				t.Fatalf("got  %+v\nwant %+v", c.Cluster, tc.want)
+			}
+		})
+	}
+	c, _ := Parse("relay.toml", "[cluster]\netcd_endpoints = [\"http://e:2379\"]\ninternal_listen = \":7000\"\n")
+	if got, want := c.InternalAdvertise(), net.JoinHostPort(FQDN(), "7000"); got != want {
+		t.Errorf("InternalAdvertise %q, want %q", got, want)
 	}
 }

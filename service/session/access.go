@@ -138,6 +138,15 @@ func (s *Session) admit() error {
 			"Add `set tmate-authorized-keys \"~/.ssh/authorized_keys\"` (a file of the SSH public keys that may join) to ~/.tmate.conf and start tmate again."}
 	}
 	if a.name == "" && a.roName == "" {
+		if reg != nil && reg.directory() != nil {
+			// The cluster learns the session's tokens, which its host
+			// announces next.
+			if err := reg.claim(s, "", ""); errors.Is(err, ErrEnded) {
+				return &RefusedError{"Relay: " + err.Error()}
+			} else if err != nil { // random tokens held elsewhere: never seen
+				return &RefusedError{"Relay: this session's tokens are in use on another node: start tmate again for new ones."}
+			}
+		}
 		return nil
 	}
 	// A session name is a token: the messages (which the relay also logs)
@@ -163,7 +172,10 @@ func (s *Session) admit() error {
 		return &RefusedError{"Relay: " + err.Error()}
 	} else if err != nil {
 		opt := "tmate-session-name-ro"
-		if o, _, ok := reg.Lookup(a.name); ok && o != s {
+		var taken *NameTakenError
+		if errors.As(err, &taken) && taken.Name == a.name {
+			opt = "tmate-session-name" // held here or on another node
+		} else if o, _, ok := reg.Lookup(a.name); ok && o != s {
 			opt = "tmate-session-name"
 		}
 		return &RefusedError{"Relay: the " + opt + " is in use by another live session: choose another, or end that session first."}

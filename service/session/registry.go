@@ -18,6 +18,7 @@ type Registry struct {
 	max      int
 	policy   Policy
 	reconn   *Reconnector // nil: hosts cannot reconnect
+	dir      Directory    // nil: no cluster (directory.go)
 	// kicked holds the tokens of sessions the administrator ended, until
 	// their hosts' reconnection data has expired (admin.go).
 	kicked map[string]time.Time
@@ -175,20 +176,32 @@ func (r *Registry) expire(s *Session, gen uint64, window time.Duration) {
 }
 
 // claim replaces s's tokens by the names its host chose (an empty name
-// keeps that token); a name another live session holds is refused.
+// keeps that token); a name another live session holds is refused. In a
+// cluster the directory registers the tokens first, refusing a name held
+// on another relay.
 func (r *Registry) claim(s *Session, name, roName string) error {
+	r.mu.RLock()
+	err := r.checkNames(s, name, roName)
+	d, token, roToken := r.dir, s.token, s.roToken
+	r.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		if name != "" {
+			token = name
+		}
+		if roName != "" {
+			roToken = roName
+		}
+		if err := d.Register(s.id, []string{token, roToken}); err != nil {
+			return err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, live := r.sessions[s]; !live {
-		return ErrEnded
-	}
-	for _, n := range []string{name, roName} {
-		if n != "" && n != s.token && n != s.roToken && r.kickedToken(n) {
-			return fmt.Errorf("the session name %q belongs to a session the relay's administrator ended: it can be used again in %s at most", n, time.Until(r.kicked[n]).Round(time.Second))
-		}
-		if o := r.byToken[n]; n != "" && o != nil && o != s {
-			return fmt.Errorf("the session name %q is in use by another live session: choose another tmate-session-name (or -ro), or end that session first", n)
-		}
+	if err := r.checkNames(s, name, roName); err != nil {
+		return err // taken here while the directory answered
 	}
 	if name != "" && name != s.token {
 		delete(r.byToken, s.token)
@@ -203,10 +216,25 @@ func (r *Registry) claim(s *Session, name, roName string) error {
 	return nil
 }
 
+// checkNames refuses names s may not take. The caller holds r.mu.
+func (r *Registry) checkNames(s *Session, name, roName string) error {
+	if _, live := r.sessions[s]; !live {
+		return ErrEnded
+	}
+	for _, n := range []string{name, roName} {
+		if n != "" && n != s.token && n != s.roToken && r.kickedToken(n) {
+			return fmt.Errorf("the session name %q belongs to a session the relay's administrator ended: it can be used again in %s at most", n, time.Until(r.kicked[n]).Round(time.Second))
+		}
+		if o := r.byToken[n]; n != "" && o != nil && o != s {
+			return &NameTakenError{Name: n}
+		}
+	}
+	return nil
+}
+
 // Remove makes s unreachable.
 func (r *Registry) Remove(s *Session) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.byToken[s.token] == s {
 		delete(r.byToken, s.token)
 	}
@@ -214,6 +242,11 @@ func (r *Registry) Remove(s *Session) {
 		delete(r.byToken, s.roToken)
 	}
 	delete(r.sessions, s)
+	d := r.dir
+	r.mu.Unlock()
+	if d != nil {
+		d.Withdraw(s.id)
+	}
 }
 
 // Lookup finds the session of token and whether the token is read-only.

@@ -25,7 +25,7 @@ type terminal struct {
 // guest serves a viewer whose SSH user name is a token.
 func (c *conn) guest() {
 	log := c.srv.cfg.Log.With("addr", c.addr, "role", "guest")
-	token := c.sc.User()
+	token := c.user
 	var sess *session.Session
 	var readOnly, found bool
 	if session.ValidTokenSyntax(token) {
@@ -48,6 +48,9 @@ func (c *conn) guest() {
 		time.Sleep(c.srv.limits.fail(c.addr))
 		c.lastWords(strings.TrimSuffix(GuestKeyRefusal, "\r\n"), 1)
 		log.Info("guest refused: no key listed by the session's host (offered: " + offered + ")")
+		return
+	}
+	if !found && c.srv.cfg.Forwarder != nil && !c.forwarded && session.ValidTokenSyntax(token) && c.forward(token, term, resizes, log) {
 		return
 	}
 	if !found {
@@ -307,6 +310,12 @@ func (c *conn) exit(status uint32) {
 // refusedGuest reports whether the guest was let in only to read that its
 // session takes listed keys only (auth.go), with the keys it offered.
 func (c *conn) refusedGuest() (offered string, refused bool) {
+	if c.forwarded {
+		// The node that authenticated it could not check the session's
+		// guest keys: a key-restricted session takes no forwarded guest.
+		sess, _, ok := c.srv.cfg.Registry.Lookup(c.user)
+		return "unknown: forwarded by another node", ok && sess.RestrictsGuests()
+	}
 	if c.sc.Permissions == nil {
 		return "", false
 	}

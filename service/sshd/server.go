@@ -90,6 +90,9 @@ type Config struct {
 	// Audit records sessions' starts, hosts' reconnections, guests'
 	// joins and leaves, and refusals (nil: none); Session.Audit their ends.
 	Audit *audit.Trail
+	// Forwarder carries guests to the node of a cluster that holds their
+	// session (forward.go); nil: a relay on its own.
+	Forwarder Forwarder
 }
 
 // Server accepts SSH connections for hosts and guests.
@@ -107,7 +110,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*ssh.ServerConn]struct{}
 	closing   bool
-	closed    chan struct{} // closed with closing: connections waiting for a place give up
+	stopping  chan struct{} // closed when Shutdown starts: connections waiting for a place give up
 	wg        sync.WaitGroup
 }
 
@@ -164,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionsPerAddress <= 0 {
 		cfg.SessionsPerAddress = 50
 	}
-	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, closed: make(chan struct{})}
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{})}
 	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.MaxStartups, cfg.MaxStartupsTotal, cfg.StartupWait)
 	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {
@@ -252,7 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) ShutdownWith(ctx context.Context, notice string) error {
 	s.mu.Lock()
 	if !s.closing {
-		close(s.closed)
+		close(s.stopping)
 	}
 	s.closing = true
 	for l := range s.listeners {
@@ -295,7 +298,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	// Until it names a live session (or, for a host, passes
 	// authentication) a connection counts against the caps.
 	asked := time.Now()
-	why := s.limits.open(addr, s.closed)
+	why := s.limits.open(addr, s.stopping)
 	if waited := time.Since(asked); waited >= time.Millisecond {
 		s.cfg.Log.Debug("waited for a place among unauthenticated connections", "addr", addr, "waited", waited.Round(time.Millisecond), "admitted", why == admitted)
 	}
@@ -376,7 +379,7 @@ func (s *Server) handleConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, admitted: release, input: make(chan struct{}, 1)}
+	c := conn{srv: s, sc: sc, ch: ch, reqs: chReqs, addr: addr, user: sc.User(), admitted: release, input: make(chan struct{}, 1)}
 	if sc.User() == HostUser && refusedKey != "" {
 		c.refuseHost("Relay: "+HostKeyRefusal+" Your key "+refusedKey+" is not listed.", "host told why it was refused", "key", refusedKey)
 	} else if sc.User() == HostUser && overCap {
@@ -490,6 +493,10 @@ type conn struct {
 	ch   ssh.Channel
 	reqs <-chan *ssh.Request
 	addr string
+	user string // the SSH user: "tmate" for a host, a guest's token
+	// forwarded: a guest another node of the cluster carried here
+	// (forward.go); sc is nil.
+	forwarded bool
 	// admitted tells the address's limits that the connection reached a
 	// session; it may be called more than once.
 	admitted func()

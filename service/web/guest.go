@@ -51,6 +51,27 @@ type guests struct {
 	allowRestricted bool
 }
 
+// Forwarder serves a browser guest's request (the page or its WebSocket)
+// from the node of a cluster that holds the session.
+type Forwarder interface {
+	// ForwardWeb serves r from the node holding token's session and
+	// reports true; false when no other node holds it.
+	ForwardWeb(w http.ResponseWriter, r *http.Request, token string) bool
+}
+
+// forwarded serves r from another node when its token's session is not
+// here but there.
+func (gs *guests) forwarded(w http.ResponseWriter, r *http.Request) bool {
+	token := r.PathValue("token")
+	if gs.opts.Forwarder == nil || !session.ValidTokenSyntax(token) {
+		return false
+	}
+	if _, _, ok := gs.opts.Registry.Lookup(token); ok {
+		return false
+	}
+	return gs.opts.Forwarder.ForwardWeb(w, r, token)
+}
+
 // RestrictedMessage is what a browser guest of a session restricted to SSH
 // keys reads when [web] allow_restricted_sessions is off.
 const RestrictedMessage = "This session only accepts guests with SSH keys its host listed (tmate-authorized-keys): join it with ssh, not a browser."
@@ -95,6 +116,9 @@ func (gs *guests) lookup(token, addr string) (sess *session.Session, readOnly, o
 // page serves the terminal page of a live session, or the same "no such
 // session" page for a token that never existed and one whose session ended.
 func (gs *guests) page(w http.ResponseWriter, r *http.Request) {
+	if gs.forwarded(w, r) {
+		return
+	}
 	secureHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	sess, readOnly, ok := gs.lookup(r.PathValue("token"), remoteIP(r.RemoteAddr))
@@ -122,6 +146,9 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 	if !gs.originAllowed(r) {
 		log.Info("web guest refused: foreign origin", "origin", peertext.Cut(r.Header.Get("Origin"), peertext.Long))
 		http.Error(w, "cross-origin WebSocket refused", http.StatusForbidden)
+		return
+	}
+	if gs.forwarded(w, r) {
 		return
 	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{

@@ -45,6 +45,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Audit records browser guests' joins, leaves and refusals (nil: none).
 	Audit *audit.Trail
+	// Forwarder carries browser guests to the node of a cluster that
+	// holds their session (nil: a relay on its own).
+	Forwarder Forwarder
 }
 
 // TokenRefusals records an unknown token from an address and says how

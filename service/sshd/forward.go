@@ -1,0 +1,159 @@
+package sshd
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/session"
+	"tmate-relay/service/viewer"
+)
+
+// In a cluster, an ssh guest whose session another node holds is carried
+// there: the node it reached authenticates it and applies its limits as
+// for any guest, then opens a ForwardedGuestChannel to the owner over the
+// node link, replays the guest's pty-req and shell on it and copies the
+// guest's channel both ways. The owner serves that channel as a guest
+// connected from the guest's real address (ServeForwardedGuest).
+
+// ForwardedGuestChannel is the node-link channel type of a forwarded
+// guest; its extra data is a forwardedGuest.
+const ForwardedGuestChannel = "guest@tmate-relay"
+
+// forwardedGuest is who a forwarded guest is.
+type forwardedGuest struct {
+	Token string
+	Addr  string // the guest's own address, for limits, logs and the host's NOTIFY
+}
+
+// ForwardedGuestData is the extra data of a ForwardedGuestChannel.
+func ForwardedGuestData(token, addr string) []byte {
+	return ssh.Marshal(forwardedGuest{Token: token, Addr: addr})
+}
+
+// Forwarder finds the node holding a session this node does not, and
+// opens a ForwardedGuestChannel to it (nil: a relay on its own).
+type Forwarder interface {
+	// OpenGuest opens the channel for a guest from addr presenting
+	// token; ok is false when no other node holds the token's session;
+	// an error means the cluster could not tell, or the owner could not
+	// be reached.
+	OpenGuest(ctx context.Context, token, addr string) (ch ssh.Channel, reqs <-chan *ssh.Request, ok bool, err error)
+}
+
+// ForwardUnavailableMessage is what a guest reads when the session may be
+// on another node that cannot be found or reached now.
+const ForwardUnavailableMessage = "Relay: your session may be on another node of this relay, which cannot be reached right now: join again in a moment with the same command."
+
+// forwardTimeout bounds finding the owner and opening the channel.
+const forwardTimeout = 5 * time.Second
+
+// forward carries the guest to the node that holds token's session. It
+// reports false when no other node holds it (the caller answers as for an
+// unknown token).
+func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log *slog.Logger) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+	ch, reqs, ok, err := c.srv.cfg.Forwarder.OpenGuest(ctx, token, c.addr)
+	cancel()
+	if err != nil {
+		time.Sleep(c.srv.limits.fail(c.addr)) // no faster probing while the cluster is out of reach
+		c.lastWords(ForwardUnavailableMessage, 1)
+		log.Warn("guest not forwarded", "err", err)
+		return true
+	}
+	if !ok {
+		return false
+	}
+	defer ch.Close()
+	c.admitted()
+	log.Info("guest forwarded to the node holding its session")
+	// The owner sees the terminal the guest asked for.
+	if t.pty {
+		ch.SendRequest("pty-req", true, ssh.Marshal(struct {
+			Term                      string
+			Cols, Rows, Width, Height uint32
+			Modes                     string
+		}{Term: t.term, Cols: uint32(t.w), Rows: uint32(t.h)}))
+	}
+	if ok, err := ch.SendRequest("shell", true, nil); !ok || err != nil {
+		c.lastWords(ForwardUnavailableMessage, 1)
+		return true
+	}
+	go func() {
+		for sz := range resizes {
+			ch.SendRequest("window-change", false, ssh.Marshal(struct{ Cols, Rows, Width, Height uint32 }{uint32(sz.W), uint32(sz.H), 0, 0}))
+		}
+	}()
+	// The owner's requests go on to the guest: its receipts (answered
+	// in turn by the guest's client) and the exit status.
+	reqsDone := make(chan struct{})
+	go func() {
+		defer close(reqsDone)
+		for r := range reqs {
+			ok, _ := c.ch.SendRequest(r.Type, r.WantReply, r.Payload)
+			if r.WantReply {
+				r.Reply(ok, nil)
+			}
+		}
+	}()
+	// This relay stopping ends the carrying: the guest is told, as its
+	// session's guests are, to join again.
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-c.srv.stopping:
+			close(stopped)
+			ch.Close()
+		case <-reqsDone:
+		}
+	}()
+	go func() {
+		io.Copy(ch, c.ch)
+		ch.CloseWrite()
+	}()
+	io.Copy(c.ch, ch)
+	select {
+	case <-stopped:
+		c.lastWords(c.srv.cfg.ShutdownNotice, 0)
+		return true
+	default:
+	}
+	select { // the exit status follows the last data
+	case <-reqsDone:
+	case <-time.After(time.Second):
+	}
+	c.ch.CloseWrite()
+	c.ch.Close()
+	return true
+}
+
+// ServeForwardedGuest serves a guest another node of the cluster carried
+// here (a ForwardedGuestChannel), as a guest connected from its own
+// address.
+func (s *Server) ServeForwardedGuest(nch ssh.NewChannel) {
+	var g forwardedGuest
+	if ssh.Unmarshal(nch.ExtraData(), &g) != nil || !session.ValidTokenSyntax(g.Token) || g.Addr == "" {
+		nch.Reject(ssh.ConnectionFailed, "not a forwarded guest")
+		return
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nch.Reject(ssh.ConnectionFailed, "the relay is stopping")
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer s.survive()
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	c := conn{srv: s, ch: ch, reqs: reqs, addr: g.Addr, user: g.Token, forwarded: true, admitted: func() {}, input: make(chan struct{}, 1)}
+	c.guest()
+}
