@@ -156,12 +156,14 @@ func runServe(args []string) error {
 	go func() { errc <- srv.Serve(sshL) }()
 	var httpSrv *http.Server
 	var webHandler http.Handler
+	var webGuests web.Live
 	if httpL != nil {
 		webHandler = web.New(cfg, web.Options{
 			Registry:     registry,
 			Viewer:       viewer.Config{InputRate: cfg.Limits.GuestInputRate, Metrics: m, WriteTimeout: cfg.Limits.GuestWriteTimeout},
 			Metrics:      m,
 			Audit:        trail,
+			Live:         &webGuests,
 			PingInterval: cfg.Limits.KeepaliveInterval,
 			Log:          log,
 
@@ -218,9 +220,12 @@ wait:
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP { // logrotate moved the audit file away
-				if trail.Reopen() == nil && cfg.Audit.File != "" {
-					log.Info("audit file reopened", "file", cfg.Audit.File)
-				}
+				// Off this loop: a stalled disk must not hold up SIGTERM.
+				go func() {
+					if trail.Reopen() == nil && cfg.Audit.File != "" {
+						log.Info("audit file reopened", "file", cfg.Audit.File)
+					}
+				}()
 				continue
 			}
 			log.Info("stopping", "signal", s.String())
@@ -247,6 +252,11 @@ wait:
 	}
 	if err := srv.ShutdownWith(ctx, notice); err != nil {
 		log.Warn("connections did not end in time", "err", err)
+	}
+	// The sessions have ended: their browser guests leave, and are
+	// recorded, before the audit trail closes.
+	if err := webGuests.Wait(ctx); err != nil {
+		log.Warn("browser guests did not end in time", "err", err, "guests", webGuests.Count())
 	}
 	log.Info("stopped")
 	return nil

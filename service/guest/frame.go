@@ -200,7 +200,9 @@ func Compose(v *View, w, h int, f *Frame) {
 		len(f.drawn) == len(c.panes) {
 		// Only the panes' screens can have changed.
 		clear(f.dirty)
-		c.redrawPanes(f, rows)
+		// An overlay drawn over panes (finishOverlays) would move with
+		// their rows and stay behind where no row is drawn again.
+		c.redrawPanes(f, rows, v.Local.List == nil && !v.Local.PaneNumbers)
 	} else {
 		f.W, f.H = w, h
 		if cap(f.Cells) < w*h {
@@ -267,8 +269,9 @@ func drawStatusLine(f *Frame, v *View, y int) {
 
 // redrawPanes redraws the visible panes whose screens may have changed
 // since the previous Compose (all of them when panes overlap and one did),
-// marking the rows that changed.
-func (c *composer) redrawPanes(f *Frame, rows int) {
+// marking the rows that changed. With move, the rows of a pane that
+// scrolled are moved first (moveScrolled).
+func (c *composer) redrawPanes(f *Frame, rows int, move bool) {
 	all := false
 	for i, p := range c.panes {
 		if !f.drawn[i].same(p.Screen) {
@@ -276,7 +279,9 @@ func (c *composer) redrawPanes(f *Frame, rows int) {
 				all = true
 				break
 			}
-			moveScrolled(f, &f.drawn[i], p, rows)
+			if move {
+				moveScrolled(f, &f.drawn[i], p, rows)
+			}
 			f.drawn[i] = drawPane(f, p, rows, true, &f.drawn[i])
 		}
 	}

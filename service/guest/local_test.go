@@ -410,3 +410,25 @@ func BenchmarkComposeLocalViews(b *testing.B) {
 		})
 	}
 }
+
+// Pane numbers over a full-width pane that scrolls: the frame's rows of
+// the pane move with the scroll (moveScrolled), and the numbers must not
+// move with them and stay behind as a smear.
+func TestPaneNumbersStayPutWhileThePaneScrolls(t *testing.T) {
+	e := vt.New(80, 23, 100)
+	v := frameWin(PaneView{ID: 0, W: 80, H: 23, Screen: e})
+	v.Local = LocalView{PaneNumbers: true}
+	var f Frame
+	var r Renderer
+	var out []byte
+	for i := range 60 {
+		e.Write([]byte(fmt.Sprintf("line %d\r\n", i)))
+		Compose(v, 80, 24, &f)
+		out = r.Render(out[:0], &f)
+		var full Frame
+		Compose(v, 80, 24, &full)
+		if !equalCells(f.Cells, full.Cells) {
+			t.Fatalf("after line %d: incremental frame\n%s\nfrom scratch\n%s%s", i, dumpFrame(&f), dumpFrame(&full), firstDiff(&f, &full))
+		}
+	}
+}

@@ -78,16 +78,21 @@ func (c *conn) guest() {
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	c.srv.cfg.Metrics.GuestJoined(g)
 	defer c.srv.cfg.Metrics.GuestLeft(g)
+	// Detached however it ends: a panic below must not leave the guest
+	// holding its place in the session.
+	why := "an internal error in the relay"
+	defer func() {
+		sess.Detach(g)
+		log.Info("guest left", "client", g.ClientID, "why", why)
+		c.srv.cfg.Audit.Emit(c.guestEvent(sess, audit.GuestLeave, g, why))
+	}()
 	c.srv.cfg.Audit.Emit(c.guestEvent(sess, audit.GuestJoin, g, ""))
-	why := viewer.Run(sess, g, &sshTerminal{c: c, resizes: resizes, term: term.term}, viewer.Config{
+	why = viewer.Run(sess, g, &sshTerminal{c: c, resizes: resizes, term: term.term}, viewer.Config{
 		EscapeTime:   c.srv.cfg.EscapeTime,
 		InputRate:    c.srv.cfg.InputRate,
 		Metrics:      c.srv.cfg.Metrics,
 		WriteTimeout: c.srv.cfg.GuestWriteTimeout,
 	})
-	sess.Detach(g)
-	log.Info("guest left", "client", g.ClientID, "why", why)
-	c.srv.cfg.Audit.Emit(c.guestEvent(sess, audit.GuestLeave, g, why))
 }
 
 // guestEvent is the audit trail's event of kind about g, this guest.
@@ -163,7 +168,13 @@ func (t *sshTerminal) End(string) {
 
 // Drop closes the guest's connection: nothing more can reach a client that
 // stopped reading its channel, whose window is full.
-func (t *sshTerminal) Drop() { t.c.sc.Close() }
+func (t *sshTerminal) Drop() {
+	if t.c.sc == nil { // a forwarded guest: its channel on the node link
+		t.c.ch.Close()
+		return
+	}
+	t.c.sc.Close()
+}
 
 // CursorStyles: tmux 2.4 sets cursor styles (Ss, Se) on xterm* terminals
 // only (its default terminal-overrides), so the relay does the same.

@@ -197,9 +197,10 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 }
 
 // keyFingerprint is the fingerprint of the key the host or guest
-// authenticated with, "" when it used none.
+// authenticated with, "" when it used none, or when another node of the
+// cluster authenticated it (a forwarded guest: no connection here).
 func (c *conn) keyFingerprint() string {
-	if c.sc.Permissions == nil {
+	if c.sc == nil || c.sc.Permissions == nil {
 		return ""
 	}
 	return c.sc.Permissions.Extensions["key"]

@@ -76,3 +76,52 @@ func TestBrowserGuestsInTheAuditTrail(t *testing.T) {
 		t.Errorf("no bytes to the guest: %s", lines[2])
 	}
 }
+
+// Live counts a browser guest until its leave is recorded, so that a
+// stopping relay that waits on it closes its audit trail after the leave.
+func TestLiveWaitsForTheGuestsLeave(t *testing.T) {
+	cfg := config.Default()
+	cfg.Repo.Enabled = false
+	reg := session.NewRegistry(0)
+	sess := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &quietHost{})
+	if err := reg.Add(sess); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "audit.log")
+	trail, err := audit.New(audit.Options{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live Live
+	srv := httptest.NewServer(New(cfg, Options{Registry: reg, Audit: trail, Live: &live}))
+	defer srv.Close()
+	c, _, err := dial(t, wsURL(srv, sess.ReadOnlyToken()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := c.Read(ctx); err != nil { // the first frame: attached
+		t.Fatal(err)
+	}
+	if n := live.Count(); n != 1 {
+		t.Fatalf("live browser guests %d, want 1", n)
+	}
+	sess.End("The relay is stopping.")
+	go func() { // the last words and the close, as a browser reads them
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	if err := live.Wait(ctx); err != nil {
+		t.Fatalf("Wait: %v with %d guests", err, live.Count())
+	}
+	trail.Close()
+	b, _ := os.ReadFile(file)
+	if !strings.Contains(string(b), `"event":"guest_leave"`) {
+		t.Errorf("the audit file after Wait holds no guest_leave:\n%s", b)
+	}
+}

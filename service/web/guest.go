@@ -186,6 +186,8 @@ func (gs *guests) websocket(w http.ResponseWriter, r *http.Request) {
 		log.Info("guest refused", "err", err)
 		return
 	}
+	gs.opts.Live.add(1)
+	defer gs.opts.Live.add(-1) // after the leave is recorded, below
 	log = log.With("session", sess.ID())
 	log.Info("guest joined", "client", g.ClientID, "readonly", readOnly)
 	gs.opts.Metrics.GuestJoined(g)

@@ -45,6 +45,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Audit records browser guests' joins, leaves and refusals (nil: none).
 	Audit *audit.Trail
+	// Live counts the browser guests being served (nil: not counted), so
+	// that a stopping relay can wait for their last events.
+	Live *Live
 	// Forwarder carries browser guests to the node of a cluster that
 	// holds their session (nil: a relay on its own).
 	Forwarder Forwarder
