@@ -64,6 +64,7 @@ func newPty(name string, w, h int, env []string, argv ...string) (*ptyTerm, erro
 	}
 	p := &ptyTerm{name: name, cmd: cmd, f: f, emu: vt.New(w, h, 0),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.emu.EnableScrollCommands() // a terminal's, which the relay and tmux scroll with
 	go p.readLoop()
 	return p, nil
 }

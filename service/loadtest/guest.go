@@ -37,8 +37,17 @@ type screen struct {
 	change chan struct{}
 }
 
+// guestTerminal models a guest's own terminal: the relay's emulator, with
+// the scroll commands (SU, SD) that a terminal has and tmate 2.4 lacks,
+// since the relay scrolls a guest's screen with them.
+func guestTerminal() *vt.Emulator {
+	e := vt.New(guestW, guestH, 0)
+	e.EnableScrollCommands()
+	return e
+}
+
 func newScreen(h *host, kind string, onLat func(time.Time, time.Duration), onErr func(error)) *screen {
-	return &screen{h: h, kind: kind, onLat: onLat, onErr: onErr, emu: vt.New(guestW, guestH, 0),
+	return &screen{h: h, kind: kind, onLat: onLat, onErr: onErr, emu: guestTerminal(),
 		seen: map[int]bool{}, change: make(chan struct{}, 1)}
 }
 
@@ -177,7 +186,7 @@ func (s *screen) received() int64 {
 // rejoin starts a guest's screen again (after the relay restarted).
 func (s *screen) rejoin() {
 	s.mu.Lock()
-	s.emu = vt.New(guestW, guestH, 0)
+	s.emu = guestTerminal()
 	s.joined = time.Time{}
 	s.seen = map[int]bool{}
 	s.mu.Unlock()

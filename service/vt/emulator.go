@@ -71,13 +71,15 @@ const maxTitle = 256
 
 // Emulator is one pane's terminal. It is not safe for concurrent use.
 type Emulator struct {
-	w, h   int
-	lines  []line // the visible screen, h lines
-	saved  []line // the main screen while the alternate one is shown
-	alt    bool
-	altCX  int // cursor saved by ?1049
-	altCY  int
-	altPen pen
+	w, h int
+	// scrollCommands: SU and SD scroll (EnableScrollCommands).
+	scrollCommands bool
+	lines          []line // the visible screen, h lines
+	saved          []line // the main screen while the alternate one is shown
+	alt            bool
+	altCX          int // cursor saved by ?1049
+	altCY          int
+	altPen         pen
 
 	hist    []histLine // ring, see history.go
 	hbuf    []byte     // scratch for encoding a history line
@@ -274,6 +276,12 @@ func (e *Emulator) extend(c []Cell, n, w int) ([]Cell, bool) {
 	copy(nc, c)
 	return nc, true
 }
+
+// EnableScrollCommands makes SU and SD (CSI n S, CSI n T) scroll the
+// region, as a guest's own terminal (xterm) does: tmate 2.4, the host
+// this emulator follows, ignores them. For a model of a guest's terminal,
+// such as the load generator's, reading what the relay sends it.
+func (e *Emulator) EnableScrollCommands() { e.scrollCommands = true }
 
 // scrollUp scrolls lines top..bot up by one (a linefeed at the bottom
 // margin). On the main screen the line leaving the top of the region goes

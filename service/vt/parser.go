@@ -577,6 +577,18 @@ func (e *Emulator) csi(final byte) {
 			n := min(e.param(0, 1, 1), e.w-e.cx)
 			e.clearCells(e.cy, e.cx, n, bg)
 		}
+	case 'S':
+		if e.scrollCommands {
+			for n := min(e.param(0, 1, 1), e.bot+1-e.top); n > 0; n-- {
+				e.scrollUp(e.top, e.bot, bg)
+			}
+		}
+	case 'T':
+		if e.scrollCommands {
+			for n := min(e.param(0, 1, 1), e.bot+1-e.top); n > 0; n-- {
+				e.scrollDown(e.top, e.bot, bg)
+			}
+		}
 	case 'Z':
 		x := min(e.cx, e.w-1)
 		for n := e.param(0, 1, 1); x > 0 && n > 0; n-- {

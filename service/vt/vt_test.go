@@ -268,3 +268,39 @@ func TestClearFromHomeKeepsHistory(t *testing.T) {
 		t.Errorf("ED 0 on the alternate screen changed history to %d", n)
 	}
 }
+
+// SU and SD scroll only an emulator of a guest's terminal: tmate 2.4, the
+// host, ignores them.
+func TestScrollCommands(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		enabled bool
+		input   string
+		want    string // the first column of each row
+	}{
+		{"SU ignored as tmate does", false, "a\r\nb\r\nc\r\nd\x1b[2S", "abcd"},
+		{"SU scrolls", true, "a\r\nb\r\nc\r\nd\x1b[2S", "cd  "},
+		{"SD scrolls", true, "a\r\nb\r\nc\r\nd\x1b[T", " abc"},
+		{"SU in a region", true, "a\r\nb\r\nc\r\nd\x1b[2;3r\x1b[S", "ac d"},
+		{"SU beyond the region's height", true, "a\r\nb\r\nc\r\nd\x1b[99S", "    "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(1, 4, 10)
+			if tc.enabled {
+				e.EnableScrollCommands()
+			}
+			e.Write([]byte(tc.input))
+			var got []byte
+			for y := range 4 {
+				r := ' '
+				if l := e.Line(y); len(l) > 0 && l[0].Rune != 0 {
+					r = l[0].Rune
+				}
+				got = append(got, byte(r))
+			}
+			if string(got) != tc.want {
+				t.Errorf("rows %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
