@@ -51,7 +51,10 @@ var localViewParityCases = []parityCase{
 	// Terminals bigger than the session (a smaller guest sets its size).
 	{name: "display-panes-bigger-terminals", conf: "set -g display-panes-time 600000\n", smallW: 60, smallH: 18, steps: []step{
 		tmateCmd("split-window", "-v"),
-		typed("echo bigger"), waitFor("\nbigger "), // its output, whether the prompt came before the typed line or after
+		// The typed line reads big''ger, its output bigger: a wait for the
+		// output whether the new shell's prompt came before the typed line
+		// or after it (then the output follows the prompt on its row).
+		typed("echo big''ger"), waitFor("bigger"),
 		bothKeys("C-b", "q"),
 	}, wait: "60x8"},
 	// A digit while the numbers show selects that pane (numbered from
