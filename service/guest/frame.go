@@ -49,6 +49,7 @@ type Frame struct {
 	// redraws them all).
 	composed bool
 	key      uint64
+	clock    int64 // the StatusClock the status line was drawn with
 	seed     maphash.Seed
 	keyBuf   []byte
 	drawn    []paneDrawn
@@ -203,6 +204,11 @@ func Compose(v *View, w, h int, f *Frame) {
 		// An overlay drawn over panes (finishOverlays) would move with
 		// their rows and stay behind where no row is drawn again.
 		c.redrawPanes(f, rows, v.Local.List == nil && !v.Local.PaneNumbers)
+		if v.StatusClock != f.clock && status == 1 && v.Message == "" && v.Prompt.Text == "" {
+			drawStatus(f, v, statusY) // the whole row, from its style up
+			f.dirty[statusY] = true
+		}
+		f.clock = v.StatusClock
 	} else {
 		f.W, f.H = w, h
 		if cap(f.Cells) < w*h {
@@ -225,7 +231,7 @@ func Compose(v *View, w, h int, f *Frame) {
 			drawStatusLine(f, v, statusY)
 		}
 		f.composed = true
-		f.key = key
+		f.key, f.clock = key, v.StatusClock
 	}
 
 	// The cursor: the active pane's, at its offset (tmux's

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tmate-relay/service/vt"
 )
@@ -138,5 +139,27 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("frame differs from %s:\n%s", path, goldenDiff(got, string(want)))
+	}
+}
+
+// A clock that moves redraws the status line, and only it: the frame is
+// the one composed from scratch, and no pane row is marked.
+func TestClockRedrawsTheStatusLineAlone(t *testing.T) {
+	v := frameWin(layoutPane(0, 0, 0, 80, 23))
+	v.StatusExpand, v.StatusRight = true, "%H:%M"
+	v.StatusClock = time.Date(2026, time.June, 15, 12, 0, 0, 0, time.UTC).Unix()
+	var f Frame
+	Compose(v, 80, 24, &f)
+	v.StatusClock += 60
+	Compose(v, 80, 24, &f)
+	var full Frame
+	Compose(v, 80, 24, &full)
+	if !equalCells(f.Cells, full.Cells) {
+		t.Fatalf("after the clock moved: incremental frame\n%s\nfrom scratch\n%s%s", dumpFrame(&f), dumpFrame(&full), firstDiff(&f, &full))
+	}
+	for y, d := range f.dirty {
+		if d != (y == 23) {
+			t.Errorf("row %d dirty %v, want only the status line (23)", y, d)
+		}
 	}
 }

@@ -8,7 +8,10 @@ import (
 // viewKey hashes everything in v that Compose draws from apart from what
 // the panes' screens hold, and the guest's size: while it stays the same,
 // only the panes' screens can have changed. Every field of View is in it
-// but the panes' Screens (compared by paneDrawn.same);
+// but the panes' Screens (compared by paneDrawn.same) and StatusClock,
+// which only the status line reads: Compose draws that row again alone
+// when the clock is all that moved (once a minute for tmate's %H:%M, in
+// every session at once);
 // TestViewKeyCoversView fails for a field added to View and left out here.
 // The hash is 64 bits with a per-frame random seed, so two different views
 // sharing a key is not a practical concern.
@@ -64,7 +67,6 @@ func (f *Frame) viewKey(v *View, w, h int) uint64 {
 	k.int(v.Prompt.Cursor)
 	k.uint(v.Rings)
 	k.bool(v.StatusExpand)
-	k.int(int(v.StatusClock))
 	k.str(v.StatusStyle)
 	k.str(v.MessageStyle)
 	k.str(v.PaneBorderStyle)
