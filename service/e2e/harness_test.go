@@ -160,12 +160,18 @@ func (r *relay) launch(argv ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.stop)
+	ports := []int{r.port}
+	if r.webPort != 0 {
+		ports = append(ports, r.webPort) // opened after the SSH port
+	}
 	eventually(t, 10*time.Second, "relay listening", func() (bool, string) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err != nil {
-			return false, err.Error()
+		for _, port := range ports {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				return false, err.Error()
+			}
+			c.Close()
 		}
-		c.Close()
 		return true, ""
 	})
 }
@@ -255,7 +261,7 @@ func launchHost(t testing.TB, r *relay, w, h int, extraConf string, attached boo
 // newHost prepares a host's home, key and tmate.conf (returned); nothing
 // runs yet.
 func newHost(t testing.TB, r *relay, extraConf string) (*host, string) {
-	dir := t.TempDir()
+	dir := removedAfterProcesses(t)
 	hs := &host{t: t, dir: dir, sock: filepath.Join(dir, "tmate.sock")}
 	home := filepath.Join(dir, "home")
 	hs.home = home
@@ -272,6 +278,29 @@ func newHost(t testing.TB, r *relay, extraConf string) (*host, string) {
 	hs.env = filterEnv(hs.env, "TMUX", "TMATE")
 	t.Cleanup(hs.kill)
 	return hs, confPath
+}
+
+// removedAfterProcesses is t.TempDir for a host's files: removed after the
+// cleanups registered later (the host's kill-server), again and again for
+// up to 5 s, since tmate's server and its panes' processes exit, and may
+// still write there, after kill-server has returned.
+func removedAfterProcesses(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "e2e-host-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if err = os.RemoveAll(dir); err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
+			t.Errorf("removing the host's files: %v", err)
+		}
+	})
+	return dir
 }
 
 // waitReady waits until the host's session exists and is ready (waitSession),
