@@ -45,6 +45,7 @@ func startFloorRelay(tb testing.TB) *relay {
 		floorRelayListen + "=" + fmt.Sprintf("127.0.0.1:%d", r.port),
 		floorRelayKeys + "=" + filepath.Join(r.dir, "keys"),
 	}
+	r.webPort = 0 // SSH only
 	r.launch(self)
 	return r
 }
