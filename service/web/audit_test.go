@@ -19,21 +19,8 @@ import (
 // A browser guest's join and leave (web, its role, its time and bytes) and
 // a wrong token's refusal are in the audit trail; the tokens are not.
 func TestBrowserGuestsInTheAuditTrail(t *testing.T) {
-	cfg := config.Default()
-	cfg.Repo.Enabled = false
-	reg := session.NewRegistry(0)
-	sess := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &quietHost{})
-	if err := reg.Add(sess); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "audit.log")
-	trail, err := audit.New(audit.Options{File: file})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, sess, trail, file := auditedServer(t, nil)
 	defer trail.Close()
-	srv := httptest.NewServer(New(cfg, Options{Registry: reg, Audit: trail}))
-	defer srv.Close()
 
 	bad, _, err := dial(t, wsURL(srv, "neverAtokenB23456789abcdefgh"), "")
 	if err != nil {
@@ -80,21 +67,8 @@ func TestBrowserGuestsInTheAuditTrail(t *testing.T) {
 // Live counts a browser guest until its leave is recorded, so that a
 // stopping relay that waits on it closes its audit trail after the leave.
 func TestLiveWaitsForTheGuestsLeave(t *testing.T) {
-	cfg := config.Default()
-	cfg.Repo.Enabled = false
-	reg := session.NewRegistry(0)
-	sess := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &quietHost{})
-	if err := reg.Add(sess); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "audit.log")
-	trail, err := audit.New(audit.Options{File: file})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var live Live
-	srv := httptest.NewServer(New(cfg, Options{Registry: reg, Audit: trail, Live: &live}))
-	defer srv.Close()
+	srv, sess, trail, file := auditedServer(t, &live)
 	c, _, err := dial(t, wsURL(srv, sess.ReadOnlyToken()), "")
 	if err != nil {
 		t.Fatal(err)
@@ -124,4 +98,25 @@ func TestLiveWaitsForTheGuestsLeave(t *testing.T) {
 	if !strings.Contains(string(b), `"event":"guest_leave"`) {
 		t.Errorf("the audit file after Wait holds no guest_leave:\n%s", b)
 	}
+}
+
+// auditedServer serves browser guests of one session with an audit trail
+// writing to file (closed by the caller), counting them in live.
+func auditedServer(t *testing.T, live *Live) (srv *httptest.Server, sess *session.Session, trail *audit.Trail, file string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Repo.Enabled = false
+	reg := session.NewRegistry(0)
+	sess = session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &quietHost{})
+	if err := reg.Add(sess); err != nil {
+		t.Fatal(err)
+	}
+	file = filepath.Join(t.TempDir(), "audit.log")
+	trail, err := audit.New(audit.Options{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewServer(New(cfg, Options{Registry: reg, Audit: trail, Live: live}))
+	t.Cleanup(srv.Close)
+	return srv, sess, trail, file
 }
