@@ -199,6 +199,9 @@ func TestTokensLeadToTheirNode(t *testing.T) {
 		_, ok, _ := b.Lookup(context.Background(), token)
 		return !ok
 	})
+	// The write is counted once etcd has answered it, which may be after
+	// node-b already misses the tokens.
+	eventually(t, "the end's write counted", func() bool { return a.Writes()-before >= 1 })
 	if got, committed := a.Writes()-before, etcd.Proposals()-proposals; got != 1 || committed != 1 {
 		t.Errorf("a session's end took %d etcd writes (%d committed by etcd), want 1", got, committed)
 	}
