@@ -443,6 +443,12 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 	if !pc.tips {
 		hs.run("send-keys", "-l", "cd "+hs.home+" && clear")
 		hs.run("send-keys", "Enter")
+		// The workload's first keys only once the pane is clear: typed
+		// earlier, they interleave with the cd line and clear.
+		eventually(t, 10*time.Second, "the host's pane cleared", func() (bool, string) {
+			s := hs.capture()
+			return strings.TrimSpace(s) == "$", s
+		})
 	}
 	token := tokenOf(t, hs.display("#{tmate_ssh}"))
 	ref := startTerm(t, w, h, []string{"TERM=screen-256color", "HOME=" + hs.home},
