@@ -49,6 +49,15 @@ func TestRelayOutlivesADescriptorFlood(t *testing.T) {
 		flood = append(flood, c)
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
 	}
+	// The web listener accepts them until its descriptors run out; dialing
+	// the SSH port before that lets SSH take some of the last ones.
+	eventually(t, 20*time.Second, "the web listener's failed accept logged", func() (bool, string) {
+		if processGone(r) {
+			t.Fatalf("the relay exited:\n%s", r.log.String())
+		}
+		log := r.log.String()
+		return strings.Contains(log, "accept failed") && strings.Contains(log, "listener=web"), log
+	})
 	// Connections to the SSH port now meet a relay out of descriptors.
 	// Several: a descriptor the relay frees meanwhile (a file it was
 	// writing) can let one through.
