@@ -441,10 +441,15 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 	}
 	if !pc.tips {
-		hs.run("send-keys", "-l", "cd "+hs.home+" && clear")
-		hs.run("send-keys", "Enter")
 		// The workload's first keys only once the pane is clear: typed
-		// earlier, they interleave with the cd line and clear.
+		// earlier, they interleave with the cd line and clear. The shell
+		// signals when clear has run; before that the pane's first prompt
+		// looks the same as the cleared one.
+		hs.run("send-keys", "-l", "cd "+hs.home+" && clear; tmate wait-for -S parity-cleared")
+		hs.run("send-keys", "Enter")
+		if out, err := hs.outputWithin(20*time.Second, "wait-for", "parity-cleared"); err != nil {
+			t.Fatalf("the host's shell did not run clear: %v %s\n%s", err, out, hs.capture())
+		}
 		eventually(t, 10*time.Second, "the host's pane cleared", func() (bool, string) {
 			s := hs.capture()
 			return strings.TrimSpace(s) == "$", s
