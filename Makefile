@@ -154,3 +154,10 @@ load-build: build
 
 load: load-build
 	scripts/load.sh $(LOAD_FLAGS)
+
+# Every workload at each of CAPACITY_SESSIONS, one Markdown table
+# (docs/capacity.md). Takes about 15 minutes for the default counts.
+CAPACITY_SESSIONS ?= 500 1000 2000
+.PHONY: capacity
+capacity: load-build
+	scripts/capacity.sh $(CAPACITY_SESSIONS)
