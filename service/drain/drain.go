@@ -77,7 +77,7 @@ func (n *Node) Drain(ctx context.Context, progress func(string)) (string, error)
 		}
 		carried := n.Door.Carried()
 		if len(left) == 0 && carried == 0 {
-			return fmt.Sprintf("node %s is drained: it holds no session (%d ended here, their hosts reconnect to other nodes); stop it now", n.Name, ended), nil
+			return fmt.Sprintf("node %s is drained: it holds no session (ended here: %d; their hosts reconnect to other nodes); stop it now", n.Name, ended), nil
 		}
 		if line := status(ended, carried); line != reported {
 			progress(line)
@@ -92,9 +92,9 @@ func (n *Node) Drain(ctx context.Context, progress func(string)) (string, error)
 }
 
 func status(ended, carried int) string {
-	s := fmt.Sprintf("%d sessions ended: their hosts reconnect to other nodes, their guests are told to join again", ended)
+	s := fmt.Sprintf("sessions ended: %d (their hosts reconnect to other nodes, their guests are told to join again)", ended)
 	if carried > 0 {
-		s += fmt.Sprintf("; %d guests carried to other nodes still leaving", carried)
+		s += fmt.Sprintf("; guests carried to other nodes still leaving: %d", carried)
 	}
 	return s
 }
@@ -107,10 +107,10 @@ func leftError(name string, left []*session.Session, carried int) error {
 		for _, s := range left {
 			ids = append(ids, s.ID())
 		}
-		what = append(what, fmt.Sprintf("%d sessions (%s; tmate-relay sessions lists them)", len(left), strings.Join(ids, ", ")))
+		what = append(what, fmt.Sprintf("sessions: %d (%s; tmate-relay sessions lists them)", len(left), strings.Join(ids, ", ")))
 	}
 	if carried > 0 {
-		what = append(what, fmt.Sprintf("%d guests carried to other nodes", carried))
+		what = append(what, fmt.Sprintf("guests carried to other nodes: %d", carried))
 	}
 	if len(what) == 0 {
 		what = append(what, "nothing now")

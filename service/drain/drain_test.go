@@ -63,7 +63,7 @@ func TestDrain(t *testing.T) {
 		{name: "no session", sessions: 0},
 		{name: "sessions ended", sessions: 3},
 		{name: "a host that got in during the drain", sessions: 1, late: true},
-		{name: "carried guests left at the timeout", sessions: 2, carried: 2, wantErr: "was not drained in time: it still holds 2 guests carried to other nodes"},
+		{name: "carried guests left at the timeout", sessions: 2, carried: 2, wantErr: "was not drained in time: it still holds guests carried to other nodes: 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := session.NewRegistry(0)
@@ -81,7 +81,7 @@ func TestDrain(t *testing.T) {
 			var late *session.Session
 			done, err := n.Drain(ctx, func(line string) {
 				progress = append(progress, line)
-				if tc.late && late == nil && strings.Contains(line, "sessions ended") { // after the first sweep
+				if tc.late && late == nil && strings.Contains(line, "sessions ended:") { // after the first sweep
 					late = newSession(t, reg)
 					sessions = append(sessions, late)
 				}
