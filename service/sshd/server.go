@@ -114,6 +114,7 @@ type Server struct {
 	stopping  chan struct{} // closed when Shutdown starts: connections waiting for a place give up
 	draining  chan struct{} // closed when Drain starts: hosts are turned away, carried guests told to join again
 	drainOnce sync.Once
+	refusing  bool         // drained with its listeners closed: Serve takes no new one
 	carried   atomic.Int64 // guests carried to other nodes now (forward.go)
 	wg        sync.WaitGroup
 }
@@ -223,6 +224,11 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
+	if s.refusing {
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
 	l = accept.Retrying(l, "ssh", s.cfg.Log)
 	if s.cfg.ProxyProtocol {
 		l = proxyListener(l, s.cfg.GracePeriod)
@@ -300,6 +306,7 @@ func (s *Server) Drain(stopAccepting bool) {
 		return
 	}
 	s.mu.Lock()
+	s.refusing = true
 	for l := range s.listeners {
 		l.Close()
 		delete(s.listeners, l)
