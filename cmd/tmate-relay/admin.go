@@ -188,6 +188,30 @@ func runSay(args []string) error {
 	return nil
 }
 
+func runDrain(args []string) error {
+	a := newAdminLine("drain", "usage: tmate-relay drain [-c FILE | --socket PATH] [--timeout D]\n\nMove every session off this node of a cluster while the relay keeps running: it leaves\nthe cluster, turns new hosts away, closes its hosts (tmate reconnects through the load\nbalancer to another node, with the same tokens) and tells its guests to join again.\nReturns once the node holds no session; then stop it (systemctl stop tmate-relay).", os.Stderr)
+	timeout := a.fs.Duration("timeout", admin.DefaultDrainTimeout, "give up after `D`, naming what is left (exit status 1)")
+	if _, err := a.parse(args, 0); err != nil {
+		return helpOnly(err)
+	}
+	if *timeout < time.Second {
+		return fmt.Errorf("--timeout %v: at least 1s", *timeout)
+	}
+	path, err := a.path()
+	if err != nil {
+		return err
+	}
+	secs := int((*timeout + time.Second - 1) / time.Second)
+	resp, err := admin.DoStreaming(path, admin.Request{Action: admin.ActionDrain, TimeoutSeconds: secs}, time.Duration(secs)*time.Second+time.Minute, func(line string) {
+		fmt.Println(line)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Println(resp.Done)
+	return nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

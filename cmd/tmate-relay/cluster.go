@@ -18,8 +18,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/packaging"
+	"tmate-relay/service/admin"
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/config"
+	"tmate-relay/service/drain"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/nodelink"
 	"tmate-relay/service/session"
@@ -254,4 +256,20 @@ func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, web
 			webSrv.Close()
 		}
 	}, nil
+}
+
+// adminDrainer and drainingFunc are d for the admin socket and the web
+// side's /healthz, nil (no drain) when d is.
+func adminDrainer(d *drain.Node) admin.Drainer {
+	if d == nil {
+		return nil
+	}
+	return d
+}
+
+func drainingFunc(d *drain.Node) func() bool {
+	if d == nil {
+		return nil
+	}
+	return d.Draining
 }

@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"guests":        {"list who is attached to a session (admin socket)", runGuests},
 	"kick":          {"end a session, or remove one guest (admin socket)", runKick},
 	"say":           {"show a message to a session's host and guests (admin socket)", runSay},
+	"drain":         {"move every session to other nodes of the cluster (admin socket)", runDrain},
 	"doctor":        {"check the installed relay: ports, units, keys, repository, clock", runDoctor},
 }
 

@@ -21,6 +21,7 @@ import (
 	"tmate-relay/service/admin"
 	"tmate-relay/service/audit"
 	"tmate-relay/service/config"
+	"tmate-relay/service/drain"
 	"tmate-relay/service/hostkey"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/nodelink"
@@ -153,7 +154,16 @@ func runServe(args []string) error {
 	if err != nil {
 		log.Error("no metrics", "err", err)
 	}
-	go func() { errc <- srv.Serve(sshL) }()
+	go func() {
+		// nil: closed by a drain or the shutdown, which is no failure.
+		if err := srv.Serve(sshL); err != nil {
+			errc <- err
+		}
+	}()
+	var drainer *drain.Node // nil: a relay on its own
+	if forwarder != nil {
+		drainer = &drain.Node{Name: forwarder.node.Name(), Leave: forwarder.node.Leave, Door: srv, Registry: registry, StopAccepting: !activated}
+	}
 	var httpSrv *http.Server
 	var webHandler http.Handler
 	var webGuests web.Live
@@ -169,6 +179,7 @@ func runServe(args []string) error {
 
 			TokenRefusals: srv, // one per-address slow-down for both doors
 			Forwarder:     webForwarder(forwarder),
+			Draining:      drainingFunc(drainer),
 		})
 		httpSrv = web.NewServer(webHandler, 0, log)
 		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
@@ -203,7 +214,7 @@ func runServe(args []string) error {
 	}
 	if adminL != nil {
 		defer adminL.Close()
-		go (&admin.Server{Registry: registry, Auth: admin.NewAuthorizer(), Log: log, Audit: trail}).Serve(adminL)
+		go (&admin.Server{Registry: registry, Auth: admin.NewAuthorizer(), Log: log, Audit: trail, Drainer: adminDrainer(drainer)}).Serve(adminL)
 	}
 	log.Info("relay ready", readyAttrs(cfg, sshL, httpL, adminL)...)
 	daemon.SdNotify(false, daemon.SdNotifyReady)

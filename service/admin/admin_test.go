@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,13 @@ type relay struct {
 
 func newRelay(t *testing.T, auth *Authorizer) *relay {
 	t.Helper()
+	return newRelayWith(t, auth, nil)
+}
+
+// newRelayWith is newRelay whose relay drains with d (nil: a relay on
+// its own).
+func newRelayWith(t *testing.T, auth *Authorizer, d Drainer) *relay {
+	t.Helper()
 	dir := t.TempDir()
 	r := &relay{path: filepath.Join(dir, "admin.sock"), reg: session.NewRegistry(0), host: &host{}, log: &bytes.Buffer{}}
 	r.sess = session.New(session.Config{}, r.host)
@@ -91,7 +99,7 @@ func newRelay(t *testing.T, auth *Authorizer) *relay {
 	}
 	t.Cleanup(func() { trail.Close() })
 	r.trail = trail
-	go (&Server{Registry: r.reg, Auth: auth, Log: log, Audit: trail}).Serve(l)
+	go (&Server{Registry: r.reg, Auth: auth, Log: log, Audit: trail, Drainer: d}).Serve(l)
 	return r
 }
 
@@ -347,5 +355,55 @@ func TestListenKeepsALiveSocket(t *testing.T) {
 	}
 	if m := fi.Mode().Perm(); m&0o007 != 0 {
 		t.Errorf("socket mode %v is open to others", m)
+	}
+}
+
+// drainer reports two progress lines, then what the request's timeout
+// allows: done, or what is left.
+type drainer struct{ slow bool }
+
+func (d drainer) Drain(ctx context.Context, progress func(string)) (string, error) {
+	progress("leaving the cluster")
+	progress("2 sessions ended")
+	if d.slow {
+		<-ctx.Done()
+		return "", errors.New("still holds 1 session")
+	}
+	return "drained", nil
+}
+
+// A drain streams its progress to the caller, then its result; it is
+// audited as kick and say are. A relay on its own refuses it, and a
+// timeout out of bounds is refused.
+func TestDrainRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		d         Drainer
+		timeout   int
+		progress  []string
+		done, err string
+		audit     string
+	}{
+		{"a relay on its own", nil, 0, nil, "", NotClusteredMessage, "result=failed"},
+		{"drained", drainer{}, 5, []string{"leaving the cluster", "2 sessions ended"}, "drained", "", "result=ok"},
+		{"timed out", drainer{slow: true}, 1, []string{"leaving the cluster", "2 sessions ended"}, "", "still holds 1 session", "result=failed"},
+		{"timeout out of bounds", drainer{}, -3, nil, "", "a drain's timeout must be between", "result=failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRelayWith(t, NewAuthorizer(), tc.d)
+			var progress []string
+			resp, err := DoStreaming(r.path, Request{Action: ActionDrain, TimeoutSeconds: tc.timeout}, time.Minute, func(line string) {
+				progress = append(progress, line)
+			})
+			if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) || tc.err == "" && err != nil {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if resp.Done != tc.done || strings.Join(progress, "|") != strings.Join(tc.progress, "|") {
+				t.Errorf("progress %q, done %q; want %q, %q", progress, resp.Done, tc.progress, tc.done)
+			}
+			if log := r.auditLog(); !strings.Contains(log, "event=admin action=drain caller_uid=") || !strings.Contains(log, tc.audit) {
+				t.Errorf("audit log lacks %q:\n%s", tc.audit, log)
+			}
+		})
 	}
 }

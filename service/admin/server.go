@@ -2,7 +2,9 @@ package admin
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -31,7 +33,29 @@ type Server struct {
 	Auth     *Authorizer
 	Log      *slog.Logger
 	Audit    *audit.Trail // every request, refused or not (nil: none)
+	// Drainer moves this node's sessions to the other nodes of its
+	// cluster (nil: a relay on its own, which refuses to drain).
+	Drainer Drainer
 }
+
+// Drainer empties a node of a cluster while it keeps running.
+type Drainer interface {
+	// Drain stops taking hosts here and moves every session away (its
+	// host reconnects to another node, its guests are told to join
+	// again), telling progress along the way; it returns what was done
+	// once the node holds no session, or an error naming what is left
+	// when ctx ends first. A second call waits again.
+	Drain(ctx context.Context, progress func(string)) (done string, err error)
+}
+
+// DefaultDrainTimeout bounds a drain whose request names no timeout.
+const DefaultDrainTimeout = 2 * time.Minute
+
+// maxDrainTimeout bounds what a request may ask for.
+const maxDrainTimeout = 24 * time.Hour
+
+// NotClusteredMessage is the answer to a drain on a relay on its own.
+const NotClusteredMessage = "this relay is not a node of a cluster (no [cluster] in its relay.toml): there is no other node to move its sessions to; systemctl stop tmate-relay ends them and tells their guests"
 
 // Serve answers callers on l until l is closed; a failed accept is waited
 // out (accept.Retrying), never the end of the relay.
@@ -49,7 +73,10 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(requestTimeout))
-	resp := s.answer(c)
+	writeLine(c, s.answer(c))
+}
+
+func writeLine(c net.Conn, resp Response) {
 	b, _ := json.Marshal(resp)
 	c.Write(append(b, '\n'))
 }
@@ -74,6 +101,11 @@ func (s *Server) answer(c net.Conn) Response {
 		s.audit(req, cred, "refused", err)
 		return Response{Error: err.Error()}
 	}
+	if req.Action == ActionDrain {
+		resp, err := s.drain(c, req)
+		s.audit(req, cred, result(err), err)
+		return resp
+	}
 	about := s.Registry.ByID(req.Session) // named in the event even when the request ends it
 	resp, err := s.do(req)
 	if err != nil {
@@ -82,6 +114,39 @@ func (s *Server) answer(c net.Conn) Response {
 	}
 	s.auditAbout(about, req, cred, "ok", nil)
 	return resp
+}
+
+func result(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "ok"
+}
+
+// drain empties the node, writing its progress to c as it goes; the
+// connection stays open for the drain's timeout.
+func (s *Server) drain(c net.Conn, req Request) (Response, error) {
+	if s.Drainer == nil {
+		return Response{Error: NotClusteredMessage}, errors.New(NotClusteredMessage)
+	}
+	timeout := DefaultDrainTimeout
+	if req.TimeoutSeconds != 0 {
+		timeout = time.Duration(req.TimeoutSeconds) * time.Second
+	}
+	if timeout <= 0 || timeout > maxDrainTimeout {
+		err := fmt.Errorf("a drain's timeout must be between 1 s and %v, not %d s", maxDrainTimeout, req.TimeoutSeconds)
+		return Response{Error: err.Error()}, err
+	}
+	c.SetDeadline(time.Now().Add(timeout + requestTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done, err := s.Drainer.Drain(ctx, func(line string) {
+		writeLine(c, Response{Progress: line})
+	})
+	if err != nil {
+		return Response{Error: err.Error()}, err
+	}
+	return Response{Done: done}, nil
 }
 
 // do carries out req.

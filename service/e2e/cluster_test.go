@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -380,7 +381,8 @@ backend nodes
 // same tokens as soon as the dead node's internal address refuses
 // connections (its lease, 30 s here, has not expired yet), and the guest's
 // same ssh command works again. A session on the surviving node, with its
-// guest there, is not interrupted. Every node sees the clients' own
+// guest there, is not interrupted: the guest stays connected and the
+// markers its host prints keep coming, before, during and after. Every node sees the clients' own
 // addresses (PROXY protocol v2).
 func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy")
@@ -404,6 +406,10 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 	otherGuest := sshGuestWith(t, &viaLast, tokenOf(t, other.display("#{tmate_ssh}")), "-b", "127.0.0.3")
 	other.run("send-keys", "echo other-first", "Enter")
 	otherGuest.waitFor("other-first", 10*time.Second) // on node-2 itself
+	// The surviving session's host prints a marker every 0.3 s from now
+	// on: its guest must see them keep coming through node-1's death.
+	other.run("send-keys", "i=0; while :; do i=$((i+1)); echo mark-$i; sleep 0.3; done", "Enter")
+	lastMark := waitMarkAfter(t, otherGuest, 0)
 
 	h := startAttachedHost(t, &viaAll, 80, 24, "")
 	sshCmd := h.display("#{tmate_ssh}")
@@ -428,6 +434,7 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 		return strings.Contains(nodes[1].log.String(), "host reconnected") && strings.Contains(h.messages(), "Reconnected"), h.messages()
 	})
 	back := time.Since(killed)
+	lastMark = waitMarkAfter(t, otherGuest, lastMark)
 	if got := h.display("#{tmate_ssh}"); got != sshCmd {
 		t.Fatalf("after the failover the host shows %q, want %q", got, sshCmd)
 	}
@@ -439,11 +446,31 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 		t.Errorf("node-2 did not log the takeover:\n%s", nodes[1].log.String())
 	}
 
-	other.run("send-keys", "echo other-$((6*7))", "Enter")
-	otherGuest.waitFor("other-42", 10*time.Second)
+	waitMarkAfter(t, otherGuest, lastMark)
 	if otherGuest.exited() {
 		t.Fatal("the guest of the session on the surviving node was cut off")
 	}
+}
+
+var markRE = regexp.MustCompile(`(?m)^mark-(\d+)\s*$`)
+
+// waitMarkAfter waits until g shows a marker line numbered above after,
+// and returns the highest it shows; a guest cut off fails at once.
+func waitMarkAfter(t *testing.T, g *term, after int) int {
+	t.Helper()
+	last := 0
+	eventually(t, 10*time.Second, fmt.Sprintf("a marker after mark-%d", after), func() (bool, string) {
+		s := g.screen()
+		if g.exited() {
+			t.Fatalf("the guest of the session on the surviving node was cut off:\n%s", s)
+		}
+		for _, m := range markRE.FindAllStringSubmatch(s, -1) {
+			n, _ := strconv.Atoi(m[1])
+			last = max(last, n)
+		}
+		return last > after, s
+	})
+	return last
 }
 
 // A rolling restart behind HAProxy: each node in turn is stopped with

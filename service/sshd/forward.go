@@ -69,6 +69,8 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 	}
 	defer ch.Close()
 	c.admitted()
+	c.srv.carried.Add(1)
+	defer c.srv.carried.Add(-1)
 	log.Info("guest forwarded to the node holding its session")
 	// The owner sees the terminal the guest asked for.
 	if t.pty {
@@ -99,12 +101,17 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 			}
 		}
 	}()
-	// This relay stopping ends the carrying: the guest is told, as its
-	// session's guests are, to join again.
+	// This relay stopping, or being drained, ends the carrying: the
+	// guest is told, as its session's guests are, to join again.
 	stopped := make(chan struct{})
+	notice := c.srv.cfg.ShutdownNotice
 	go func() {
 		select {
 		case <-c.srv.stopping:
+			close(stopped)
+			ch.Close()
+		case <-c.srv.draining:
+			notice = DrainNotice
 			close(stopped)
 			ch.Close()
 		case <-reqsDone:
@@ -117,7 +124,7 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 	io.Copy(c.ch, ch)
 	select {
 	case <-stopped:
-		c.lastWords(c.srv.cfg.ShutdownNotice, 0)
+		c.lastWords(notice, 0)
 		return true
 	default:
 	}

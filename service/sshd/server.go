@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pires/go-proxyproto"
@@ -111,6 +112,10 @@ type Server struct {
 	conns     map[*ssh.ServerConn]struct{}
 	closing   bool
 	stopping  chan struct{} // closed when Shutdown starts: connections waiting for a place give up
+	draining  chan struct{} // closed when Drain starts: hosts are turned away, carried guests told to join again
+	drainOnce sync.Once
+	refusing  bool         // drained with its listeners closed: Serve takes no new one
+	carried   atomic.Int64 // guests carried to other nodes now (forward.go)
 	wg        sync.WaitGroup
 }
 
@@ -167,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionsPerAddress <= 0 {
 		cfg.SessionsPerAddress = 50
 	}
-	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{})}
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{}), draining: make(chan struct{})}
 	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.MaxStartups, cfg.MaxStartupsTotal, cfg.StartupWait)
 	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {
@@ -203,6 +208,9 @@ func New(cfg Config) (*Server, error) {
 const (
 	RestartNotice = "The relay is restarting: join again with the same command once the host has reconnected."
 	StopNotice    = "The relay is stopping: join again with the same command if it comes back and the host reconnects."
+	// DrainNotice is what guests read when their node is drained: the
+	// host reconnects to another node of the cluster.
+	DrainNotice = "This relay node is being emptied for maintenance: join again with the same command once the host has reconnected to another node."
 )
 
 // Registry returns the live sessions.
@@ -215,6 +223,11 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.closing {
 		s.mu.Unlock()
 		return net.ErrClosed
+	}
+	if s.refusing {
+		s.mu.Unlock()
+		l.Close()
+		return nil
 	}
 	l = accept.Retrying(l, "ssh", s.cfg.Log)
 	if s.cfg.ProxyProtocol {
@@ -281,6 +294,39 @@ func (s *Server) ShutdownWith(ctx context.Context, notice string) error {
 	}
 }
 
+// Drain turns hosts away from now on, so that they reconnect to another
+// node of the cluster, and tells the guests this node carries to other
+// nodes to join again; with stopAccepting it also closes the listeners,
+// so that a load balancer's connection check takes the node out at once.
+// Guests still join, and are carried to their sessions' nodes. Ending
+// the sessions held here is the caller's part.
+func (s *Server) Drain(stopAccepting bool) {
+	s.drainOnce.Do(func() { close(s.draining) })
+	if !stopAccepting {
+		return
+	}
+	s.mu.Lock()
+	s.refusing = true
+	for l := range s.listeners {
+		l.Close()
+		delete(s.listeners, l)
+	}
+	s.mu.Unlock()
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Carried is the number of guests this node carries to other nodes now.
+func (s *Server) Carried() int { return int(s.carried.Load()) }
+
 func (s *Server) handleConn(nc net.Conn) {
 	defer nc.Close()
 	if tc, ok := rawTCP(nc); ok {
@@ -339,6 +385,12 @@ func (s *Server) handleConn(nc net.Conn) {
 	}
 	defer sc.Close()
 	s.cfg.Metrics.Handshake(start)
+	if sc.User() == HostUser && s.Draining() {
+		// Closed without a word: tmate reconnects by itself, and the load
+		// balancer has taken this node out by then.
+		s.cfg.Log.Info("host turned away: this node is being drained", "addr", addr)
+		return
+	}
 	refusedKey := ""
 	if sc.Permissions != nil {
 		refusedKey = sc.Permissions.Extensions[refusedHost]

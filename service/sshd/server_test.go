@@ -238,3 +238,56 @@ func TestLongClientVersionIsCut(t *testing.T) {
 		})
 	}
 }
+
+// A drained server turns hosts away (the connection closes, tmate
+// reconnects elsewhere) while guests still get in; asked to stop
+// accepting, it refuses connections, which a load balancer's check sees.
+func TestDrainTurnsHostsAway(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		stopAccepting bool
+	}{
+		{"socket kept open (socket activation)", false},
+		{"listener closed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, srv, log := startServer(t, Config{})
+			if srv.Draining() {
+				t.Fatal("draining before Drain")
+			}
+			srv.Drain(tc.stopAccepting)
+			if !srv.Draining() {
+				t.Fatal("not draining after Drain")
+			}
+			if tc.stopAccepting {
+				if c, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+					c.Close()
+					t.Fatal("a drained server that stopped accepting took a connection")
+				}
+				return
+			}
+			c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: HostUser, HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second})
+			if err == nil {
+				_, _, err = c.OpenChannel("session", nil)
+				c.Close()
+			}
+			if err == nil {
+				t.Fatal("a host opened a channel on a drained server")
+			}
+			if !strings.Contains(log.String(), "host turned away: this node is being drained") {
+				t.Errorf("no log line for the host turned away:\n%s", log.String())
+			}
+			guest, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "abcdefghjkmnpqrstuvwxyzAB", HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatalf("a guest on a drained server: %v", err)
+			}
+			defer guest.Close()
+			if _, _, err := guest.OpenChannel("session", nil); err != nil {
+				t.Errorf("a guest's channel on a drained server: %v", err)
+			}
+			if srv.Registry().Len() != 0 {
+				t.Error("a drained server holds a session")
+			}
+		})
+	}
+}

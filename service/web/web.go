@@ -51,6 +51,10 @@ type Options struct {
 	// Forwarder carries browser guests to the node of a cluster that
 	// holds their session (nil: a relay on its own).
 	Forwarder Forwarder
+	// Draining reports whether this node of a cluster is being drained:
+	// then /healthz answers 503, so that a load balancer checking it sends
+	// new hosts and guests to other nodes (nil: never).
+	Draining func() bool
 }
 
 // TokenRefusals records an unknown token from an address and says how
@@ -131,6 +135,10 @@ func New(cfg *config.Config, opts Options) http.Handler {
 		w.WriteHeader(http.StatusNoContent) // none, and no 404 in every browser console
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Draining != nil && opts.Draining() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", assetServer()))

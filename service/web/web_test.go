@@ -75,3 +75,30 @@ func TestIndexShowsRepositoriesOnlyWhenEnabled(t *testing.T) {
 		}
 	}
 }
+
+// A node being drained answers its load balancer's health check with 503,
+// so that new hosts and guests go to other nodes; before, and on a relay
+// that is never drained, ok.
+func TestHealthzSaysWhenTheNodeIsDraining(t *testing.T) {
+	draining := false
+	for _, tc := range []struct {
+		name     string
+		opts     Options
+		drain    bool
+		status   int
+		contains string
+	}{
+		{"on its own", Options{}, false, 200, "ok"},
+		{"in a cluster", Options{Draining: func() bool { return draining }}, false, 200, "ok"},
+		{"drained", Options{Draining: func() bool { return draining }}, true, 503, "draining"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			draining = tc.drain
+			rec := httptest.NewRecorder()
+			New(config.Default(), tc.opts).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+			if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.contains) {
+				t.Errorf("/healthz: %d %q, want %d %q", rec.Code, rec.Body.String(), tc.status, tc.contains)
+			}
+		})
+	}
+}

@@ -144,6 +144,13 @@ func (e *Etcd) Stop() {
 // and lease keep-alives are none.
 func (e *Etcd) Proposals() int64 {
 	e.t.Helper()
+	return int64(e.Metric("etcd_server_proposals_committed_total"))
+}
+
+// Metric is the value of one of etcd's own metrics (a line "NAME VALUE"
+// of its /metrics, without labels).
+func (e *Etcd) Metric(name string) float64 {
+	e.t.Helper()
 	c := http.Client{Timeout: 5 * time.Second}
 	r, err := c.Get("http://" + e.client + "/metrics")
 	if err != nil {
@@ -153,15 +160,15 @@ func (e *Etcd) Proposals() int64 {
 	var b bytes.Buffer
 	b.ReadFrom(r.Body)
 	for _, line := range strings.Split(b.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "etcd_server_proposals_committed_total "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
 				e.t.Fatal(err)
 			}
-			return int64(f)
+			return f
 		}
 	}
-	e.t.Fatal("etcd's metrics lack etcd_server_proposals_committed_total")
+	e.t.Fatalf("etcd's metrics lack %s", name)
 	return 0
 }
 
