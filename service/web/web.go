@@ -1,7 +1,7 @@
 // Package web is the relay's HTTP side: what the relay is, the tmate.conf
 // hosts need, browser guests (a terminal page and its WebSocket), the
-// package repositories, and a health check for load balancers and
-// monitoring.
+// package repositories, the admin pages (recordings), and a health check
+// for load balancers and monitoring.
 package web
 
 import (
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/adminpages"
 	"tmate-relay/service/audit"
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
@@ -51,6 +52,9 @@ type Options struct {
 	// Forwarder carries browser guests to the node of a cluster that
 	// holds their session (nil: a relay on its own).
 	Forwarder Forwarder
+	// RecordingsDir holds the recordings the admin pages list and play,
+	// when [admin] turns them on.
+	RecordingsDir string
 }
 
 // TokenRefusals records an unknown token from an address and says how
@@ -138,6 +142,11 @@ func New(cfg *config.Config, opts Options) http.Handler {
 		mountGuests(mux, cfg, opts)
 	}
 	mountRepo(mux, cfg)
+	if cfg.Admin.Pages() {
+		mux.Handle(adminpages.Prefix, adminpages.New(cfg.Admin, adminpages.Options{
+			Dir: opts.RecordingsDir, Audit: opts.Audit, Refusals: opts.TokenRefusals, Log: opts.Log,
+		}))
+	}
 	if cfg.Web.Metrics && opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics.Handler())
 	}
