@@ -27,6 +27,7 @@ var commands = map[string]command{
 	"kick":          {"end a session, or remove one guest (admin socket)", runKick},
 	"say":           {"show a message to a session's host and guests (admin socket)", runSay},
 	"doctor":        {"check the installed relay: ports, units, keys, repository, clock", runDoctor},
+	"hash-password": {"print a password hash for [admin] users of the admin pages", runHashPassword},
 }
 
 const defaultConfig = "/etc/tmate-relay/relay.toml"
