@@ -13,17 +13,17 @@ import (
 // (service/recording), which Read expects.
 const headerLen = 2048
 
-// testRec is a recording the tests write.
-type testRec struct {
+// Recording is what the tests write as a recording file.
+type Recording struct {
 	ID, SessionName, Host string
 	Start, End            time.Time
 	Guests                int
 }
 
-// writeRecording writes rec into dir as the relay does: its header, padded
+// WriteRecording writes rec into dir as the relay does: its header, padded
 // to a fixed length, then the hand-written events of testdata/events.cast
 // (a 40x6 terminal whose last frame reads "final-frame-42").
-func writeRecording(t testing.TB, dir string, rec testRec) string {
+func WriteRecording(t testing.TB, dir string, rec Recording) string {
 	t.Helper()
 	meta := map[string]any{"id": rec.ID, "host": rec.Host, "start": rec.Start, "guests": rec.Guests}
 	if rec.SessionName != "" {

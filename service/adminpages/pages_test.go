@@ -54,7 +54,7 @@ func serve(t *testing.T, a config.Admin) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{file: filepath.Join(t.TempDir(), "audit.log"), refusals: &countingRefusals{}}
-	f.cast = writeRecording(t, dir, testRec{ID: recID, SessionName: "support-42", Host: "192.0.2.1:50000", Start: recStart, End: recStart.Add(90 * time.Second), Guests: 2})
+	f.cast = WriteRecording(t, dir, Recording{ID: recID, SessionName: "support-42", Host: "192.0.2.1:50000", Start: recStart, End: recStart.Add(90 * time.Second), Guests: 2})
 	var err error
 	if f.trail, err = audit.New(audit.Options{File: f.file}); err != nil {
 		t.Fatal(err)
