@@ -27,10 +27,13 @@ const (
 	GuestLeave    Kind = "guest_leave"
 	Refusal       Kind = "refusal"
 	Admin         Kind = "admin"
+	// RecordingStopped: a session's recording stopped before the session
+	// ended (Why: a full disk, max_bytes); the session went on.
+	RecordingStopped Kind = "recording_stopped"
 )
 
 // Kinds lists every Kind.
-var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin}
+var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin, RecordingStopped}
 
 // Roles of guests.
 const (
