@@ -30,10 +30,13 @@ const (
 	// AdminPage is a request for an admin page on the web port (the
 	// recordings): refused, or a recording served to a user.
 	AdminPage Kind = "admin_page"
+	// RecordingStopped: a session's recording stopped before the session
+	// ended (Why: a full disk, max_bytes); the session went on.
+	RecordingStopped Kind = "recording_stopped"
 )
 
 // Kinds lists every Kind.
-var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin, AdminPage}
+var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin, AdminPage, RecordingStopped}
 
 // Roles of guests.
 const (

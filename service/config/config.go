@@ -40,6 +40,8 @@ type Config struct {
 	Audit    Audit    `toml:"audit"`
 	Cluster  Cluster  `toml:"cluster"`
 
+	Recording Recording `toml:"recording"`
+
 	notes []string // FILE:LINE: what the relay should warn of (Notes)
 }
 
@@ -397,6 +399,8 @@ func Default() *Config {
 
 		Metrics: Metrics{Listen: DefaultMetricsListen},
 		Audit:   Audit{Format: DefaultAuditFormat},
+
+		Recording: Recording{Dir: DefaultRecordingDir, Retention: DefaultRecordingRetention, MaxBytes: DefaultRecordingMaxBytes},
 	}
 }
 
@@ -711,6 +715,9 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 
 	// [cluster]
 	v.checkCluster(c, md, dir)
+
+	// [recording]
+	v.checkRecording(c, md, dir)
 }
 
 // address checks a listen address and returns its port (-1 when invalid).

@@ -60,6 +60,7 @@ type header struct {
 // meta is the relay's part of the header.
 type meta struct {
 	ID          string     `json:"id"`
+	SessionID   string     `json:"session_id"` // Session.ID: stable across relay restarts, not a secret
 	SessionName string     `json:"session_name,omitempty"`
 	Host        string     `json:"host"`
 	Start       time.Time  `json:"start"`

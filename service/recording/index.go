@@ -3,7 +3,6 @@ package recording
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,22 +85,13 @@ func Path(dir, id string) (string, error) {
 
 // Read returns what the header of the recording file path says.
 func Read(path string) (Info, error) {
-	f, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return Info{}, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	h, err := readHeader(path)
 	if err != nil {
 		return Info{}, err
-	}
-	line := make([]byte, headerLen)
-	if _, err := io.ReadFull(f, line); err != nil {
-		return Info{}, fmt.Errorf("%s: header: %w", path, err)
-	}
-	h, err := decodeHeader(line)
-	if err != nil {
-		return Info{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return h.Relay.info(fi.Size()), nil
 }
