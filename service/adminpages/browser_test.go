@@ -25,7 +25,8 @@ func TestChromiumPlaysRecording(t *testing.T) {
 	adminpages.WriteRecording(t, dir, adminpages.Recording{ID: id, SessionName: "support-42", Host: "192.0.2.1:50000", Start: start, End: start.Add(2 * time.Second), Guests: 1})
 	cfg := config.Default()
 	cfg.Admin.Users = map[string]string{"alice": "$2a$04$6x.osI6oX8v/k72MJnYkueJspbEzk2B0fGzML7L.pOitDjpZDrJqu"}
-	srv := httptest.NewServer(web.New(cfg, web.Options{RecordingsDir: dir}))
+	cfg.Recording.Dir = dir
+	srv := httptest.NewServer(web.New(cfg, web.Options{}))
 	defer srv.Close()
 
 	auth := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret pass"))}

@@ -26,7 +26,8 @@ func TestAdminPagesOnlyWhenConfigured(t *testing.T) {
 		{"trusted header", behindProxy, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(New(tc.cfg, Options{RecordingsDir: t.TempDir()}))
+			tc.cfg.Recording.Dir = t.TempDir()
+			srv := httptest.NewServer(New(tc.cfg, Options{}))
 			defer srv.Close()
 			for _, path := range []string{"/admin/", "/admin/recordings/", "/admin/recordings/20261203-100000-0000000a", "/admin/recordings/20261203-100000-0000000a/cast"} {
 				resp, err := http.Get(srv.URL + path)

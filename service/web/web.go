@@ -52,9 +52,6 @@ type Options struct {
 	// Forwarder carries browser guests to the node of a cluster that
 	// holds their session (nil: a relay on its own).
 	Forwarder Forwarder
-	// RecordingsDir holds the recordings the admin pages list and play,
-	// when [admin] turns them on.
-	RecordingsDir string
 }
 
 // TokenRefusals records an unknown token from an address and says how
@@ -144,7 +141,7 @@ func New(cfg *config.Config, opts Options) http.Handler {
 	mountRepo(mux, cfg)
 	if cfg.Admin.Pages() {
 		mux.Handle(adminpages.Prefix, adminpages.New(cfg.Admin, adminpages.Options{
-			Dir: opts.RecordingsDir, Audit: opts.Audit, Refusals: opts.TokenRefusals, Log: opts.Log,
+			Dir: cfg.Recording.Dir, Audit: opts.Audit, Refusals: opts.TokenRefusals, Log: opts.Log,
 		}))
 	}
 	if cfg.Web.Metrics && opts.Metrics != nil {
