@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,8 +16,9 @@ import (
 // browser in.
 var untrustableHeaders = []string{"Authorization", "Cookie", "Host", "Origin", "Referer", "User-Agent", "Content-Type", "Content-Length", "Accept", "Connection", "Upgrade"}
 
-// checkAdminPages checks [admin] users and trusted_header.
-func (v *validator) checkAdminPages(md *toml.MetaData, a *Admin) {
+// checkAdminPages checks [admin] users and trusted_header, after [web].
+func (v *validator) checkAdminPages(md *toml.MetaData, c *Config) {
+	a := &c.Admin
 	if len(a.Users) == 0 && md.IsDefined("admin", "users") && md.Type("admin", "users") != "Hash" {
 		v.add([]string{"admin", "users"}, "admin.users must be a table of user names and password hashes (found %s)", strings.ToLower(md.Type("admin", "users")))
 	}
@@ -39,6 +41,9 @@ func (v *validator) checkAdminPages(md *toml.MetaData, a *Admin) {
 	}
 	if len(a.Users) == 0 {
 		a.Users = nil
+	} else if c.Web.TLSCert == "" && !strings.HasPrefix(c.Web.PublicURL, "https://") {
+		c.notes = append(c.notes, fmt.Sprintf("%s:%d: [admin] users log in to the admin pages with passwords, but [web] has no tls_cert and public_url is not https://: use HTTPS (or a TLS proxy) so that they do not cross the network readable",
+			v.name, v.lines.line("admin", "users")))
 	}
 	if h := a.TrustedHeader; h != "" {
 		if !headerName(h) {

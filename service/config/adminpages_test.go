@@ -70,3 +70,31 @@ func TestAdminPagesErrors(t *testing.T) {
 		})
 	}
 }
+
+// Passwords over plain HTTP are worth a warning; over HTTPS, or behind a
+// TLS proxy (public_url https://), they are not.
+func TestAdminUsersWithoutTLSNote(t *testing.T) {
+	users := "[admin.users]\nalice = \"" + testHash + "\"\n"
+	for _, tc := range []struct {
+		name, doc string
+		note      bool
+	}{
+		{"plain http", users, true},
+		{"https public_url", "[web]\npublic_url = \"https://relay.example.com\"\n" + users, false},
+		{"trusted header", "[admin]\ntrusted_header = \"X-Forwarded-User\"\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("relay.toml", tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes := strings.Join(c.Notes(), "\n")
+			if got := strings.Contains(notes, "use HTTPS"); got != tc.note {
+				t.Errorf("notes %q, want a note about HTTPS: %v", notes, tc.note)
+			}
+			if tc.note && !strings.HasPrefix(notes, "relay.toml:") {
+				t.Errorf("note %q does not name the file and line", notes)
+			}
+		})
+	}
+}

@@ -706,7 +706,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if c.Admin.Socket != "" && !filepath.IsAbs(c.Admin.Socket) {
 		c.Admin.Socket = filepath.Join(dir, c.Admin.Socket)
 	}
-	v.checkAdminPages(md, &c.Admin)
+	v.checkAdminPages(md, c)
 	n = len(v.problems)
 	v.duration(md, &c.Repo.ValidFor, d.Repo.ValidFor, "repo", "valid_for")
 	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
