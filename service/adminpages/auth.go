@@ -3,6 +3,7 @@ package adminpages
 import (
 	"crypto/subtle"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -26,10 +27,18 @@ type credentials struct {
 	// decoy is checked for a user name that is not listed, so that the
 	// answer takes as long as for a listed one.
 	decoy string
+	// slots bound the password checks running at once: each takes a
+	// core for a quarter second or so, and a flood of logins must not
+	// take the cores the sessions need.
+	slots chan struct{}
+	// known remembers logins that were right for a while, keyed by an
+	// HMAC under a key of this process: a browser sends the password
+	// with every request, and each check costs a quarter second.
+	known *loginCache
 }
 
 func newCredentials(users map[string]string, header string) *credentials {
-	c := &credentials{header: header}
+	c := &credentials{header: header, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), known: newLoginCache()}
 	for name := range users {
 		c.names = append(c.names, name)
 	}
@@ -70,6 +79,9 @@ func (c *credentials) authenticate(r *http.Request) verdict {
 	// Every name is compared, in constant time, and a password is always
 	// checked against a hash: how long the answer takes says nothing
 	// about which names exist.
+	if c.known.has(user, pw) {
+		return verdict{user: user, ok: true}
+	}
 	hash := c.decoy
 	found := 0
 	for i, name := range c.names {
@@ -77,8 +89,11 @@ func (c *credentials) authenticate(r *http.Request) verdict {
 			hash, found = c.hashes[i], 1
 		}
 	}
+	c.slots <- struct{}{}
 	match := password.Verify(hash, []byte(pw))
+	<-c.slots
 	if found == 1 && match {
+		c.known.add(user, pw)
 		return verdict{user: user, ok: true}
 	}
 	return verdict{user: clean(user), why: "wrong user name or password", guessed: true}

@@ -80,3 +80,26 @@ func TestCheckRefuses(t *testing.T) {
 		})
 	}
 }
+
+// What one login costs the relay's CPU: a bcrypt hash as Hash makes them,
+// and argon2id with the parameters RFC 9106 suggests for low memory
+// (m=64 MiB, t=3, p=4).
+func BenchmarkVerify(b *testing.B) {
+	bc, err := Hash([]byte("s3cret pass"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	salt := []byte("0123456789abcdef")
+	key := argon2.IDKey([]byte("s3cret pass"), salt, 3, 64<<10, 4, 32)
+	ar := fmt.Sprintf("$argon2id$v=19$m=%d,t=3,p=4$%s$%s", 64<<10,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	for _, h := range []struct{ name, hash string }{{"bcrypt-cost12", bc}, {"argon2id-m64MiB-t3-p4", ar}} {
+		b.Run(h.name, func(b *testing.B) {
+			for b.Loop() {
+				if !Verify(h.hash, []byte("s3cret pass")) {
+					b.Fatal("does not verify")
+				}
+			}
+		})
+	}
+}
