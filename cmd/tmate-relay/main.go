@@ -26,6 +26,8 @@ var commands = map[string]command{
 	"guests":        {"list who is attached to a session (admin socket)", runGuests},
 	"kick":          {"end a session, or remove one guest (admin socket)", runKick},
 	"say":           {"show a message to a session's host and guests (admin socket)", runSay},
+	"recordings":    {"list the session recordings ([recording] dir)", runRecordings},
+	"play":          {"play a session recording in this terminal", runPlay},
 	"doctor":        {"check the installed relay: ports, units, keys, repository, clock", runDoctor},
 	"hash-password": {"print a password hash for [admin] users of the admin pages", runHashPassword},
 }

@@ -47,9 +47,10 @@ func New(cfg Config) *Recorder {
 // recording is one session being recorded: its observer, drawn by a
 // renderer as a guest's terminal would be, into its file.
 type recording struct {
-	r *Recorder
-	s *session.Session
-	g *session.Guest
+	r  *Recorder
+	s  *session.Session
+	g  *session.Guest
+	id string
 
 	mu   sync.Mutex // f, stop
 	f    *file      // nil once stopped
@@ -90,7 +91,7 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 		r.failed(s, stopReason(err), err)
 		return err
 	}
-	rec.f = f
+	rec.f, rec.id = f, f.hdr.Relay.ID
 	if restarted {
 		rec.Mark("relay restarted")
 	}
@@ -143,6 +144,7 @@ func (rec *recording) run(w, h int) {
 		if frame.W <= 0 || frame.H <= 0 {
 			continue
 		}
+		maskTokens(&frame, []string{rec.s.Token(), rec.s.ReadOnlyToken()})
 		now := time.Now()
 		if frame.W != w || frame.H != h {
 			w, h = frame.W, frame.H
