@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -91,5 +94,47 @@ func TestAdminPagesPlayARealRecording(t *testing.T) {
 	})
 	if log := r.log.String(); !strings.Contains(log, "admin page download of recording "+rec.ID) || !strings.Contains(log, "user=alice recording="+rec.ID+" result=ok") {
 		t.Errorf("the download is not in the audit trail:\n%s", grepLines(r.log.String(), "admin"))
+	}
+}
+
+// TestAdminPagesOverHTTPS: with a certificate the admin pages are served
+// over HTTPS like the rest of the web side, and the relay does not warn
+// of passwords in the clear.
+func TestAdminPagesOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, certPEM, 0o644)
+	os.WriteFile(keyFile, keyPEM, 0o600)
+	r := prepareRelay(t, recordingConf(filepath.Join(dir, "recordings"), "")+
+		"[admin.users]\nalice = \"$2a$04$6x.osI6oX8v/k72MJnYkueJspbEzk2B0fGzML7L.pOitDjpZDrJqu\"\n")
+	conf, _ := os.ReadFile(r.conf)
+	conf = []byte(strings.Replace(string(conf), "[web]\n", fmt.Sprintf("[web]\ntls_cert = %q\ntls_key = %q\n", certFile, keyFile), 1))
+	os.WriteFile(r.conf, conf, 0o644)
+	r.launch(relayBin, "serve", "-c", r.conf)
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	u := fmt.Sprintf("https://127.0.0.1:%d/admin/recordings/", r.webPort)
+	for _, tc := range []struct {
+		pw     string
+		status int
+	}{{"", http.StatusUnauthorized}, {"wrong", http.StatusUnauthorized}, {"s3cret pass", http.StatusOK}} {
+		req, _ := http.NewRequest("GET", u, nil)
+		if tc.pw != "" {
+			req.SetBasicAuth("alice", tc.pw)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("HTTPS: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("password %q: status %d, want %d", tc.pw, resp.StatusCode, tc.status)
+		}
+	}
+	if strings.Contains(r.log.String(), "use HTTPS") {
+		t.Errorf("the relay warns of plain HTTP despite its certificate")
 	}
 }
