@@ -34,7 +34,12 @@ func onlyRecording(t *testing.T, dir string, cond func(recording.Info) bool) rec
 			return false, fmt.Sprintf("%v %+v", err, list)
 		}
 		got = list[0]
-		return cond == nil || cond(got), fmt.Sprintf("%+v", got)
+		if cond == nil || cond(got) {
+			return true, ""
+		}
+		p, _ := recording.Path(dir, got.ID)
+		b, _ := os.ReadFile(p)
+		return false, fmt.Sprintf("%+v\n%s", got, b)
 	})
 	return got
 }
@@ -255,6 +260,11 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	}
 }
 
+// flood redraws the whole screen a thousand times, over some seconds: the
+// recorder draws the latest screen, so one burst of output would make few
+// frames.
+const flood = `for i in $(seq 1 1000); do printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done`
+
 // TestRecordingStopsAtMaxBytesSessionGoesOn: a small max_bytes stops the
 // recording with a note in the file, and the session carries on.
 func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
@@ -264,7 +274,7 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", "seq 1 3000", "Enter")
+	hs.run("send-keys", flood, "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != "max_bytes reached" || in.End.IsZero() || in.Size > 16384 {
 		t.Fatalf("recording after its limit: %+v", in)
@@ -302,7 +312,7 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", "seq 1 5000", "Enter")
+	hs.run("send-keys", flood, "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != want || in.End.IsZero() {
 		t.Fatalf("recording on a full disk: %+v, want stopped %q", in, want)
@@ -326,12 +336,14 @@ func TestRecordingRefusedByHost(t *testing.T) {
 		t.Run("required="+strconv.FormatBool(required), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "recordings")
 			r := startRelay(t, recordingConf(dir, fmt.Sprintf("required = %v\n", required)))
-			hs := spawnHost(t, r, "set -g @tmate-relay-record off\n")
+			var hs *host
 			if required {
+				hs = spawnHost(t, r, "set -g @tmate-relay-record off\n")
 				hs.waitMessage("this relay records every session, and this host refused", 20*time.Second)
 			} else {
+				// Attached from the start: its client logs the first messages.
+				hs = startAttachedHost(t, r, 80, 24, "set -g @tmate-relay-record off\n")
 				hs.waitMessage("this session is not recorded, as the host asked", 20*time.Second)
-				hs.waitSession(20 * time.Second)
 			}
 			if list, _ := recording.List(dir); len(list) != 0 {
 				t.Errorf("recorded anyway: %+v", list)
