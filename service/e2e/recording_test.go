@@ -361,3 +361,36 @@ func grepLines(s, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRecordingContinuesAfterRelayRestart: the host's session comes back
+// after a relay restart in a new file that names the one before.
+func TestRecordingContinuesAfterRelayRestart(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	h := startAttachedHost(t, r, 80, 24, "")
+	first := onlyRecording(t, dir, nil)
+	r.restart()
+	eventually(t, 30*time.Second, "the host reconnected", func() (bool, string) {
+		m := h.messages()
+		return strings.Contains(m, "Reconnected"), m
+	})
+	var list []recording.Info
+	eventually(t, 20*time.Second, "a second recording", func() (bool, string) {
+		list, _ = recording.List(dir)
+		return len(list) == 2, fmt.Sprintf("%+v", list)
+	})
+	then, before := list[0], list[1]
+	if before.ID != first.ID || before.End.IsZero() || then.Previous != first.ID || !then.End.IsZero() {
+		t.Fatalf("recordings after the restart: %+v, want the newest to continue %s", list, first.ID)
+	}
+	p, _ := recording.Path(dir, then.ID)
+	eventually(t, 10*time.Second, "the new recording marks the restart", func() (bool, string) {
+		b, _ := os.ReadFile(p)
+		return strings.Contains(string(b), `"m", "relay restarted"`), string(b)
+	})
+	p, _ = recording.Path(dir, before.ID)
+	if b, _ := os.ReadFile(p); !strings.Contains(string(b), `"m", "session ended: The relay is restarting`) {
+		t.Errorf("the first recording does not say the relay stopped:\n%s", b)
+	}
+}
