@@ -178,7 +178,7 @@ func blank(c vt.Cell) bool {
 // host hears of the recording in show-messages, the guest on joining, and
 // an old recording is deleted at start (retention).
 func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
-	needTools(t, "tmate", "tmux", "ssh", "asciinema", "vim")
+	needTools(t, "tmate", "tmux", "ssh", "asciinema", "vi")
 	dir := filepath.Join(t.TempDir(), "recordings")
 	os.Mkdir(dir, 0o700)
 	old := filepath.Join(dir, "20200101-000000-0000abcd.cast")
@@ -214,7 +214,7 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 
 	hs.run("send-keys", "printf '\\033[31mred \\033[1;42mbold-on-green\\033[0m plain\\n'", "Enter")
 	os.WriteFile(filepath.Join(hs.dir, "file.txt"), []byte(strings.Repeat("recorded line\n", 40)), 0o644)
-	hs.run("split-window", "-h", "-c", hs.dir, "vim -u NONE -N -c 'set number' file.txt")
+	hs.run("split-window", "-h", "-c", hs.dir, "vi -u NONE -N -c 'set number' file.txt")
 	g.waitFor("recorded line", 15*time.Second)
 	g.tmux("resize-window", "-x", "84", "-y", "22")
 	eventually(t, 15*time.Second, "the session takes the guest's new size", func() (bool, string) {
