@@ -54,7 +54,8 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	less:less vi:vim-tiny tput:ncurses-bin \
 	prometheus:prometheus promtool:prometheus \
 	etcd:etcd-server etcdctl:etcd-client haproxy:haproxy \
-	chromium:chromium
+	chromium:chromium \
+	asciinema:asciinema
 deps: tools
 tools:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \

@@ -34,7 +34,12 @@ func onlyRecording(t *testing.T, dir string, cond func(recording.Info) bool) rec
 			return false, fmt.Sprintf("%v %+v", err, list)
 		}
 		got = list[0]
-		return cond == nil || cond(got), fmt.Sprintf("%+v", got)
+		if cond == nil || cond(got) {
+			return true, ""
+		}
+		p, _ := recording.Path(dir, got.ID)
+		b, _ := os.ReadFile(p)
+		return false, fmt.Sprintf("%+v\n%s", got, b)
 	})
 	return got
 }
@@ -173,7 +178,7 @@ func blank(c vt.Cell) bool {
 // host hears of the recording in show-messages, the guest on joining, and
 // an old recording is deleted at start (retention).
 func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
-	needTools(t, "tmate", "tmux", "ssh", "asciinema", "vim")
+	needTools(t, "tmate", "tmux", "ssh", "asciinema", "vi")
 	dir := filepath.Join(t.TempDir(), "recordings")
 	os.Mkdir(dir, 0o700)
 	old := filepath.Join(dir, "20200101-000000-0000abcd.cast")
@@ -209,7 +214,7 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 
 	hs.run("send-keys", "printf '\\033[31mred \\033[1;42mbold-on-green\\033[0m plain\\n'", "Enter")
 	os.WriteFile(filepath.Join(hs.dir, "file.txt"), []byte(strings.Repeat("recorded line\n", 40)), 0o644)
-	hs.run("split-window", "-h", "-c", hs.dir, "vim -u NONE -N -c 'set number' file.txt")
+	hs.run("split-window", "-h", "-c", hs.dir, "vi -u NONE -N -c 'set number' file.txt")
 	g.waitFor("recorded line", 15*time.Second)
 	g.tmux("resize-window", "-x", "84", "-y", "22")
 	eventually(t, 15*time.Second, "the session takes the guest's new size", func() (bool, string) {
@@ -255,6 +260,11 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	}
 }
 
+// flood redraws the whole screen a thousand times, over some seconds: the
+// recorder draws the latest screen, so one burst of output would make few
+// frames.
+const flood = `for i in $(seq 1 1000); do printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done`
+
 // TestRecordingStopsAtMaxBytesSessionGoesOn: a small max_bytes stops the
 // recording with a note in the file, and the session carries on.
 func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
@@ -264,7 +274,7 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", "seq 1 3000", "Enter")
+	hs.run("send-keys", flood, "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != "max_bytes reached" || in.End.IsZero() || in.Size > 16384 {
 		t.Fatalf("recording after its limit: %+v", in)
@@ -302,7 +312,7 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", "seq 1 5000", "Enter")
+	hs.run("send-keys", flood, "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != want || in.End.IsZero() {
 		t.Fatalf("recording on a full disk: %+v, want stopped %q", in, want)
@@ -326,12 +336,14 @@ func TestRecordingRefusedByHost(t *testing.T) {
 		t.Run("required="+strconv.FormatBool(required), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "recordings")
 			r := startRelay(t, recordingConf(dir, fmt.Sprintf("required = %v\n", required)))
-			hs := spawnHost(t, r, "set -g @tmate-relay-record off\n")
+			var hs *host
 			if required {
+				hs = spawnHost(t, r, "set -g @tmate-relay-record off\n")
 				hs.waitMessage("this relay records every session, and this host refused", 20*time.Second)
 			} else {
+				// Attached from the start: its client logs the first messages.
+				hs = startAttachedHost(t, r, 80, 24, "set -g @tmate-relay-record off\n")
 				hs.waitMessage("this session is not recorded, as the host asked", 20*time.Second)
-				hs.waitSession(20 * time.Second)
 			}
 			if list, _ := recording.List(dir); len(list) != 0 {
 				t.Errorf("recorded anyway: %+v", list)
@@ -348,4 +360,37 @@ func grepLines(s, word string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestRecordingContinuesAfterRelayRestart: the host's session comes back
+// after a relay restart in a new file that names the one before.
+func TestRecordingContinuesAfterRelayRestart(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	h := startAttachedHost(t, r, 80, 24, "")
+	first := onlyRecording(t, dir, nil)
+	r.restart()
+	eventually(t, 30*time.Second, "the host reconnected", func() (bool, string) {
+		m := h.messages()
+		return strings.Contains(m, "Reconnected"), m
+	})
+	var list []recording.Info
+	eventually(t, 20*time.Second, "a second recording", func() (bool, string) {
+		list, _ = recording.List(dir)
+		return len(list) == 2, fmt.Sprintf("%+v", list)
+	})
+	then, before := list[0], list[1]
+	if before.ID != first.ID || before.End.IsZero() || then.Previous != first.ID || !then.End.IsZero() {
+		t.Fatalf("recordings after the restart: %+v, want the newest to continue %s", list, first.ID)
+	}
+	p, _ := recording.Path(dir, then.ID)
+	eventually(t, 10*time.Second, "the new recording marks the restart", func() (bool, string) {
+		b, _ := os.ReadFile(p)
+		return strings.Contains(string(b), `"m", "relay restarted"`), string(b)
+	})
+	p, _ = recording.Path(dir, before.ID)
+	if b, _ := os.ReadFile(p); !strings.Contains(string(b), `"m", "session ended: The relay is restarting`) {
+		t.Errorf("the first recording does not say the relay stopped:\n%s", b)
+	}
 }

@@ -79,7 +79,7 @@ func (s *Session) startRecording() error {
 		}
 		return s.host.Notify("Relay: this session is not recorded, as the host asked (" + RecordOption + " off).")
 	}
-	if err := s.host.Notify("Relay: this session is recorded: what guests see is kept by the relay. To refuse, set `set -g " + RecordOption + " off` in ~/.tmate.conf and start tmate again."); err != nil {
+	if err := s.host.Notify("Relay: this session is recorded (to refuse: set -g " + RecordOption + " off)"); err != nil {
 		return err
 	}
 	s.rc.mu.Lock()
