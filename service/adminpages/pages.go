@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -80,14 +81,15 @@ func (p *pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers 401 after the slow-down, the same for every path.
 func (p *pages) refuse(w http.ResponseWriter, r *http.Request, v verdict) {
-	e := audit.Event{Kind: audit.AdminPage, Action: action(r), Addr: r.RemoteAddr, User: v.user, Result: "refused", Why: v.why}
+	addr := remoteIP(r.RemoteAddr)
+	e := audit.Event{Kind: audit.AdminPage, Action: action(r), Addr: addr, User: v.user, Result: "refused", Why: v.why}
 	if id := recordingID(r); recording.ValidID(id) {
 		e.Recording = id
 	}
 	p.opts.Audit.Emit(e)
 	switch {
 	case v.guessed && p.opts.Refusals != nil:
-		time.Sleep(p.opts.Refusals.RefuseToken(r.RemoteAddr))
+		time.Sleep(p.opts.Refusals.RefuseToken(addr))
 	case v.guessed:
 		time.Sleep(viewer.RefusalDelay())
 	}
@@ -95,6 +97,16 @@ func (p *pages) refuse(w http.ResponseWriter, r *http.Request, v verdict) {
 		w.Header().Set("WWW-Authenticate", c)
 	}
 	http.Error(w, "401 authentication required", http.StatusUnauthorized)
+}
+
+// remoteIP is the client's address without its port: what the
+// per-address counts and the audit trail go by.
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
 }
 
 // action names what a request to the admin pages asks for, for the audit
@@ -138,9 +150,7 @@ func (p *pages) list(w http.ResponseWriter, r *http.Request) {
 	list, err := recording.List(p.opts.Dir)
 	if err != nil {
 		p.opts.Log.Warn("recordings", "err", err)
-	}
-	if err != nil && len(list) == 0 {
-		if _, statErr := os.Stat(p.opts.Dir); statErr != nil {
+		if _, dirErr := os.ReadDir(p.opts.Dir); dirErr != nil {
 			http.Error(w, "the recordings' directory cannot be read", http.StatusInternalServerError)
 			return
 		}
@@ -198,7 +208,7 @@ func (p *pages) cast(w http.ResponseWriter, r *http.Request) {
 		p.notFound(w, err)
 		return
 	}
-	p.opts.Audit.Emit(audit.Event{Kind: audit.AdminPage, Action: "download", Recording: id, User: userOf(r.Context()), Addr: r.RemoteAddr, Result: "ok"})
+	p.opts.Audit.Emit(audit.Event{Kind: audit.AdminPage, Action: "download", Recording: id, User: userOf(r.Context()), Addr: remoteIP(r.RemoteAddr), Result: "ok"})
 	w.Header().Set("Content-Type", "application/x-asciicast")
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }

@@ -141,14 +141,14 @@ func TestWrongPasswordIsRefusedAndAudited(t *testing.T) {
 			t.Errorf("%s: status %d body %q, want 401", cred, resp.StatusCode, body)
 		}
 	}
-	if n := f.refusals.count(); n != 4 {
-		t.Errorf("%d failed logins counted, want 4", n)
+	if n := f.refusals.count(); n != 4 || f.refusals.addrs[0] != "127.0.0.1" {
+		t.Errorf("failed logins counted for %q, want 4 for 127.0.0.1 (the address, whatever the port)", f.refusals.addrs)
 	}
 	ev := f.events()
 	if len(ev) != 4 {
 		t.Fatalf("audit trail:\n%s", strings.Join(ev, "\n"))
 	}
-	for _, want := range []string{`"event":"admin_page"`, `"action":"play"`, `"recording":"` + recID + `"`, `"user":"alice"`, `"addr":"127.0.0.1:`, `"result":"refused"`, `"why":"wrong user name or password"`} {
+	for _, want := range []string{`"event":"admin_page"`, `"action":"play"`, `"recording":"` + recID + `"`, `"user":"alice"`, `"addr":"127.0.0.1"`, `"result":"refused"`, `"why":"wrong user name or password"`} {
 		if !strings.Contains(ev[0], want) {
 			t.Errorf("event lacks %s: %s", want, ev[0])
 		}
@@ -234,5 +234,18 @@ func TestTrustedHeader(t *testing.T) {
 	}
 	if n := f.refusals.count(); n != 0 {
 		t.Errorf("%d failed logins counted without a password", n)
+	}
+}
+
+// A file in the directory that is no readable recording is named as
+// unreadable; the others are still listed.
+func TestListShowsUnreadableFiles(t *testing.T) {
+	f := serve(t, users)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f.cast), "20261203-110000-0000000b.cast"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.get(t, "/admin/recordings/", "Authorization: Basic alice:s3cret pass")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, recID) || !strings.Contains(body, "1 file(s) in the recordings' directory could not be read") {
+		t.Errorf("list: %d\n%s", resp.StatusCode, body)
 	}
 }
