@@ -200,6 +200,9 @@ func (e *Event) Message() string {
 			fmt.Fprintf(&b, " guest %d", e.Guest)
 		}
 		fmt.Fprintf(&b, " by uid %d: %s", e.CallerUID, e.Result)
+	case RecordingStopped:
+		b.WriteString("recording stopped of")
+		session()
 	default:
 		b.WriteString(string(e.Kind))
 		session()

@@ -322,8 +322,8 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="write_error"} 1`) {
 		t.Errorf("metrics do not count the stop:\n%s", grepLines(m, "recording"))
 	}
-	if !strings.Contains(r.log.String(), "recording stopped; the session goes on unrecorded") {
-		t.Errorf("the stop is not logged")
+	if log := r.log.String(); !strings.Contains(log, "recording stopped; the session goes on unrecorded") || !strings.Contains(log, "event=recording_stopped") {
+		t.Errorf("the stop is not logged and audited")
 	}
 }
 
