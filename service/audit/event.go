@@ -219,6 +219,9 @@ func (e *Event) Message() string {
 			fmt.Fprintf(&b, " by %q", e.User)
 		}
 		fmt.Fprintf(&b, " from %s: %s", e.Addr, e.Result)
+	case RecordingStopped:
+		b.WriteString("recording stopped of")
+		session()
 	default:
 		b.WriteString(string(e.Kind))
 		session()

@@ -284,6 +284,7 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	if !strings.Contains(string(b), "The relay stopped recording here: max_bytes reached") {
 		t.Errorf("no closing note in the file")
 	}
+	hs.run("send-keys", "C-c") // the flood has done its part
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="max_bytes"} 1`) {
@@ -317,13 +318,14 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	if in.Stopped != want || in.End.IsZero() {
 		t.Fatalf("recording on a full disk: %+v, want stopped %q", in, want)
 	}
+	hs.run("send-keys", "C-c") // the flood has done its part
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="write_error"} 1`) {
 		t.Errorf("metrics do not count the stop:\n%s", grepLines(m, "recording"))
 	}
-	if !strings.Contains(r.log.String(), "recording stopped; the session goes on unrecorded") {
-		t.Errorf("the stop is not logged")
+	if log := r.log.String(); !strings.Contains(log, "recording stopped; the session goes on unrecorded") || !strings.Contains(log, "event=recording_stopped") {
+		t.Errorf("the stop is not logged and audited")
 	}
 }
 

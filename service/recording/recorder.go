@@ -124,7 +124,14 @@ func (r *Recorder) Close() {
 // session ends or the recording stops.
 func (rec *recording) run(w, h int) {
 	defer rec.r.wg.Done()
-	defer rec.s.Recover("recording")
+	defer func() {
+		// A panic here ends the session, as in any of its parts; the file
+		// is completed first.
+		if r := recover(); r != nil {
+			rec.stop("relay error", "")
+			rec.s.Crash("recording", r)
+		}
+	}()
 	var (
 		frame    guest.Frame
 		renderer guest.Renderer
@@ -201,7 +208,8 @@ func (rec *recording) write(at time.Time, code, data string) {
 }
 
 // stop ends the recording: why is "" when the session ended (or the
-// relay stopped), else why it stopped early, counted under reason.
+// relay stopped), else why it stopped early, counted under reason (a
+// metrics.Recording* reason, or "" for none).
 func (rec *recording) stop(why, reason string) {
 	rec.mu.Lock()
 	f := rec.f
@@ -222,6 +230,8 @@ func (rec *recording) stop(why, reason string) {
 	err := f.close(now, why)
 	if why != "" {
 		rec.r.failed(rec.s, why, nil)
+	}
+	if reason != "" {
 		rec.r.cfg.Metrics.RecordingStopped(reason)
 	}
 	if err != nil {
