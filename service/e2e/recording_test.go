@@ -258,6 +258,10 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"id": "`+rec.ID+`"`) || !strings.Contains(string(out), `"guests": 1`) {
 		t.Errorf("tmate-relay recordings --json: %v\n%s", err, out)
 	}
+	out, err = exec.Command(relayBin, "play", "-c", r.conf, rec.ID, "--speed", "1000").Output()
+	if err != nil || !strings.Contains(string(out), "recorded line") || !strings.Contains(string(out), "bold-on-green") {
+		t.Errorf("tmate-relay play: %v\n%q", err, out)
+	}
 }
 
 // flood redraws the whole screen a thousand times, over some seconds: the
