@@ -400,3 +400,19 @@ func TestRecordingContinuesAfterRelayRestart(t *testing.T) {
 		t.Errorf("the first recording does not say the relay stopped:\n%s", b)
 	}
 }
+
+// TestRecordingRefusedWhileRunning: a host that sets @tmate-relay-record
+// off in a running session stops its recording, and hears so.
+func TestRecordingRefusedWhileRunning(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	hs := startAttachedHost(t, r, 80, 24, "")
+	onlyRecording(t, dir, nil)
+	hs.run("set-option", "-g", "@tmate-relay-record", "off")
+	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
+	if in.Stopped != "refused by the host" || in.End.IsZero() {
+		t.Fatalf("recording after the host refused: %+v", in)
+	}
+	hs.waitMessage("recording stopped, as the host asked", 10*time.Second)
+}

@@ -190,6 +190,12 @@ func (rec *recording) Input(p []byte) {
 	}
 }
 
+// Stop ends the recording early (session.Observer).
+func (rec *recording) Stop(why string) {
+	rec.Mark("recording stopped: " + why)
+	rec.stop(why, "")
+}
+
 // write appends an event; the limit or a failure stops the recording.
 func (rec *recording) write(at time.Time, code, data string) {
 	rec.mu.Lock()
