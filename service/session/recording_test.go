@@ -148,3 +148,31 @@ func TestRecordingRefusedWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+// A host that reconnects to its live session is marked in the recording
+// that goes on; a session made again after a relay restart starts a new
+// one that says so.
+func TestRecordingHostReconnectAndRelayRestart(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	s.rc.mu.Lock()
+	s.rc.resumed = true // as Registry.Resume leaves it
+	s.rc.mu.Unlock()
+	apply(t, s, &protocol.Ready{})
+	if rec.calls != 1 || strings.Join(rec.marks, ",") != "host reconnected" {
+		t.Errorf("after a reconnection: %d recordings, marks %q", rec.calls, rec.marks)
+	}
+
+	again := &fakeRecorder{}
+	s2, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: again}})
+	s2.rc.resumed = true
+	if err := hostSays(t, s2); err != nil {
+		t.Fatal(err)
+	}
+	if again.calls != 1 || !again.restarted {
+		t.Errorf("after a relay restart: %d recordings, restarted %v", again.calls, again.restarted)
+	}
+}
