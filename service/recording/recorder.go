@@ -34,6 +34,10 @@ type Recorder struct {
 	mu   sync.Mutex
 	live map[*recording]struct{}
 	wg   sync.WaitGroup
+	// newest is the newest recording of each session (its Session.ID),
+	// read from the directory once, when a session first comes back after
+	// a relay restart (after a restart they all do), and kept up to date.
+	newest map[string]meta
 }
 
 // New returns a recorder for cfg.
@@ -75,7 +79,7 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 	}
 	h.Title = clean(h.Title)
 	if restarted {
-		h.Relay.Previous = previous(r.cfg.Dir, s.ID())
+		h.Relay.Previous = r.previous(s.ID())
 	}
 	rec := &recording{r: r, s: s, quit: make(chan struct{})}
 	var frame guest.Frame
@@ -92,6 +96,11 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 		return err
 	}
 	rec.f, rec.id = f, f.hdr.Relay.ID
+	r.mu.Lock()
+	if r.newest != nil {
+		r.newest[s.ID()] = f.hdr.Relay
+	}
+	r.mu.Unlock()
 	if restarted {
 		rec.Mark("relay restarted")
 	}
@@ -259,28 +268,36 @@ func (r *Recorder) failed(s *session.Session, why string, err error) {
 	}
 }
 
-// previous is the ID of the newest recording of the session id in dir, ""
-// if none: the part before a relay restart.
-func previous(dir, id string) string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return ""
+// previous is the ID of the newest recording of the session id, "" if
+// none: the part before a relay restart.
+func (r *Recorder) previous(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.newest == nil {
+		r.newest = newestBySession(r.cfg.Dir)
 	}
-	var best meta
+	return r.newest[id].ID
+}
+
+// newestBySession reads the headers in dir: the newest recording of each
+// session.
+func newestBySession(dir string) map[string]meta {
+	newest := map[string]meta{}
+	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		rid, ok := strings.CutSuffix(e.Name(), Ext)
 		if !ok || !ValidID(rid) {
 			continue
 		}
 		h, err := readHeader(filepath.Join(dir, e.Name()))
-		if err != nil || h.Relay.SessionID != id {
+		if err != nil {
 			continue
 		}
-		if best.ID == "" || h.Relay.Start.After(best.Start) {
-			best = h.Relay
+		if best, ok := newest[h.Relay.SessionID]; !ok || h.Relay.Start.After(best.Start) {
+			newest[h.Relay.SessionID] = h.Relay
 		}
 	}
-	return best.ID
+	return newest
 }
 
 // readHeader reads the header of the recording file path.
