@@ -264,10 +264,21 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	}
 }
 
-// flood redraws the whole screen a thousand times, over some seconds: the
-// recorder draws the latest screen, so one burst of output would make few
-// frames.
-const flood = `for i in $(seq 1 1000); do printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done`
+// flood redraws the whole screen every 10 ms until the file stop exists
+// (the recorder draws the latest screen, so one burst of output would make
+// few frames), then prints flood-done.
+func flood(stop string) string {
+	return `i=0; while [ ! -e ` + stop + ` ]; do i=$((i+1)); printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done; echo flood-$((100+1))`
+}
+
+// endFlood stops the flood and waits until the guest sees it end.
+func endFlood(t *testing.T, stop string, g *term) {
+	t.Helper()
+	if err := os.WriteFile(stop, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.waitFor("flood-101", 30*time.Second)
+}
 
 // TestRecordingStopsAtMaxBytesSessionGoesOn: a small max_bytes stops the
 // recording with a note in the file, and the session carries on.
@@ -278,7 +289,8 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", flood, "Enter")
+	stop := filepath.Join(t.TempDir(), "stop")
+	hs.run("send-keys", flood(stop), "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != "max_bytes reached" || in.End.IsZero() || in.Size > 16384 {
 		t.Fatalf("recording after its limit: %+v", in)
@@ -288,7 +300,7 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	if !strings.Contains(string(b), "The relay stopped recording here: max_bytes reached") {
 		t.Errorf("no closing note in the file")
 	}
-	hs.run("send-keys", "C-c") // the flood has done its part
+	endFlood(t, stop, g)
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="max_bytes"} 1`) {
@@ -317,12 +329,13 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", flood, "Enter")
+	stop := filepath.Join(t.TempDir(), "stop")
+	hs.run("send-keys", flood(stop), "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != want || in.End.IsZero() {
 		t.Fatalf("recording on a full disk: %+v, want stopped %q", in, want)
 	}
-	hs.run("send-keys", "C-c") // the flood has done its part
+	endFlood(t, stop, g)
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="write_error"} 1`) {
