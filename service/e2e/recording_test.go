@@ -254,6 +254,11 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	if ended.Guests != 1 || ended.Stopped != "" {
 		t.Errorf("ended recording: %+v", ended)
 	}
+	var hdr struct{ Width, Height int }
+	line, _, _ := strings.Cut(string(b), "\n")
+	if json.Unmarshal([]byte(line), &hdr); hdr.Width != 100 || hdr.Height != 30 {
+		t.Errorf("header size %dx%d, want the session's first, 100x30", hdr.Width, hdr.Height)
+	}
 	out, err := exec.Command(relayBin, "recordings", "-c", r.conf, "--json").Output()
 	if err != nil || !strings.Contains(string(out), `"id": "`+rec.ID+`"`) || !strings.Contains(string(out), `"guests": 1`) {
 		t.Errorf("tmate-relay recordings --json: %v\n%s", err, out)

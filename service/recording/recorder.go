@@ -162,7 +162,13 @@ func (rec *recording) run(w, h int) {
 		}
 		maskTokens(&frame, []string{rec.s.Token(), rec.s.ReadOnlyToken()})
 		now := time.Now()
-		if frame.W != w || frame.H != h {
+		switch {
+		case w <= 0 || h <= 0:
+			// The session had no size when recording began: the header
+			// takes its first, as no frame was written yet.
+			w, h = frame.W, frame.H
+			rec.sizeHeader(w, h)
+		case frame.W != w || frame.H != h:
 			w, h = frame.W, frame.H
 			size := fmt.Sprintf("%dx%d", w, h)
 			rec.write(now, "r", size)
@@ -172,6 +178,21 @@ func (rec *recording) run(w, h int) {
 		if len(buf) > 0 {
 			rec.write(now, "o", string(buf))
 		}
+	}
+}
+
+// sizeHeader sets the size in the header.
+func (rec *recording) sizeHeader(w, h int) {
+	rec.mu.Lock()
+	if rec.f == nil {
+		rec.mu.Unlock()
+		return
+	}
+	rec.f.hdr.Width, rec.f.hdr.Height = w, h
+	err := rec.f.writeHeader()
+	rec.mu.Unlock()
+	if err != nil {
+		rec.stop(stopReason(err), metrics.RecordingWriteError)
 	}
 }
 
