@@ -152,6 +152,9 @@ func startRecorder(cfg *config.Config, m *metrics.Metrics, trail *audit.Trail, l
 	if err := os.MkdirAll(rc.Dir, 0o700); err != nil {
 		log.Warn("recording directory cannot be made: sessions will not be recorded", "dir", rc.Dir, "err", err)
 	}
+	if n, err := recording.CloseUnfinished(rc.Dir); n > 0 || err != nil {
+		log.Warn("recordings a stopped relay left open are closed", "count", n, "err", err)
+	}
 	rec = recording.New(recording.Config{Dir: rc.Dir, MaxBytes: rc.MaxBytes, RecordInput: rc.RecordInput, Log: log, Metrics: m, Audit: trail})
 	done := make(chan struct{})
 	rec.KeepFor(rc.Retention, retentionSweep, done)
