@@ -434,3 +434,24 @@ func TestRecordingRefusedWhileRunning(t *testing.T) {
 	}
 	hs.waitMessage("recording stopped, as the host asked", 10*time.Second)
 }
+
+// TestRecordingLeftOpenByAKilledRelay: a relay killed mid-session leaves
+// its recording open; started again, it closes it.
+func TestRecordingLeftOpenByAKilledRelay(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	startHost(t, r, 80, 24, "")
+	first := onlyRecording(t, dir, nil)
+	argv := r.cmd.Args
+	r.cmd.Process.Kill() // by its PID
+	r.cmd.Wait()
+	if in, _ := recording.Read(filepath.Join(dir, first.ID+".cast")); !in.End.IsZero() {
+		t.Fatalf("a killed relay closed its recording: %+v", in)
+	}
+	r.launch(append([]string{relayBin}, argv[1:]...)...)
+	eventually(t, 10*time.Second, "the recording closed", func() (bool, string) {
+		in, err := recording.Read(filepath.Join(dir, first.ID+".cast"))
+		return !in.End.IsZero() && in.Stopped == recording.Unfinished, fmt.Sprintf("%+v %v", in, err)
+	})
+}
