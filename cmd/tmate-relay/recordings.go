@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -87,26 +88,13 @@ func newRecordingJSON(in recording.Info) recordingJSON {
 }
 
 func runPlay(args []string) error {
-	c := newCommandLine("play", "usage: tmate-relay play [-c FILE] [--speed N] ID\n\nPlay recording ID (tmate-relay recordings lists them) in this terminal,\nwith the session's timing divided by N.", "", os.Stderr)
-	speed := c.fs.String("speed", "1", "play `N` times as fast")
-	// The ID may come before or after the flags.
-	var id string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		id, args = args[0], args[1:]
-	} else if n := len(args); n > 0 && len(args[n-1]) > 0 && args[n-1][0] != '-' && (n < 2 || !takesValue(args[n-2])) {
-		id, args = args[n-1], args[:n-1]
+	c, id, speed, err := parsePlay(args, os.Stderr)
+	if c == nil {
+		return helpOnly(err)
 	}
-	cfg, err := c.load(args)
+	cfg, err := c.load(nil)
 	if cfg == nil {
 		return err
-	}
-	if id == "" {
-		c.fs.Usage()
-		return fmt.Errorf("want the ID of a recording")
-	}
-	n, err := strconv.ParseFloat(*speed, 64)
-	if err != nil || n <= 0 || n > 1e6 {
-		return fmt.Errorf("--speed %q is not a number more than 0", *speed)
 	}
 	path, err := recording.Path(cfg.Recording.Dir, id)
 	if err != nil {
@@ -117,17 +105,34 @@ func runPlay(args []string) error {
 		return err
 	}
 	defer f.Close()
-	return recording.Play(os.Stdout, f, n, nil)
+	return recording.Play(os.Stdout, f, speed, nil)
 }
 
-// takesValue reports whether arg is a flag of play's that takes the next
-// argument as its value.
-func takesValue(arg string) bool {
-	switch arg {
-	case "-c", "--c", "-speed", "--speed":
-		return true
+// parsePlay reads play's flags and its one argument, the recording's ID,
+// before or after the flags. A nil commandLine comes with the error.
+func parsePlay(args []string, stderr io.Writer) (c *commandLine, id string, speed float64, err error) {
+	c = newCommandLine("play", "usage: tmate-relay play [-c FILE] [--speed N] ID\n\nPlay recording ID (tmate-relay recordings lists them) in this terminal,\nwith the session's timing divided by N.", "", stderr)
+	speedFlag := c.fs.String("speed", "1", "play `N` times as fast")
+	var pos []string
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			return nil, "", 0, err
+		}
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
 	}
-	return false
+	if len(pos) != 1 {
+		c.fs.Usage()
+		return nil, "", 0, fmt.Errorf("want the ID of one recording, got %d arguments", len(pos))
+	}
+	speed, err = strconv.ParseFloat(*speedFlag, 64)
+	if err != nil || speed <= 0 || speed > 1e6 {
+		return nil, "", 0, fmt.Errorf("--speed %q is not a number more than 0", *speedFlag)
+	}
+	return c, pos[0], speed, nil
 }
 
 // retentionSweep is how often recordings past [recording] retention are
@@ -146,6 +151,9 @@ func startRecorder(cfg *config.Config, m *metrics.Metrics, trail *audit.Trail, l
 	// each failed start is logged and counted.
 	if err := os.MkdirAll(rc.Dir, 0o700); err != nil {
 		log.Warn("recording directory cannot be made: sessions will not be recorded", "dir", rc.Dir, "err", err)
+	}
+	if n, err := recording.CloseUnfinished(rc.Dir); n > 0 || err != nil {
+		log.Warn("recordings a stopped relay left open are closed", "count", n, "err", err)
 	}
 	rec = recording.New(recording.Config{Dir: rc.Dir, MaxBytes: rc.MaxBytes, RecordInput: rc.RecordInput, Log: log, Metrics: m, Audit: trail})
 	done := make(chan struct{})

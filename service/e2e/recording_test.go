@@ -254,16 +254,36 @@ func TestRecordingReplaysAsTheHostsPanes(t *testing.T) {
 	if ended.Guests != 1 || ended.Stopped != "" {
 		t.Errorf("ended recording: %+v", ended)
 	}
+	var hdr struct{ Width, Height int }
+	line, _, _ := strings.Cut(string(b), "\n")
+	if json.Unmarshal([]byte(line), &hdr); hdr.Width != 100 || hdr.Height != 30 {
+		t.Errorf("header size %dx%d, want the session's first, 100x30", hdr.Width, hdr.Height)
+	}
 	out, err := exec.Command(relayBin, "recordings", "-c", r.conf, "--json").Output()
 	if err != nil || !strings.Contains(string(out), `"id": "`+rec.ID+`"`) || !strings.Contains(string(out), `"guests": 1`) {
 		t.Errorf("tmate-relay recordings --json: %v\n%s", err, out)
 	}
+	out, err = exec.Command(relayBin, "play", "-c", r.conf, rec.ID, "--speed", "1000").Output()
+	if err != nil || !strings.Contains(string(out), "recorded line") || !strings.Contains(string(out), "bold-on-green") {
+		t.Errorf("tmate-relay play: %v\n%q", err, out)
+	}
 }
 
-// flood redraws the whole screen a thousand times, over some seconds: the
-// recorder draws the latest screen, so one burst of output would make few
-// frames.
-const flood = `for i in $(seq 1 1000); do printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done`
+// flood redraws the whole screen every 10 ms until the file stop exists
+// (the recorder draws the latest screen, so one burst of output would make
+// few frames), then prints flood-done.
+func flood(stop string) string {
+	return `i=0; while [ ! -e ` + stop + ` ]; do i=$((i+1)); printf '\033[H\033[2J'; seq $i $((i+20)); sleep 0.01; done; echo flood-$((100+1))`
+}
+
+// endFlood stops the flood and waits until the guest sees it end.
+func endFlood(t *testing.T, stop string, g *term) {
+	t.Helper()
+	if err := os.WriteFile(stop, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.waitFor("flood-101", 30*time.Second)
+}
 
 // TestRecordingStopsAtMaxBytesSessionGoesOn: a small max_bytes stops the
 // recording with a note in the file, and the session carries on.
@@ -274,7 +294,8 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", flood, "Enter")
+	stop := filepath.Join(t.TempDir(), "stop")
+	hs.run("send-keys", flood(stop), "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != "max_bytes reached" || in.End.IsZero() || in.Size > 16384 {
 		t.Fatalf("recording after its limit: %+v", in)
@@ -284,7 +305,7 @@ func TestRecordingStopsAtMaxBytesSessionGoesOn(t *testing.T) {
 	if !strings.Contains(string(b), "The relay stopped recording here: max_bytes reached") {
 		t.Errorf("no closing note in the file")
 	}
-	hs.run("send-keys", "C-c") // the flood has done its part
+	endFlood(t, stop, g)
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="max_bytes"} 1`) {
@@ -313,12 +334,13 @@ func TestRecordingFullDiskStopsOnlyTheRecording(t *testing.T) {
 	hs := startHost(t, r, 80, 24, "")
 	g := sshGuest(t, r, tokenOf(t, hs.display("#{tmate_ssh}")), 80, 24)
 	g.waitFor("$", 15*time.Second)
-	hs.run("send-keys", flood, "Enter")
+	stop := filepath.Join(t.TempDir(), "stop")
+	hs.run("send-keys", flood(stop), "Enter")
 	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
 	if in.Stopped != want || in.End.IsZero() {
 		t.Fatalf("recording on a full disk: %+v, want stopped %q", in, want)
 	}
-	hs.run("send-keys", "C-c") // the flood has done its part
+	endFlood(t, stop, g)
 	hs.run("send-keys", "echo still-$((40+2))", "Enter")
 	g.waitFor("still-42", 15*time.Second)
 	if m := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", r.metricsPort)); !strings.Contains(m, `tmate_relay_recording_failures_total{reason="write_error"} 1`) {
@@ -395,4 +417,41 @@ func TestRecordingContinuesAfterRelayRestart(t *testing.T) {
 	if b, _ := os.ReadFile(p); !strings.Contains(string(b), `"m", "session ended: The relay is restarting`) {
 		t.Errorf("the first recording does not say the relay stopped:\n%s", b)
 	}
+}
+
+// TestRecordingRefusedWhileRunning: a host that sets @tmate-relay-record
+// off in a running session stops its recording, and hears so.
+func TestRecordingRefusedWhileRunning(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	hs := startAttachedHost(t, r, 80, 24, "")
+	onlyRecording(t, dir, nil)
+	hs.run("set-option", "-g", "@tmate-relay-record", "off")
+	in := onlyRecording(t, dir, func(in recording.Info) bool { return in.Stopped != "" })
+	if in.Stopped != "refused by the host" || in.End.IsZero() {
+		t.Fatalf("recording after the host refused: %+v", in)
+	}
+	hs.waitMessage("recording stopped, as the host asked", 10*time.Second)
+}
+
+// TestRecordingLeftOpenByAKilledRelay: a relay killed mid-session leaves
+// its recording open; started again, it closes it.
+func TestRecordingLeftOpenByAKilledRelay(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh")
+	dir := filepath.Join(t.TempDir(), "recordings")
+	r := startRelay(t, recordingConf(dir, ""))
+	startHost(t, r, 80, 24, "")
+	first := onlyRecording(t, dir, nil)
+	argv := r.cmd.Args
+	r.cmd.Process.Kill() // by its PID
+	r.cmd.Wait()
+	if in, _ := recording.Read(filepath.Join(dir, first.ID+".cast")); !in.End.IsZero() {
+		t.Fatalf("a killed relay closed its recording: %+v", in)
+	}
+	r.launch(append([]string{relayBin}, argv[1:]...)...)
+	eventually(t, 10*time.Second, "the recording closed", func() (bool, string) {
+		in, err := recording.Read(filepath.Join(dir, first.ID+".cast"))
+		return !in.End.IsZero() && in.Stopped == recording.Unfinished, fmt.Sprintf("%+v %v", in, err)
+	})
 }

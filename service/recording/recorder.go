@@ -34,6 +34,10 @@ type Recorder struct {
 	mu   sync.Mutex
 	live map[*recording]struct{}
 	wg   sync.WaitGroup
+	// newest is the newest recording of each session (its Session.ID),
+	// read from the directory once, when a session first comes back after
+	// a relay restart (after a restart they all do), and kept up to date.
+	newest map[string]meta
 }
 
 // New returns a recorder for cfg.
@@ -75,7 +79,7 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 	}
 	h.Title = clean(h.Title)
 	if restarted {
-		h.Relay.Previous = previous(r.cfg.Dir, s.ID())
+		h.Relay.Previous = r.previous(s.ID())
 	}
 	rec := &recording{r: r, s: s, quit: make(chan struct{})}
 	var frame guest.Frame
@@ -92,6 +96,11 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 		return err
 	}
 	rec.f, rec.id = f, f.hdr.Relay.ID
+	r.mu.Lock()
+	if r.newest != nil {
+		r.newest[s.ID()] = f.hdr.Relay
+	}
+	r.mu.Unlock()
 	if restarted {
 		rec.Mark("relay restarted")
 	}
@@ -153,7 +162,13 @@ func (rec *recording) run(w, h int) {
 		}
 		maskTokens(&frame, []string{rec.s.Token(), rec.s.ReadOnlyToken()})
 		now := time.Now()
-		if frame.W != w || frame.H != h {
+		switch {
+		case w <= 0 || h <= 0:
+			// The session had no size when recording began: the header
+			// takes its first, as no frame was written yet.
+			w, h = frame.W, frame.H
+			rec.sizeHeader(w, h)
+		case frame.W != w || frame.H != h:
 			w, h = frame.W, frame.H
 			size := fmt.Sprintf("%dx%d", w, h)
 			rec.write(now, "r", size)
@@ -163,6 +178,21 @@ func (rec *recording) run(w, h int) {
 		if len(buf) > 0 {
 			rec.write(now, "o", string(buf))
 		}
+	}
+}
+
+// sizeHeader sets the size in the header.
+func (rec *recording) sizeHeader(w, h int) {
+	rec.mu.Lock()
+	if rec.f == nil {
+		rec.mu.Unlock()
+		return
+	}
+	rec.f.hdr.Width, rec.f.hdr.Height = w, h
+	err := rec.f.writeHeader()
+	rec.mu.Unlock()
+	if err != nil {
+		rec.stop(stopReason(err), metrics.RecordingWriteError)
 	}
 }
 
@@ -188,6 +218,12 @@ func (rec *recording) Input(p []byte) {
 	if rec.r.cfg.RecordInput {
 		rec.write(time.Now(), "i", string(p))
 	}
+}
+
+// Stop ends the recording early (session.Observer).
+func (rec *recording) Stop(why string) {
+	rec.Mark("recording stopped: " + why)
+	rec.stop(why, "")
 }
 
 // write appends an event; the limit or a failure stops the recording.
@@ -253,28 +289,36 @@ func (r *Recorder) failed(s *session.Session, why string, err error) {
 	}
 }
 
-// previous is the ID of the newest recording of the session id in dir, ""
-// if none: the part before a relay restart.
-func previous(dir, id string) string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return ""
+// previous is the ID of the newest recording of the session id, "" if
+// none: the part before a relay restart.
+func (r *Recorder) previous(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.newest == nil {
+		r.newest = newestBySession(r.cfg.Dir)
 	}
-	var best meta
+	return r.newest[id].ID
+}
+
+// newestBySession reads the headers in dir: the newest recording of each
+// session.
+func newestBySession(dir string) map[string]meta {
+	newest := map[string]meta{}
+	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		rid, ok := strings.CutSuffix(e.Name(), Ext)
 		if !ok || !ValidID(rid) {
 			continue
 		}
 		h, err := readHeader(filepath.Join(dir, e.Name()))
-		if err != nil || h.Relay.SessionID != id {
+		if err != nil {
 			continue
 		}
-		if best.ID == "" || h.Relay.Start.After(best.Start) {
-			best = h.Relay
+		if best, ok := newest[h.Relay.SessionID]; !ok || h.Relay.Start.After(best.Start) {
+			newest[h.Relay.SessionID] = h.Relay
 		}
 	}
-	return best.ID
+	return newest
 }
 
 // readHeader reads the header of the recording file path.

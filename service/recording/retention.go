@@ -84,3 +84,69 @@ func (r *Recorder) KeepFor(days int, interval time.Duration, stop <-chan struct{
 		}
 	}()
 }
+
+// Unfinished is what the header of a recording says when the relay that
+// wrote it stopped without closing it (killed, or the machine went down).
+const Unfinished = "relay stopped unexpectedly"
+
+// CloseUnfinished completes the recordings in dir that a relay left open:
+// each gets its last write as its end, and Unfinished as why it stopped.
+// The relay calls it as it starts, before it records anything (a directory
+// is one relay's). It returns how many it closed.
+func CloseUnfinished(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("recordings: %w", err)
+	}
+	var (
+		n    int
+		errs []error
+	)
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), Ext)
+		if !ok || !ValidID(id) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		h, err := readHeader(p)
+		if err != nil || h.Relay.End != nil {
+			continue // not ours to fix, or complete
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		end := fi.ModTime()
+		h.Relay.End, h.Relay.Stopped = &end, Unfinished
+		if err := rewriteHeader(p, h); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		os.Chtimes(p, end, end) // retention counts from the last write
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// rewriteHeader writes h over the header of the file at path.
+func rewriteHeader(path string, h header) error {
+	line, err := encodeHeader(h)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(line, 0)
+	if e := f.Sync(); err == nil {
+		err = e
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	return err
+}

@@ -44,7 +44,9 @@ func newID(t time.Time) string {
 }
 
 // create starts a recording file in dir (0600; it fails rather than
-// replace a file) with the header h, whose ID and Start it sets.
+// replace a file) with the header h, whose ID and Start it sets. The file
+// gets its name once its header is written, so List never sees it
+// without one.
 func create(dir string, h header, start time.Time, maxBytes int64) (*file, error) {
 	h.Version = 2
 	h.Timestamp = start.Unix()
@@ -52,7 +54,11 @@ func create(dir string, h header, start time.Time, maxBytes int64) (*file, error
 	for range 3 {
 		h.Relay.ID = newID(start)
 		p := filepath.Join(dir, h.Relay.ID+Ext)
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		tmp := p + ".new"
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
@@ -64,9 +70,12 @@ func create(dir string, h header, start time.Time, maxBytes int64) (*file, error
 		if err == nil {
 			_, err = f.Write(line)
 		}
+		if err == nil {
+			err = os.Rename(tmp, p)
+		}
 		if err != nil {
 			f.Close()
-			os.Remove(p)
+			os.Remove(tmp)
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		w.size = int64(len(line))

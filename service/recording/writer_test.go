@@ -102,3 +102,32 @@ func TestSweepDeletesOnlyOldRecordings(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseUnfinished(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Hour)
+	open, _ := create(dir, header{Width: 80, Height: 24}, start, 0) // never closed: the relay was killed
+	open.event(start.Add(time.Minute), "o", "x")
+	open.f.Close()
+	lastWrite := start.Add(2 * time.Minute)
+	p := filepath.Join(dir, open.hdr.Relay.ID+Ext)
+	os.Chtimes(p, lastWrite, lastWrite)
+	closed, _ := create(dir, header{Width: 80, Height: 24}, start, 0)
+	closed.close(start.Add(time.Minute), "")
+
+	n, err := CloseUnfinished(dir)
+	if err != nil || n != 1 {
+		t.Fatalf("CloseUnfinished = %d, %v", n, err)
+	}
+	in, _ := Read(p)
+	if !in.End.Equal(lastWrite) || in.Stopped != Unfinished {
+		t.Errorf("unfinished recording now %+v", in)
+	}
+	if fi, _ := os.Stat(p); !fi.ModTime().Equal(lastWrite) {
+		t.Errorf("its last write moved to %v", fi.ModTime())
+	}
+	other, _ := Read(filepath.Join(dir, closed.hdr.Relay.ID+Ext))
+	if other.Stopped != "" || !other.End.Equal(start.Add(time.Minute)) {
+		t.Errorf("a complete recording changed: %+v", other)
+	}
+}

@@ -22,6 +22,9 @@ type Observer interface {
 	Mark(label string)
 	// Input is what a read-write guest typed.
 	Input(p []byte)
+	// Stop ends the recording early: the host refused it while the
+	// session ran.
+	Stop(why string)
 }
 
 // Recorder starts recording a session when its host is READY.
@@ -60,8 +63,19 @@ func (s *Session) applyRecordOption(name, value string) bool {
 		on = value != "off" && value != "no"
 	}
 	s.rec.refused = !on
+	if obs := s.rec.obs; obs != nil && !on {
+		// Not under mu: stopping takes it.
+		go func() {
+			obs.Stop(HostRefusedRecording)
+			s.host.Notify("Relay: recording stopped, as the host asked (" + RecordOption + " off).")
+		}()
+	}
 	return true
 }
+
+// HostRefusedRecording is why a recording stopped when its host set
+// RecordOption off while the session ran.
+const HostRefusedRecording = "refused by the host"
 
 // startRecording runs at READY, after admit: it tells the host whether the
 // session is recorded, and starts the recorder once per session.

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"tmate-relay/service/protocol"
 )
 
 // fakeRecorder observes the sessions it is asked to record.
@@ -30,6 +33,8 @@ func (r *fakeRecorder) Mark(label string) {
 	r.marks = append(r.marks, label)
 	r.mu.Unlock()
 }
+
+func (r *fakeRecorder) Stop(why string) { r.Mark("stop: " + why) }
 
 func (r *fakeRecorder) Input(p []byte) {
 	r.mu.Lock()
@@ -117,5 +122,57 @@ func TestRecordingObserverIsNoGuest(t *testing.T) {
 	s.mu.RUnlock()
 	if listed {
 		t.Error("the observer is among the guests")
+	}
+}
+
+// A host that sets the option off while the session runs stops the
+// recording, and is told so.
+func TestRecordingRefusedWhileRunning(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, h := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	h.take()
+	apply(t, s, &protocol.ExecCmd{Argv: []string{"set-option", "-g", RecordOption, "off"}})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rec.mu.Lock()
+		marks := strings.Join(rec.marks, "\n")
+		rec.mu.Unlock()
+		heard := strings.Join(h.take(), "\n")
+		if strings.Contains(marks, "stop: "+HostRefusedRecording) && strings.Contains(heard, "NOTIFY Relay: recording stopped, as the host asked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("marks %q, host heard %q", marks, heard)
+		}
+	}
+}
+
+// A host that reconnects to its live session is marked in the recording
+// that goes on; a session made again after a relay restart starts a new
+// one that says so.
+func TestRecordingHostReconnectAndRelayRestart(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	s.rc.mu.Lock()
+	s.rc.resumed = true // as Registry.Resume leaves it
+	s.rc.mu.Unlock()
+	apply(t, s, &protocol.Ready{})
+	if rec.calls != 1 || strings.Join(rec.marks, ",") != "host reconnected" {
+		t.Errorf("after a reconnection: %d recordings, marks %q", rec.calls, rec.marks)
+	}
+
+	again := &fakeRecorder{}
+	s2, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: again}})
+	s2.rc.resumed = true
+	if err := hostSays(t, s2); err != nil {
+		t.Fatal(err)
+	}
+	if again.calls != 1 || !again.restarted {
+		t.Errorf("after a relay restart: %d recordings, restarted %v", again.calls, again.restarted)
 	}
 }
