@@ -54,7 +54,8 @@ TOOLS := tmate:tmate tmux:tmux ssh:openssh-client ssh-keygen:openssh-client \
 	less:less vi:vim-tiny tput:ncurses-bin \
 	prometheus:prometheus promtool:prometheus \
 	etcd:etcd-server etcdctl:etcd-client haproxy:haproxy \
-	chromium:chromium
+	chromium:chromium \
+	asciinema:asciinema
 deps: tools
 tools:
 	@need=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || need="$$need $${t#*:}"; done; \
@@ -118,7 +119,8 @@ packages:
 test-packages: deps
 	$(GO) test -count=1 -v -timeout 15m ./packaging/...
 
-# The browser guest's xterm.js and fit addon, from the versions pinned in
+# The browser guest's xterm.js and fit addon, and the recordings page's
+# asciinema-player (its bundle holds solid-js), from the versions pinned in
 # service/web/npm (package.json, package-lock.json), copied with their
 # licences into service/web/assets/vendor, which is committed: go build
 # needs no npm. Bump a version there, run this, review and commit.
@@ -132,7 +134,10 @@ web-assets:
 	cp $(WEBNPM)/node_modules/@xterm/xterm/LICENSE $(WEBVENDOR)/LICENSE.xterm
 	sed '/^\/\/# sourceMappingURL=/d' $(WEBNPM)/node_modules/@xterm/addon-fit/lib/addon-fit.js > $(WEBVENDOR)/addon-fit.js
 	cp $(WEBNPM)/node_modules/@xterm/addon-fit/LICENSE $(WEBVENDOR)/LICENSE.addon-fit
-	cd $(WEBNPM) && node -e 'for (const p of ["@xterm/xterm", "@xterm/addon-fit"]) { const j = require(p + "/package.json"); console.log(j.name + " " + j.version + " (" + j.license + ")"); }' > ../assets/vendor/VERSIONS
+	cp $(WEBNPM)/node_modules/asciinema-player/dist/bundle/asciinema-player.min.js $(WEBNPM)/node_modules/asciinema-player/dist/bundle/asciinema-player.css $(WEBVENDOR)/
+	cp $(WEBNPM)/node_modules/asciinema-player/LICENSE $(WEBVENDOR)/LICENSE.asciinema-player
+	cp $(WEBNPM)/node_modules/solid-js/LICENSE $(WEBVENDOR)/LICENSE.solid-js
+	cd $(WEBNPM) && node -e 'for (const p of ["@xterm/xterm", "@xterm/addon-fit", "asciinema-player", "solid-js"]) { const j = JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json")); console.log(j.name + " " + j.version + " (" + j.license + ")"); }' > ../assets/vendor/VERSIONS
 
 # playwright-core for the browser end-to-end test (service/e2e/web_test.go),
 # at the version pinned in its package-lock.json; it drives Debian's

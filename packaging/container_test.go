@@ -321,6 +321,7 @@ func TestBootedRelay(t *testing.T) {
 	c.tmateReady("", "/tmp/host.conf")
 	c.check("service started by the connection", "systemctl is-active tmate-relay.service")
 	checkAuditTrail(c)
+	checkRecording(c)
 	if j := c.check("journal", "journalctl _SYSTEMD_UNIT=tmate-relay.service -o cat --no-pager"); strings.TrimSpace(j) == "" {
 		t.Errorf("no journal lines from the relay")
 	} else {

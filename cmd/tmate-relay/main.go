@@ -27,7 +27,10 @@ var commands = map[string]command{
 	"kick":          {"end a session, or remove one guest (admin socket)", runKick},
 	"say":           {"show a message to a session's host and guests (admin socket)", runSay},
 	"drain":         {"move every session to other nodes of the cluster (admin socket)", runDrain},
+	"recordings":    {"list the session recordings ([recording] dir)", runRecordings},
+	"play":          {"play a session recording in this terminal", runPlay},
 	"doctor":        {"check the installed relay: ports, units, keys, repository, clock", runDoctor},
+	"hash-password": {"print a password hash for [admin] users of the admin pages", runHashPassword},
 }
 
 const defaultConfig = "/etc/tmate-relay/relay.toml"

@@ -101,6 +101,7 @@ func runServe(args []string) error {
 		forwarder = &guestForwarder{node: node, links: links}
 	}
 	m := metrics.New(registry, version)
+	recorder, stopRecorder := startRecorder(cfg, m, trail, log)
 	// Hosts print the browser pages' links whenever the web side is up:
 	// public_url, or by default http://ADVERTISE_HOST:PORT of the web socket.
 	webURL := ""
@@ -122,6 +123,7 @@ func runServe(args []string) error {
 			MaxReadOnlyGuests: cfg.Limits.MaxReadOnlyGuestsPerSession,
 			MaxConfigBytes:    cfg.Limits.MaxConfigBytes,
 			Audit:             trail,
+			Record:            recordPolicy(cfg, recorder),
 		},
 		Limits:             protocol.Limits{MaxMessageBytes: cfg.Limits.MaxMessageSize, MaxPanes: cfg.Limits.MaxPanes, MaxWindows: cfg.Limits.MaxWindows},
 		GracePeriod:        cfg.Limits.GracePeriod,
@@ -269,6 +271,7 @@ wait:
 	if err := webGuests.Wait(ctx); err != nil {
 		log.Warn("browser guests did not end in time", "err", err, "guests", webGuests.Count())
 	}
+	stopRecorder() // the recordings of sessions still running say the relay stopped
 	log.Info("stopped")
 	return nil
 }

@@ -59,6 +59,9 @@ func TestFields(t *testing.T) {
 		{Event{Kind: Refusal, Reason: "limits", Addr: "198.51.100.7"}, map[string]string{"addr": "198.51.100.7"}, nil},
 		{Event{Kind: Admin, Action: "kick", SessionID: "0123456789abcdef", CallerUID: 0, CallerGID: 0, CallerPID: 42, Result: "ok", Guest: 2},
 			map[string]string{"action": "kick", "caller_uid": "0", "caller_gid": "0", "caller_pid": "42", "result": "ok", "guest": "2"}, []string{"duration_s"}},
+		{Event{Kind: AdminPage, Action: "play", Recording: "20261203-100000-0000000a", User: "alice", Addr: "198.51.100.7", Result: "refused", Why: "wrong password"},
+			map[string]string{"event": "admin_page", "action": "play", "recording": "20261203-100000-0000000a", "user": "alice", "addr": "198.51.100.7", "result": "refused", "why": "wrong password"},
+			[]string{"caller_uid", "duration_s", "session_id"}},
 	} {
 		t.Run(string(tc.e.Kind), func(t *testing.T) {
 			got := map[string]string{}
@@ -87,7 +90,7 @@ func TestFields(t *testing.T) {
 func TestJournalFieldNames(t *testing.T) {
 	valid := regexp.MustCompile(`^[A-Z0-9][A-Z0-9_]{0,63}$`)
 	e := sample
-	e.Reason, e.Addr, e.Action, e.Result, e.Error, e.Text = "x", "x", "x", "x", "x", "x"
+	e.Reason, e.Addr, e.Action, e.Result, e.Error, e.Text, e.User, e.Recording = "x", "x", "x", "x", "x", "x", "x", "x"
 	for _, kind := range Kinds {
 		e.Kind = kind
 		for _, f := range e.Fields() {

@@ -1,6 +1,6 @@
 // Package audit is the relay's audit trail: one structured event for each
-// session start and end, host reconnection, guest join and leave, refusal
-// and admin request, sent to the systemd journal with fields of its own
+// session start and end, host reconnection, guest join and leave, refusal,
+// admin request and admin page request, sent to the systemd journal with fields of its own
 // (or to stderr as text or JSON outside systemd) and optionally appended to
 // a file as JSON lines.
 //
@@ -27,10 +27,16 @@ const (
 	GuestLeave    Kind = "guest_leave"
 	Refusal       Kind = "refusal"
 	Admin         Kind = "admin"
+	// AdminPage is a request for an admin page on the web port (the
+	// recordings): refused, or a recording served to a user.
+	AdminPage Kind = "admin_page"
+	// RecordingStopped: a session's recording stopped before the session
+	// ended (Why: a full disk, max_bytes); the session went on.
+	RecordingStopped Kind = "recording_stopped"
 )
 
 // Kinds lists every Kind.
-var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin}
+var Kinds = []Kind{SessionStart, SessionEnd, HostReconnect, GuestJoin, GuestLeave, Refusal, Admin, AdminPage, RecordingStopped}
 
 // Roles of guests.
 const (
@@ -77,6 +83,11 @@ type Event struct {
 	Result                          string
 	Error                           string
 	Text                            string
+
+	// An admin page request: who asked (the user name it gave, refused
+	// or not; Addr is where from) and the recording it was about.
+	User      string
+	Recording string
 }
 
 // ends reports whether e ends something: then it has a duration and bytes.
@@ -123,6 +134,8 @@ func (e *Event) Fields() []Field {
 		num("bytes", strconv.FormatInt(e.Bytes, 10))
 	}
 	add("action", e.Action)
+	add("user", e.User)
+	add("recording", e.Recording)
 	if e.Kind == Admin {
 		num("caller_uid", strconv.Itoa(e.CallerUID))
 		num("caller_gid", strconv.Itoa(e.CallerGID))
@@ -197,6 +210,18 @@ func (e *Event) Message() string {
 			fmt.Fprintf(&b, " guest %d", e.Guest)
 		}
 		fmt.Fprintf(&b, " by uid %d: %s", e.CallerUID, e.Result)
+	case AdminPage:
+		fmt.Fprintf(&b, "admin page %s", e.Action)
+		if e.Recording != "" {
+			fmt.Fprintf(&b, " of recording %s", e.Recording)
+		}
+		if e.User != "" {
+			fmt.Fprintf(&b, " by %q", e.User)
+		}
+		fmt.Fprintf(&b, " from %s: %s", e.Addr, e.Result)
+	case RecordingStopped:
+		b.WriteString("recording stopped of")
+		session()
 	default:
 		b.WriteString(string(e.Kind))
 		session()

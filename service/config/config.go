@@ -40,6 +40,8 @@ type Config struct {
 	Audit    Audit    `toml:"audit"`
 	Cluster  Cluster  `toml:"cluster"`
 
+	Recording Recording `toml:"recording"`
+
 	notes []string // FILE:LINE: what the relay should warn of (Notes)
 }
 
@@ -238,7 +240,8 @@ type Repo struct {
 }
 
 // Admin is the [admin] table: the administration socket that `tmate-relay
-// sessions`, `guests`, `kick` and `say` talk to.
+// sessions`, `guests`, `kick` and `say` talk to, and who may see the admin
+// pages (recordings) on the web port.
 type Admin struct {
 	// Socket is the Unix socket's path when the relay is not
 	// socket-activated (under systemd, tmate-relay-admin.socket makes
@@ -246,7 +249,21 @@ type Admin struct {
 	// that path when empty. A relative path is relative to the file's directory;
 	// after Load it is that joined path.
 	Socket string `toml:"socket"`
+	// Users maps the admin pages' user names to password hashes (bcrypt or
+	// argon2id, as `tmate-relay hash-password` prints); browsers log in
+	// with HTTP Basic authentication.
+	Users map[string]string `toml:"users"`
+	// TrustedHeader names a request header that an authenticating reverse
+	// proxy in front of the relay sets to the user's name: a request with
+	// it (not empty) is let in, one without it is refused. Only for a
+	// relay reachable through that proxy alone, which removes the header
+	// from its clients' requests.
+	TrustedHeader string `toml:"trusted_header"`
 }
+
+// Pages reports whether the admin pages are on: users or a trusted header
+// are set. Off, every /admin/ path is unknown (404).
+func (a Admin) Pages() bool { return len(a.Users) > 0 || a.TrustedHeader != "" }
 
 // Log is the [log] table.
 type Log struct {
@@ -382,6 +399,8 @@ func Default() *Config {
 
 		Metrics: Metrics{Listen: DefaultMetricsListen},
 		Audit:   Audit{Format: DefaultAuditFormat},
+
+		Recording: Recording{Dir: DefaultRecordingDir, Retention: DefaultRecordingRetention, MaxBytes: DefaultRecordingMaxBytes},
 	}
 }
 
@@ -687,6 +706,7 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 	if c.Admin.Socket != "" && !filepath.IsAbs(c.Admin.Socket) {
 		c.Admin.Socket = filepath.Join(dir, c.Admin.Socket)
 	}
+	v.checkAdminPages(md, c)
 	n = len(v.problems)
 	v.duration(md, &c.Repo.ValidFor, d.Repo.ValidFor, "repo", "valid_for")
 	if len(v.problems) == n && c.Repo.ValidFor < MinRepoValidFor {
@@ -695,6 +715,9 @@ func (v *validator) check(c *Config, md *toml.MetaData, dir string) {
 
 	// [cluster]
 	v.checkCluster(c, md, dir)
+
+	// [recording]
+	v.checkRecording(c, md, dir)
 }
 
 // address checks a listen address and returns its port (-1 when invalid).

@@ -401,6 +401,8 @@ file = "audit.log"
 		Repo:     Repo{Enabled: false, PackagesDir: filepath.Join(dir, "dist"), ValidFor: 24 * time.Hour},
 		Admin:    Admin{Socket: filepath.Join(dir, "admin.sock")},
 		Audit:    Audit{Format: "json", File: filepath.Join(dir, "audit.log")},
+
+		Recording: Default().Recording,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)

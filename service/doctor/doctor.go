@@ -144,6 +144,7 @@ func (d *doctor) checks() []func(context.Context) []Result {
 		one(d.checkClientPackage),
 		one(d.checkRepository),
 		one(d.checkStateDir),
+		one(d.checkRecording),
 		one(d.checkClock),
 	}
 }

@@ -67,6 +67,7 @@ type Metrics struct {
 	hostBytes     prometheus.Counter
 	guestBytes    map[session.Transport]prometheus.Counter
 	reconnects    prometheus.Counter
+	recStops      *prometheus.CounterVec
 	handshake     prometheus.Histogram
 	frameLatency  prometheus.Histogram
 
@@ -94,6 +95,10 @@ func New(sessions *session.Registry, version string) *Metrics {
 	}
 	for _, r := range Reasons {
 		m.refusals.WithLabelValues(string(r))
+	}
+	m.recStops = f.counterVec("recording_failures_total", "Session recordings stopped early, by reason: write_error (a full disk, an unwritable directory) or max_bytes.", "reason")
+	for _, r := range []string{RecordingWriteError, RecordingMaxBytes} {
+		m.recStops.WithLabelValues(r)
 	}
 	m.reconnects = f.counter("host_reconnects_total", "Hosts that reconnected to their session.")
 	m.handshake = f.histogram("ssh_handshake_seconds", "Time from accepting an SSH connection to the end of its handshake and authentication.",
@@ -144,6 +149,20 @@ func (m *Metrics) Refused(r Reason) {
 // session that ended meanwhile is no refusal.
 func IsLimit(err error) bool {
 	return errors.Is(err, session.ErrTooManyGuests) || errors.Is(err, session.ErrTooManyReadOnlyGuests)
+}
+
+// Why a session's recording stopped before the session ended.
+const (
+	RecordingWriteError = "write_error"
+	RecordingMaxBytes   = "max_bytes"
+)
+
+// RecordingStopped counts a recording stopped early for reason
+// (RecordingWriteError, RecordingMaxBytes).
+func (m *Metrics) RecordingStopped(reason string) {
+	if m != nil {
+		m.recStops.WithLabelValues(reason).Inc()
+	}
 }
 
 // HostReconnected counts a host that got its session back.

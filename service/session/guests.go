@@ -18,6 +18,7 @@ type Guest struct {
 	Addr      string
 	Transport Transport
 	joined    time.Time
+	observer  bool // the session's recording, not a guest (recording.go)
 
 	kicked   chan struct{} // closed when the administrator removes the guest
 	kickOnce sync.Once
@@ -155,7 +156,12 @@ func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, 
 		w: w, h: h, changed: make(chan struct{}, 1), kicked: make(chan struct{})}
 	s.guests[g] = struct{}{}
 	n := len(s.guests)
+	recorded, shown := s.rec.obs != nil, max(s.messageTime(), 5*time.Second)
 	s.mu.Unlock()
+	if recorded {
+		g.ShowMessage(RecordingNotice, shown)
+	}
+	s.mark(guestMark("joined", g))
 	g.poke()
 	s.host.Notify(fmt.Sprintf("A mate has joined (%s) -- %d client%s currently connected", addr, n, plural(n)))
 	s.host.SetEnv("tmate_num_clients", fmt.Sprint(n))
@@ -173,6 +179,7 @@ func (s *Session) Detach(g *Guest) {
 	delete(s.guests, g)
 	n := len(s.guests)
 	s.mu.Unlock()
+	s.mark(guestMark("left", g))
 	select {
 	case <-s.done:
 		return // the host is gone: nobody to tell

@@ -60,6 +60,8 @@ type Config struct {
 	MaxConfigBytes int
 	// Audit records the session's end (audit.go); nil: nothing.
 	Audit *audit.Trail
+	// Record says whether and how the session is recorded (recording.go).
+	Record RecordPolicy
 }
 
 // DefaultMaxConfigBytes bounds the host's key bindings, and its options,
@@ -134,6 +136,7 @@ type Session struct {
 	activity activity  // the host's output and guests' keys (admin.go)
 	hostAddr string    // under mu: the address of the host's current connection
 	audit    auditState
+	rec      recordState // under mu (recording.go)
 
 	endOnce   sync.Once
 	done      chan struct{}
@@ -400,7 +403,7 @@ func (s *Session) applyCommand(argv []string) {
 			s.foreground = true
 			return
 		}
-		if s.access.apply(name, value) {
+		if s.access.apply(name, value) || s.applyRecordOption(name, value) {
 			return
 		}
 	}
@@ -413,6 +416,9 @@ func (s *Session) applyCommand(argv []string) {
 // in the order the original server uses.
 func (s *Session) announce() error {
 	if err := s.admit(); err != nil {
+		return err
+	}
+	if err := s.startRecording(); err != nil {
 		return err
 	}
 	ro, rw := s.SSHCommand(s.roToken), s.SSHCommand(s.token)
@@ -469,6 +475,9 @@ func (s *Session) announce() error {
 func (s *Session) changed() {
 	s.mu.RLock()
 	for g := range s.guests {
+		g.poke()
+	}
+	if g := s.rec.observer; g != nil {
 		g.poke()
 	}
 	s.mu.RUnlock()
@@ -597,6 +606,9 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 // read-only link make the relay compose and diff a 1000x1000 frame per
 // guest for an 80x24 session. The caller holds mu.
 func (s *Session) viewSize(g *Guest) (w, h int) {
+	if g.observer {
+		return s.sx, s.sy + 1
+	}
 	w, h = g.w, g.h
 	if g.ReadOnly && s.sx > 0 && s.sy > 0 {
 		w, h = min(w, s.sx), min(h, s.sy+1)

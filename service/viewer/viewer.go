@@ -269,6 +269,7 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 		if flush != nil {
 			flush.Stop()
 		}
+		sess.NoteInput(g, p)
 		stop := run(in.Feed(p))
 		if !stop && in.Pending() {
 			if flush == nil {

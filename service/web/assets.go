@@ -7,9 +7,10 @@ import (
 )
 
 // assets are the pages' scripts and styles, served from the binary: the
-// browser guest works offline and needs no CDN. assets/vendor holds
-// xterm.js and its fit addon as published on npm (versions pinned in
-// npm/package.json), with their licences; `make web-assets` refreshes them.
+// browser guest and the recordings page work offline and need no CDN.
+// assets/vendor holds xterm.js and its fit addon, and asciinema-player, as
+// published on npm (versions pinned in npm/package.json), with their
+// licences; `make web-assets` refreshes them.
 //
 //go:embed assets
 var assets embed.FS

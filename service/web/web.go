@@ -1,7 +1,7 @@
 // Package web is the relay's HTTP side: what the relay is, the tmate.conf
 // hosts need, browser guests (a terminal page and its WebSocket), the
-// package repositories, and a health check for load balancers and
-// monitoring.
+// package repositories, the admin pages (recordings), and a health check
+// for load balancers and monitoring.
 package web
 
 import (
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tmate-relay/service/accept"
+	"tmate-relay/service/adminpages"
 	"tmate-relay/service/audit"
 	"tmate-relay/service/clientconf"
 	"tmate-relay/service/config"
@@ -146,6 +147,11 @@ func New(cfg *config.Config, opts Options) http.Handler {
 		mountGuests(mux, cfg, opts)
 	}
 	mountRepo(mux, cfg)
+	if cfg.Admin.Pages() {
+		mux.Handle(adminpages.Prefix, adminpages.New(cfg.Admin, adminpages.Options{
+			Dir: cfg.Recording.Dir, Audit: opts.Audit, Refusals: opts.TokenRefusals, Log: opts.Log,
+		}))
+	}
 	if cfg.Web.Metrics && opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics.Handler())
 	}

@@ -41,6 +41,8 @@ type Command struct {
 	Path   string `json:"path,omitempty"`
 	Width  int    `json:"width,omitempty"`
 	Height int    `json:"height,omitempty"`
+	// Headers go with every request of a page Op "open" opens.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Reply is the driver's answer: Status for open, Text for screen (the
@@ -118,6 +120,13 @@ func (b *Browser) Call(c Command) Reply {
 func (b *Browser) Open(page, url string, w, h int) int {
 	b.t.Helper()
 	return b.Call(Command{Op: "open", Page: page, URL: url, Width: w, Height: h}).Status
+}
+
+// OpenWithHeaders is Open with headers sent on every request of the page
+// (an Authorization, or a proxy's header).
+func (b *Browser) OpenWithHeaders(page, url string, w, h int, headers map[string]string) int {
+	b.t.Helper()
+	return b.Call(Command{Op: "open", Page: page, URL: url, Width: w, Height: h, Headers: headers}).Status
 }
 
 // Screen is the page's terminal: its rows, state, connects and size.

@@ -5,7 +5,8 @@
 // its checks stay in Go, beside the SSH guests' ones.
 //
 // Commands ("page" names a tab the test opened):
-//   {"op":"open","page":"rw","url":URL,"width":W,"height":H}
+//   {"op":"open","page":"rw","url":URL,"width":W,"height":H,"headers":{NAME:VALUE}}
+//     (headers, optional: sent with every request of the page)
 //   {"op":"screen","page":"rw"} -> text (the terminal's rows), state, connects, cols, rows
 //   {"op":"type","page":"rw","text":"..."}       typed into the terminal
 //   {"op":"press","page":"rw","key":"Control+b"} one key, playwright's names
@@ -57,6 +58,7 @@ async function run(cmd) {
       p.on("console", (m) => process.stderr.write(`[${cmd.page} console] ${m.text()}\n`));
       p.on("pageerror", (e) => process.stderr.write(`[${cmd.page} error] ${e}\n`));
       await p.setViewportSize({ width: cmd.width || 1000, height: cmd.height || 600 });
+      if (cmd.headers) await p.setExtraHTTPHeaders(cmd.headers);
       const resp = await p.goto(cmd.url, { waitUntil: "load" });
       pages.set(cmd.page, p);
       return { status: resp ? resp.status() : 0 };
