@@ -171,7 +171,7 @@ func runServe(args []string) error {
 			Forwarder:     webForwarder(forwarder),
 		})
 		httpSrv = web.NewServer(webHandler, 0, log)
-		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
+		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, cfg.Web.ProxyProtocol, cfg.Limits.GracePeriod, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
 			if err != nil {

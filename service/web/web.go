@@ -89,9 +89,18 @@ func NewServer(h http.Handler, idle time.Duration, log *slog.Logger) *http.Serve
 // Listener wraps the web side's listener l: a failed accept (out of
 // descriptors) is waited out, not the end of the server, and one source
 // address (an IPv6 /64) holds at most perAddress connections open; more
-// are closed at once.
-func Listener(l net.Listener, perAddress int, log *slog.Logger) net.Listener {
-	return accept.PerAddress(accept.Retrying(l, "web", log), perAddress, "web", log)
+// are closed at once. With proxyProtocol ([web] proxy_protocol) each
+// connection must open with a PROXY protocol header, read within grace,
+// and its address is the client's the header names; without, a connection
+// that sends one is refused.
+func Listener(l net.Listener, perAddress int, proxyProtocol bool, grace time.Duration, log *slog.Logger) net.Listener {
+	l = accept.Retrying(l, "web", log)
+	if proxyProtocol {
+		l = accept.ProxyHeaders(l, grace, "web", log)
+	} else {
+		l = accept.RefuseProxyHeaders(l, "web", log)
+	}
+	return accept.PerAddress(l, perAddress, "web", log)
 }
 
 // Handler serves the relay's pages for cfg, without browser guests.
