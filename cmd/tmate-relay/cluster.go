@@ -267,6 +267,7 @@ func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, web
 			nch.Reject(ssh.UnknownChannelType, "not served")
 		}
 	}, log)
+	links.KeepAlive = cfg.Limits.KeepaliveInterval
 	log.Info("node links listening", "internal", l.Addr().String(), "advertise", cfg.InternalAdvertise())
 	go func() {
 		if err := links.Serve(l); !errors.Is(err, net.ErrClosed) {

@@ -96,6 +96,7 @@ func runServe(args []string) error {
 		}
 		defer node.Close() // last: the lease's revocation forgets this node's sessions at once
 		links := nodelink.NewDialer(keys)
+		links.KeepAlive, links.Log = cfg.Limits.KeepaliveInterval, log
 		defer links.Close()
 		forwarder = &guestForwarder{node: node, links: links}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,4 +79,49 @@ func interactiveSSHGuest(t *testing.T, port int, token string, extra ...string) 
 	args = append(args, extra...)
 	args = append(args, "-tt", "-p", strconv.Itoa(port), token+"@127.0.0.1")
 	return startTerm(t, 80, 25, []string{"TERM=screen-256color"}, args...)
+}
+
+// The owner notices a forwarded ssh guest that is gone as it does a direct
+// one: the node that carried it hangs (SIGSTOP: its connections stay open,
+// nothing answers), and the owner closes the node link after three
+// unanswered probes ([limits] keepalive_interval), or that node is killed
+// (SIGKILL: the kernel closes the link). Either way the guest leaves the
+// session, and the host hears it.
+func TestClusterOwnerDropsGuestsOfANodeThatIsGone(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
+	etcd := etcdtest.Start(t)
+	nodes := clusterRelaysWith(t, etcd, 3, func(conf string) string {
+		return conf + "[limits]\nkeepalive_interval = \"1s\"\n"
+	})
+	h := spawnHost(t, nodes[0], "")
+	h.waitReady(20 * time.Second)
+	token := tokenOf(t, h.display("#{tmate_ssh}"))
+	h.run("send-keys", "echo carried-$((6*7))", "Enter")
+	hung := sshGuestWith(t, nodes[1], token, "-b", "127.0.0.2")
+	killed := sshGuestWith(t, nodes[2], token, "-b", "127.0.0.3")
+	for _, g := range []*term{hung, killed} {
+		g.waitFor("carried-42", 15*time.Second)
+	}
+	h.waitMessage("A mate has joined (127.0.0.3)", 10*time.Second)
+
+	t.Run("node hangs", func(t *testing.T) {
+		stopped := time.Now()
+		nodes[1].cmd.Process.Signal(syscall.SIGSTOP)
+		defer nodes[1].cmd.Process.Signal(syscall.SIGCONT)
+		h.waitMessage("A mate has left (127.0.0.2)", 30*time.Second)
+		t.Logf("guest of the hung node left %v after SIGSTOP", time.Since(stopped).Round(100*time.Millisecond))
+		if !strings.Contains(nodes[0].log.String(), "node link closed: the other node stopped answering") {
+			t.Errorf("the owner does not log why:\n%s", nodes[0].log.String())
+		}
+	})
+	t.Run("node killed", func(t *testing.T) {
+		killedAt := time.Now()
+		nodes[2].cmd.Process.Kill()
+		h.waitMessage("A mate has left (127.0.0.3)", 30*time.Second)
+		t.Logf("guest of the killed node left %v after SIGKILL", time.Since(killedAt).Round(100*time.Millisecond))
+	})
+	// The session carries on for a guest on the owner.
+	g := sshGuest(t, nodes[0], token, 80, 25)
+	h.run("send-keys", "echo still-$((6*7))", "Enter")
+	g.waitFor("still-42", 10*time.Second)
 }
