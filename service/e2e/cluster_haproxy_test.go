@@ -363,3 +363,44 @@ func TestClusterBehindHAProxy(t *testing.T) {
 		}
 	})
 }
+
+// [web] proxy_protocol works on the socket systemd hands over
+// (tmate-relay-http.socket): the address a PROXY header names is the
+// browser's, and a connection without one is refused.
+func TestSocketActivatedWebReadsTheProxyProtocol(t *testing.T) {
+	needTools(t, "systemd-socket-activate")
+	r := prepareRelay(t, "")
+	conf, err := os.ReadFile(r.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.conf, []byte(strings.Replace(string(conf), "[web]\n", "[web]\nproxy_protocol = true\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.launch("systemd-socket-activate",
+		"-l", fmt.Sprintf("127.0.0.1:%d", r.port), "-l", fmt.Sprintf("127.0.0.1:%d", r.webPort),
+		"--fdname=ssh:http", "--", relayBin, "serve", "-c", r.conf)
+	get := func(header bool) string {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.webPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(15 * time.Second))
+		if header {
+			io.WriteString(c, "PROXY TCP4 203.0.113.7 127.0.0.1 40001 10081\r\n")
+		}
+		io.WriteString(c, "GET /t/neverAtokenB23456789abcdefgh HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	if got := get(true); !strings.HasPrefix(got, "HTTP/1.1 404") {
+		t.Fatalf("with a header: %q", got)
+	}
+	eventually(t, 10*time.Second, "the refusal names the browser's address", func() (bool, string) {
+		return strings.Contains(r.log.String(), "guest_addr=203.0.113.7"), r.log.String()
+	})
+	if got := get(false); got != "" {
+		t.Fatalf("without a header: %q, want the connection closed", got)
+	}
+}
