@@ -172,7 +172,7 @@ func runServe(args []string) error {
 			Forwarder:     webForwarder(forwarder),
 		})
 		httpSrv = web.NewServer(webHandler, 0, log)
-		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, cfg.Web.ProxyProtocol, cfg.Limits.GracePeriod, log)
+		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, cfg.Web.ProxyProtocol, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
 			if err != nil {

@@ -206,7 +206,7 @@ func newRelay(t *testing.T, s setup) *testRelay {
 	if s.webAdvertise != "" {
 		webCfg.SSH.AdvertiseHost = s.webAdvertise
 	}
-	serveHTTP(t, web.Listener(r.webL, 100, s.proxy, 5*time.Second, slog.New(slog.DiscardHandler)), web.New(&webCfg, web.Options{Metrics: m}))
+	serveHTTP(t, web.Listener(r.webL, 100, s.proxy, slog.New(slog.DiscardHandler)), web.New(&webCfg, web.Options{Metrics: m}))
 	mux := http.NewServeMux()
 	if s.metricsForeign {
 		mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "other_program_up 1") })

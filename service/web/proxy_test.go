@@ -30,7 +30,7 @@ func serveProxied(t *testing.T, proxy bool, perAddress int, refusals TokenRefusa
 	cfg.Repo.Enabled = false
 	lg := slog.New(slog.NewTextHandler(log, nil))
 	srv := NewServer(New(cfg, Options{Registry: session.NewRegistry(0), TokenRefusals: refusals, Log: lg}), 0, lg)
-	go srv.Serve(Listener(l, perAddress, proxy, 2*time.Second, lg))
+	go srv.Serve(Listener(l, perAddress, proxy, lg))
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
 }
