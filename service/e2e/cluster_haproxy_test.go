@@ -88,7 +88,8 @@ func interactiveSSHGuest(t *testing.T, port int, token string, extra ...string) 
 }
 
 // The owner notices a forwarded ssh guest that is gone as it does a direct
-// one: the node that carried it hangs (SIGSTOP: its connections stay open,
+// one: the guest's line goes silent (the node it reached probes it as any
+// guest, and ends the carrying), the node that carried it hangs (SIGSTOP: its connections stay open,
 // nothing answers), and the owner closes the node link after three
 // unanswered probes ([limits] keepalive_interval), or that node is killed
 // (SIGKILL: the kernel closes the link). Either way the guest leaves the
@@ -103,12 +104,22 @@ func TestClusterOwnerDropsGuestsOfANodeThatIsGone(t *testing.T) {
 	h.waitReady(20 * time.Second)
 	token := tokenOf(t, h.display("#{tmate_ssh}"))
 	h.run("send-keys", "echo carried-$((6*7))", "Enter")
+	line := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", nodes[1].port)) // node-2 sees 127.0.0.1
+	vanished := sshGuestWith(t, via(nodes[1], line.port), token)
 	hung := sshGuestWith(t, nodes[1], token, "-b", "127.0.0.2")
 	killed := sshGuestWith(t, nodes[2], token, "-b", "127.0.0.3")
-	for _, g := range []*term{hung, killed} {
+	for _, g := range []*term{vanished, hung, killed} {
 		g.waitFor("carried-42", 15*time.Second)
 	}
 	h.waitMessage("A mate has joined (127.0.0.3)", 10*time.Second)
+
+	t.Run("guest vanishes", func(t *testing.T) {
+		// Its node probes it as any guest, and ends its carrying.
+		gone := time.Now()
+		line.strand()
+		h.waitMessage("A mate has left (127.0.0.1)", 30*time.Second)
+		t.Logf("vanished guest left %v after its line went silent", time.Since(gone).Round(100*time.Millisecond))
+	})
 
 	t.Run("node hangs", func(t *testing.T) {
 		stopped := time.Now()
