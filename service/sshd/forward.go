@@ -38,6 +38,21 @@ func ForwardedGuestData(token, addr string, key []byte) []byte {
 	return ssh.Marshal(forwardedGuest{Token: token, Addr: addr, Key: key})
 }
 
+// parseForwardedGuest reads a ForwardedGuestChannel's extra data, also as a
+// node of the previous release sends it (no key), during a rolling
+// upgrade.
+func parseForwardedGuest(b []byte) (forwardedGuest, error) {
+	var g forwardedGuest
+	err := ssh.Unmarshal(b, &g)
+	if err != nil {
+		var old struct{ Token, Addr string }
+		if ssh.Unmarshal(b, &old) == nil {
+			return forwardedGuest{Token: old.Token, Addr: old.Addr}, nil
+		}
+	}
+	return g, err
+}
+
 // GuestKeyChannel is the node-link channel type that asks the owner,
 // while the accepting node authenticates a guest, whether the session
 // takes it with a key (or with none): the owner accepts the channel for
@@ -196,8 +211,8 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 // here (a ForwardedGuestChannel), as a guest connected from its own
 // address.
 func (s *Server) ServeForwardedGuest(nch ssh.NewChannel) {
-	var g forwardedGuest
-	if ssh.Unmarshal(nch.ExtraData(), &g) != nil || !session.ValidTokenSyntax(g.Token) || g.Addr == "" {
+	g, err := parseForwardedGuest(nch.ExtraData())
+	if err != nil || !session.ValidTokenSyntax(g.Token) || g.Addr == "" {
 		nch.Reject(ssh.ConnectionFailed, "not a forwarded guest")
 		return
 	}
