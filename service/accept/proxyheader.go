@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -62,7 +63,7 @@ func (p *proxyHeaders) readHeader(c net.Conn) {
 		return
 	}
 	select {
-	case p.ready <- pc:
+	case p.ready <- proxiedConn{pc}:
 	case <-p.done:
 		c.Close()
 	}
@@ -95,7 +96,9 @@ func (r *refuseProxyHeaders) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &headerRefusing{Conn: c, r: bufio.NewReader(c), name: r.name, log: r.log}, nil
+	// Only the first bytes are looked at: a larger read goes around the
+	// small buffer, straight to c.
+	return &headerRefusing{Conn: c, r: bufio.NewReaderSize(c, 16), name: r.name, log: r.log}, nil
 }
 
 // ErrProxyHeader is the read error of a connection that sent a PROXY
@@ -132,4 +135,22 @@ func (c *headerRefusing) Read(b []byte) (int, error) {
 		}
 	}
 	return c.r.Read(b)
+}
+
+// proxiedConn is a connection whose header has been read: what is written
+// goes to the connection underneath, so file downloads keep its sendfile
+// path (ReadFrom).
+type proxiedConn struct{ *proxyproto.Conn }
+
+func (c proxiedConn) ReadFrom(r io.Reader) (int64, error) { return readFrom(c.Raw(), r) }
+
+// ReadFrom keeps c's sendfile path: the header check is on reads only.
+func (c *headerRefusing) ReadFrom(r io.Reader) (int64, error) { return readFrom(c.Conn, r) }
+
+// readFrom copies r to w, with w's ReadFrom (sendfile on TCP) if it has one.
+func readFrom(w net.Conn, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{w}, r)
 }
