@@ -195,7 +195,7 @@ func (f *guestForwarder) ForwardWeb(w http.ResponseWriter, r *http.Request, toke
 	return true
 }
 
-func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string) (ssh.Channel, <-chan *ssh.Request, bool, error) {
+func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string, key []byte) (ssh.Channel, <-chan *ssh.Request, bool, error) {
 	o, ok, err := f.node.Lookup(ctx, token)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("cluster lookup: %w", err)
@@ -203,11 +203,34 @@ func (f *guestForwarder) OpenGuest(ctx context.Context, token, addr string) (ssh
 	if !ok || o.Node == f.node.Name() {
 		return nil, nil, false, nil
 	}
-	ch, reqs, err := f.links.Open(ctx, o.Internal, sshd.ForwardedGuestChannel, sshd.ForwardedGuestData(token, addr))
+	ch, reqs, err := f.links.Open(ctx, o.Internal, sshd.ForwardedGuestChannel, sshd.ForwardedGuestData(token, addr, key))
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("node %s (%s): %w", o.Node, o.Internal, err)
 	}
 	return ch, reqs, true, nil
+}
+
+func (f *guestForwarder) GuestKey(ctx context.Context, token string, key []byte) (allowed, found bool, err error) {
+	o, ok, err := f.node.Lookup(ctx, token)
+	if err != nil {
+		return false, false, fmt.Errorf("cluster lookup: %w", err)
+	}
+	if !ok || o.Node == f.node.Name() {
+		return false, false, nil
+	}
+	ch, reqs, err := f.links.Open(ctx, o.Internal, sshd.GuestKeyChannel, sshd.GuestKeyData(token, key))
+	var oce *ssh.OpenChannelError
+	switch {
+	case errors.As(err, &oce) && oce.Reason == ssh.Prohibited:
+		return false, true, nil
+	case errors.As(err, &oce):
+		return false, false, nil // the session left that node meanwhile
+	case err != nil:
+		return false, false, fmt.Errorf("node %s (%s): %w", o.Node, o.Internal, err)
+	}
+	go ssh.DiscardRequests(reqs)
+	ch.Close()
+	return true, true, nil
 }
 
 // serveNodeLinks serves the other nodes' links on [cluster]
@@ -228,6 +251,8 @@ func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, web
 		switch {
 		case nch.ChannelType() == sshd.ForwardedGuestChannel:
 			srv.ServeForwardedGuest(nch)
+		case nch.ChannelType() == sshd.GuestKeyChannel:
+			srv.AnswerGuestKey(nch)
 		case nch.ChannelType() == webGuestChannel && webL != nil:
 			addr := string(nch.ExtraData())
 			if net.ParseIP(addr) == nil {
@@ -244,6 +269,7 @@ func serveNodeLinks(cfg *config.Config, keys []ssh.Signer, srv *sshd.Server, web
 			nch.Reject(ssh.UnknownChannelType, "not served")
 		}
 	}, log)
+	links.KeepAlive = cfg.Limits.KeepaliveInterval
 	log.Info("node links listening", "internal", l.Addr().String(), "advertise", cfg.InternalAdvertise())
 	go func() {
 		if err := links.Serve(l); !errors.Is(err, net.ErrClosed) {

@@ -97,6 +97,7 @@ func runServe(args []string) error {
 		}
 		defer node.Close() // last: the lease's revocation forgets this node's sessions at once
 		links := nodelink.NewDialer(keys)
+		links.KeepAlive, links.Log = cfg.Limits.KeepaliveInterval, log
 		defer links.Close()
 		forwarder = &guestForwarder{node: node, links: links}
 	}
@@ -184,7 +185,7 @@ func runServe(args []string) error {
 			Draining:      drainingFunc(drainer),
 		})
 		httpSrv = web.NewServer(webHandler, 0, log)
-		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, log)
+		httpL = web.Listener(httpL, cfg.Limits.WebConnectionsPerAddress, cfg.Web.ProxyProtocol, log)
 		if cfg.Web.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.Web.TLSCert, cfg.Web.TLSKey)
 			if err != nil {

@@ -28,8 +28,8 @@ func TestExampleNodeConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Cluster.Enabled || len(c.Cluster.EtcdEndpoints) != 3 || c.Cluster.NodeName != "relay1" || !c.SSH.ProxyProtocol {
-		t.Fatalf("the example reads %+v, proxy_protocol %v", c.Cluster, c.SSH.ProxyProtocol)
+	if !c.Cluster.Enabled || len(c.Cluster.EtcdEndpoints) != 3 || c.Cluster.NodeName != "relay1" || !c.SSH.ProxyProtocol || !c.Web.ProxyProtocol {
+		t.Fatalf("the example reads %+v, proxy_protocol %v (ssh), %v (web)", c.Cluster, c.SSH.ProxyProtocol, c.Web.ProxyProtocol)
 	}
 }
 

@@ -142,6 +142,11 @@ type Web struct {
 	// Metrics also serves [metrics] at /metrics of the web side, to
 	// whoever reaches it.
 	Metrics bool `toml:"metrics"`
+	// ProxyProtocol is [ssh] proxy_protocol for the web side: every
+	// connection opens with a PROXY protocol header (v1 or v2) naming the
+	// client, whose address logs, per-address limits and the audit trail
+	// use. False: a connection that sends such a header is refused.
+	ProxyProtocol bool `toml:"proxy_protocol"`
 }
 
 // Limits is the [limits] table. Zero (or absent) means the default.

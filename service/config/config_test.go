@@ -299,6 +299,7 @@ proxy_protocol = true
 listen = "[::1]:8080"
 public_url = "https://relay.example.com/"
 metrics = true
+proxy_protocol = true
 [metrics]
 listen = "[::1]:9100"
 [limits]
@@ -363,7 +364,7 @@ file = "audit.log"
 			HostKeysDir:   filepath.Join(dir, "keys"),
 			ProxyProtocol: true,
 		},
-		Web:     Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com", Metrics: true},
+		Web:     Web{Listen: "[::1]:8080", PublicURL: "https://relay.example.com", Metrics: true, ProxyProtocol: true},
 		Metrics: Metrics{Listen: "[::1]:9100"},
 		Limits: Limits{
 			MaxSessions:         5,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -164,7 +165,7 @@ func newRelay(t *testing.T, s setup) *testRelay {
 	}
 	r.config = filepath.Join(r.dir, "relay.toml")
 	toml := fmt.Sprintf("[ssh]\nlisten = %q\nadvertise_host = %q\nadvertise_port = 10022\nhost_keys_dir = \"state/keys\"\nproxy_protocol = %v\n"+
-		"[web]\nlisten = %q\n[metrics]\nlisten = %q\n", r.sshL.Addr(), advertised, s.proxy, r.webL.Addr(), metricsListen)
+		"[web]\nlisten = %q\nproxy_protocol = %v\n[metrics]\nlisten = %q\n", r.sshL.Addr(), advertised, s.proxy, r.webL.Addr(), s.proxy, metricsListen)
 	if err := os.WriteFile(r.config, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func newRelay(t *testing.T, s setup) *testRelay {
 	if s.webAdvertise != "" {
 		webCfg.SSH.AdvertiseHost = s.webAdvertise
 	}
-	serveHTTP(t, r.webL, web.New(&webCfg, web.Options{Metrics: m}))
+	serveHTTP(t, web.Listener(r.webL, 100, s.proxy, slog.New(slog.DiscardHandler)), web.New(&webCfg, web.Options{Metrics: m}))
 	mux := http.NewServeMux()
 	if s.metricsForeign {
 		mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "other_program_up 1") })
@@ -312,7 +313,7 @@ func TestBrokenRelay(t *testing.T) {
 			f, _ := os.OpenFile(r.config, os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString("colour = \"blue\"\n")
 			f.Close()
-		}, CheckConfig, Fail, `relay.toml:11: unknown key "colour" in [metrics]`},
+		}, CheckConfig, Fail, `relay.toml:12: unknown key "colour" in [metrics]`},
 		{"config missing", setup{}, func(t *testing.T, r *testRelay) { os.Remove(r.config) }, CheckConfig, Fail, "no such file"},
 
 		{"no systemd", setup{}, func(t *testing.T, r *testRelay) { r.opts.Systemd, r.opts.SystemdMissing = nil, "" },

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,10 +106,27 @@ func (d *doctor) httpClient() *http.Client {
 				// the files here, which is the check.
 				TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 				Proxy:           nil,
+				DialContext:     d.dialWeb,
 			},
 		}
 	}
 	return d.client
+}
+
+// dialWeb connects to addr, opening with a PROXY header when it is the web
+// port and the relay refuses a connection without one ([web]
+// proxy_protocol); the metrics port reads none.
+func (d *doctor) dialWeb(ctx context.Context, network, addr string) (net.Conn, error) {
+	var dialer net.Dialer
+	c, err := dialer.DialContext(ctx, network, addr)
+	if err != nil || !d.cfg.Web.ProxyProtocol || !slices.Contains(d.webTargets, addr) {
+		return c, err
+	}
+	if _, err := proxyproto.HeaderProxyFromAddrs(1, c.LocalAddr(), c.RemoteAddr()).WriteTo(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // repoWait bounds how long get waits for a repository the relay is still

@@ -44,6 +44,10 @@ func sameKey(keys []ssh.Signer, k ssh.PublicKey) bool {
 
 // Server accepts links from the other nodes.
 type Server struct {
+	// KeepAlive is how often a link is probed (zero: never); set it
+	// before Serve. See keepAlive.
+	KeepAlive time.Duration
+
 	cfg    *ssh.ServerConfig
 	handle func(peer string, ch ssh.NewChannel)
 	log    *slog.Logger
@@ -107,6 +111,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.mu.Unlock()
 	}()
 	go ssh.DiscardRequests(reqs)
+	go keepAlive(sc, s.KeepAlive, s.log)
 	peer := nc.RemoteAddr().String()
 	for ch := range chans {
 		go s.handle(peer, ch)
@@ -135,6 +140,11 @@ func (s *Server) Links() int {
 // Dialer keeps one link to each peer it reaches, made on first use and
 // again after it broke.
 type Dialer struct {
+	// KeepAlive is how often a link is probed (zero: never), and Log
+	// where a link that stopped answering is told; set them before Open.
+	KeepAlive time.Duration
+	Log       *slog.Logger
+
 	cfg *ssh.ClientConfig
 	mu  sync.Mutex
 	to  map[string]*ssh.Client
@@ -203,6 +213,7 @@ func (d *Dialer) client(ctx context.Context, addr string) (*ssh.Client, error) {
 	c := ssh.NewClient(cc, chans, reqs)
 	d.to[addr] = c
 	go func() { c.Wait(); d.drop(addr, c) }()
+	go keepAlive(c, d.KeepAlive, d.Log)
 	return c, nil
 }
 
@@ -222,5 +233,47 @@ func (d *Dialer) Close() {
 	for addr, c := range d.to {
 		c.Close()
 		delete(d.to, addr)
+	}
+}
+
+// missedProbes unanswered in a row end a link.
+const missedProbes = 3
+
+// keepAlive probes the peer of c every interval, as the relay probes its
+// clients ([limits] keepalive_interval): after missedProbes unanswered in
+// a row it closes c, and with it every channel on it. A node that hangs
+// or drops off the network without closing its connections (a kernel
+// closes them when the process dies, nothing does when the machine or its
+// network does) would otherwise hold its forwarded guests in their
+// sessions, and their places, forever. It returns when c closes.
+func keepAlive(c ssh.Conn, interval time.Duration, log *slog.Logger) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	missed := 0
+	for range t.C {
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				return // closed
+			}
+			missed = 0
+		case <-time.After(interval):
+			missed++
+			if missed >= missedProbes {
+				if log != nil {
+					log.Warn("node link closed: the other node stopped answering", "peer", c.RemoteAddr().String(), "probes", missed)
+				}
+				c.Close()
+				return
+			}
+		}
 	}
 }

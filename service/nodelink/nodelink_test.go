@@ -261,3 +261,103 @@ func TestChannelConnReadDeadline(t *testing.T) {
 		t.Fatalf("remote address %s", c.RemoteAddr())
 	}
 }
+
+// freezer carries TCP connections to addr until frozen: then it stops
+// carrying bytes either way and closes nothing, as a node that hangs or a
+// network that drops packets does.
+type freezer struct {
+	l      net.Listener
+	frozen chan struct{}
+	done   chan struct{} // closed when the test ends
+}
+
+func newFreezer(t *testing.T, addr string) *freezer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, frozen: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(func() { l.Close(); close(f.done) })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			t.Cleanup(func() { c.Close(); up.Close() })
+			go f.carry(up, c)
+			go f.carry(c, up)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) carry(dst, src net.Conn) {
+	b := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(b)
+		select {
+		case <-f.frozen:
+			<-f.done // hold the bytes, and the connection, until the test ends
+			return
+		default:
+		}
+		if err != nil {
+			return
+		}
+		dst.Write(b[:n])
+	}
+}
+
+// A link whose other end stops answering is closed on both sides after
+// three unanswered probes, and every channel on it ends: a forwarded
+// guest's place in its session is not held by a node that hung.
+func TestALinkThatStopsAnsweringIsClosed(t *testing.T) {
+	cluster := []ssh.Signer{newKey(t)}
+	const interval = 100 * time.Millisecond
+	served := make(chan ssh.Channel, 1)
+	node := NewServer(cluster, func(_ string, nc ssh.NewChannel) {
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		go ssh.DiscardRequests(reqs)
+		served <- ch
+	}, slog.New(slog.DiscardHandler))
+	node.KeepAlive = interval
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go node.Serve(nl)
+	defer node.Close()
+	f := newFreezer(t, nl.Addr().String())
+	d := NewDialer(cluster)
+	d.KeepAlive = interval
+	defer d.Close()
+	ch, reqs, err := d.Open(context.Background(), f.l.Addr().String(), "guest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.DiscardRequests(reqs)
+	owner := <-served
+	close(f.frozen)
+	for name, c := range map[string]ssh.Channel{"owner's": owner, "dialer's": ch} {
+		done := make(chan error, 1)
+		go func() { _, err := io.ReadAll(c); done <- err }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s channel is still open 10 s after the link stopped answering", name)
+		}
+	}
+	for node.Links() != 0 { // its count drops once the link's loop has ended
+		time.Sleep(10 * time.Millisecond)
+	}
+}

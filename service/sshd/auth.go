@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -39,6 +40,7 @@ type authNote struct {
 	mu      sync.Mutex
 	pre     ssh.ServerPreAuthConn
 	guest   bool     // a guest of a session restricted to keys
+	remote  bool     // that session is on another node of the cluster
 	host    bool     // a host while hosts are restricted to keys
 	refused []string // fingerprints of keys offered and refused
 	ok      bool
@@ -150,6 +152,15 @@ func (s *Server) noneAuth(meta ssh.ConnMetadata) (*ssh.Permissions, error) {
 		n.guest, n.session = true, sess.ID()
 		n.mu.Unlock()
 		return nil, errKeyRequired
+	} else if sess == nil {
+		// Another node may hold the session: it says whether its host
+		// listed guest keys.
+		if allowed, held := s.remoteGuestKey(meta.User(), nil); held && !allowed {
+			n.mu.Lock()
+			n.guest, n.remote = true, true
+			n.mu.Unlock()
+			return nil, errKeyRequired
+		}
 	}
 	n.mu.Lock()
 	n.ok = true
@@ -186,11 +197,25 @@ func (s *Server) publicKeyAuth(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.P
 		}
 	} else {
 		sess := s.guestSession(meta.User())
-		ok = sess == nil || sess.AllowsGuestKey(key)
+		n.mu.Lock()
+		remote := n.remote
+		n.mu.Unlock()
+		switch {
+		case sess != nil:
+			ok = sess.AllowsGuestKey(key)
+			if !ok {
+				n.mu.Lock()
+				n.guest, n.session = true, sess.ID()
+				n.mu.Unlock()
+			}
+		case remote:
+			// The owner checks the key against its host's list.
+			allowed, held := s.remoteGuestKey(meta.User(), key.Marshal())
+			ok = allowed || !held
+		default:
+			ok = true
+		}
 		if !ok {
-			n.mu.Lock()
-			n.guest, n.session = true, sess.ID()
-			n.mu.Unlock()
 			n.sendBanner(GuestKeyRefusal)
 		}
 	}
@@ -201,7 +226,29 @@ func (s *Server) publicKeyAuth(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.P
 		return nil, errKeyRequired
 	}
 	n.ok = true
-	return &ssh.Permissions{Extensions: map[string]string{"key": ssh.FingerprintSHA256(key)}}, nil
+	return &ssh.Permissions{Extensions: map[string]string{"key": ssh.FingerprintSHA256(key), publicKeyExtension: string(key.Marshal())}}, nil
+}
+
+// publicKeyExtension holds (in ssh.Permissions) the key, wire format, a
+// client authenticated with: a forwarded guest's goes to the owner.
+const publicKeyExtension = "public-key"
+
+// remoteGuestKey asks the node of the cluster holding user's session, when
+// another does, whether it takes a guest with key (wire format; nil: with
+// none). held is false when no other node holds it, or the cluster cannot
+// tell now: the guest is then let in to read why (guest.go).
+func (s *Server) remoteGuestKey(user string, key []byte) (allowed, held bool) {
+	if s.cfg.Forwarder == nil || !session.ValidTokenSyntax(user) {
+		return false, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+	defer cancel()
+	allowed, found, err := s.cfg.Forwarder.GuestKey(ctx, user, key)
+	if err != nil {
+		s.cfg.Log.Warn("guest key not checked by the node holding its session", "err", err)
+		return false, false
+	}
+	return allowed, found
 }
 
 // refusedGuest marks (in ssh.Permissions, with the fingerprints it offered)
@@ -220,10 +267,13 @@ func (s *Server) keyboardInteractiveAuth(meta ssh.ConnMetadata, _ ssh.KeyboardIn
 	if meta.User() == HostUser {
 		return nil, errKeyRequired
 	}
-	if sess := s.guestSession(meta.User()); sess == nil || !sess.RestrictsGuests() {
+	n := s.note(meta)
+	n.mu.Lock()
+	remote := n.remote
+	n.mu.Unlock()
+	if sess := s.guestSession(meta.User()); !remote && (sess == nil || !sess.RestrictsGuests()) {
 		return nil, errKeyRequired
 	}
-	n := s.note(meta)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.guest = true

@@ -27,11 +27,84 @@ const ForwardedGuestChannel = "guest@tmate-relay"
 type forwardedGuest struct {
 	Token string
 	Addr  string // the guest's own address, for limits, logs and the host's NOTIFY
+	// Key is the public key (wire format) the guest proved it holds
+	// when the accepting node authenticated it; empty: it used none.
+	// The owner checks it against the session's guest keys.
+	Key []byte
 }
 
 // ForwardedGuestData is the extra data of a ForwardedGuestChannel.
-func ForwardedGuestData(token, addr string) []byte {
-	return ssh.Marshal(forwardedGuest{Token: token, Addr: addr})
+func ForwardedGuestData(token, addr string, key []byte) []byte {
+	return ssh.Marshal(forwardedGuest{Token: token, Addr: addr, Key: key})
+}
+
+// parseForwardedGuest reads a ForwardedGuestChannel's extra data, also as a
+// node of the previous release sends it (no key), during a rolling
+// upgrade.
+func parseForwardedGuest(b []byte) (forwardedGuest, error) {
+	var g forwardedGuest
+	err := ssh.Unmarshal(b, &g)
+	if err != nil {
+		var old struct{ Token, Addr string }
+		if ssh.Unmarshal(b, &old) == nil {
+			return forwardedGuest{Token: old.Token, Addr: old.Addr}, nil
+		}
+	}
+	return g, err
+}
+
+// GuestKeyChannel is the node-link channel type that asks the owner,
+// while the accepting node authenticates a guest, whether the session
+// takes it with a key (or with none): the owner accepts the channel for
+// yes, rejects it with ssh.Prohibited for no and with ssh.ConnectionFailed
+// when it does not hold the session. The owner alone knows the keys its
+// host listed; they never leave it.
+const GuestKeyChannel = "guest-key@tmate-relay"
+
+// guestKeyQuestion is the extra data of a GuestKeyChannel.
+type guestKeyQuestion struct {
+	Token string
+	Key   []byte // wire format; empty: may a guest join without a key?
+}
+
+// GuestKeyData is the extra data of a GuestKeyChannel.
+func GuestKeyData(token string, key []byte) []byte {
+	return ssh.Marshal(guestKeyQuestion{Token: token, Key: key})
+}
+
+// AnswerGuestKey answers a GuestKeyChannel from another node.
+func (s *Server) AnswerGuestKey(nch ssh.NewChannel) {
+	var q guestKeyQuestion
+	if ssh.Unmarshal(nch.ExtraData(), &q) != nil || !session.ValidTokenSyntax(q.Token) {
+		nch.Reject(ssh.ConnectionFailed, "not a guest key question")
+		return
+	}
+	sess := s.guestSession(q.Token)
+	if sess == nil {
+		nch.Reject(ssh.ConnectionFailed, "no such session here")
+		return
+	}
+	if !allowsForwardedKey(sess, q.Key) {
+		nch.Reject(ssh.Prohibited, "no key listed by the session's host")
+		return
+	}
+	if ch, reqs, err := nch.Accept(); err == nil {
+		go ssh.DiscardRequests(reqs)
+		ch.Close()
+	}
+}
+
+// allowsForwardedKey reports whether sess takes a guest another node
+// authenticated with key (wire format; empty: with none).
+func allowsForwardedKey(sess *session.Session, key []byte) bool {
+	if !sess.RestrictsGuests() {
+		return true
+	}
+	if len(key) == 0 {
+		return false
+	}
+	k, err := ssh.ParsePublicKey(key)
+	return err == nil && sess.AllowsGuestKey(k)
 }
 
 // Forwarder finds the node holding a session this node does not, and
@@ -41,7 +114,11 @@ type Forwarder interface {
 	// token; ok is false when no other node holds the token's session;
 	// an error means the cluster could not tell, or the owner could not
 	// be reached.
-	OpenGuest(ctx context.Context, token, addr string) (ch ssh.Channel, reqs <-chan *ssh.Request, ok bool, err error)
+	OpenGuest(ctx context.Context, token, addr string, key []byte) (ch ssh.Channel, reqs <-chan *ssh.Request, ok bool, err error)
+	// GuestKey asks the node holding token's session whether it takes a
+	// guest with key (wire format; nil: with no key); found is false
+	// when no other node holds it.
+	GuestKey(ctx context.Context, token string, key []byte) (allowed, found bool, err error)
 }
 
 // ForwardUnavailableMessage is what a guest reads when the session may be
@@ -56,7 +133,7 @@ const forwardTimeout = 5 * time.Second
 // unknown token).
 func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log *slog.Logger) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
-	ch, reqs, ok, err := c.srv.cfg.Forwarder.OpenGuest(ctx, token, c.addr)
+	ch, reqs, ok, err := c.srv.cfg.Forwarder.OpenGuest(ctx, token, c.addr, c.publicKey())
 	cancel()
 	if err != nil {
 		time.Sleep(c.srv.limits.fail(c.addr)) // no faster probing while the cluster is out of reach
@@ -141,8 +218,8 @@ func (c *conn) forward(token string, t terminal, resizes <-chan viewer.Size, log
 // here (a ForwardedGuestChannel), as a guest connected from its own
 // address.
 func (s *Server) ServeForwardedGuest(nch ssh.NewChannel) {
-	var g forwardedGuest
-	if ssh.Unmarshal(nch.ExtraData(), &g) != nil || !session.ValidTokenSyntax(g.Token) || g.Addr == "" {
+	g, err := parseForwardedGuest(nch.ExtraData())
+	if err != nil || !session.ValidTokenSyntax(g.Token) || g.Addr == "" {
 		nch.Reject(ssh.ConnectionFailed, "not a forwarded guest")
 		return
 	}
@@ -161,6 +238,6 @@ func (s *Server) ServeForwardedGuest(nch ssh.NewChannel) {
 		return
 	}
 	defer ch.Close()
-	c := conn{srv: s, ch: ch, reqs: reqs, addr: g.Addr, user: g.Token, forwarded: true, admitted: func() {}, input: make(chan struct{}, 1)}
+	c := conn{srv: s, ch: ch, reqs: reqs, addr: g.Addr, user: g.Token, forwarded: true, forwardedKey: g.Key, admitted: func() {}, input: make(chan struct{}, 1)}
 	c.guest()
 }

@@ -322,10 +322,16 @@ func (c *conn) exit(status uint32) {
 // session takes listed keys only (auth.go), with the keys it offered.
 func (c *conn) refusedGuest() (offered string, refused bool) {
 	if c.forwarded {
-		// The node that authenticated it could not check the session's
-		// guest keys: a key-restricted session takes no forwarded guest.
+		// The node that authenticated it asked this one already; the
+		// session's keys may have changed since.
 		sess, _, ok := c.srv.cfg.Registry.Lookup(c.user)
-		return "unknown: forwarded by another node", ok && sess.RestrictsGuests()
+		if !ok || allowsForwardedKey(sess, c.forwardedKey) {
+			return "", false
+		}
+		if fp := c.keyFingerprint(); fp != "" {
+			return fp, true
+		}
+		return "none", true
 	}
 	if c.sc.Permissions == nil {
 		return "", false

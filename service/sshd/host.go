@@ -200,10 +200,28 @@ func (c *conn) resume(fresh *session.Session, freshGen uint64, addErr error, str
 // authenticated with, "" when it used none, or when another node of the
 // cluster authenticated it (a forwarded guest: no connection here).
 func (c *conn) keyFingerprint() string {
+	if c.forwarded {
+		if k, err := ssh.ParsePublicKey(c.forwardedKey); err == nil {
+			return ssh.FingerprintSHA256(k)
+		}
+		return ""
+	}
 	if c.sc == nil || c.sc.Permissions == nil {
 		return ""
 	}
 	return c.sc.Permissions.Extensions["key"]
+}
+
+// publicKey is the public key (wire format) the client authenticated
+// with, nil when it used none.
+func (c *conn) publicKey() []byte {
+	if c.forwarded {
+		return c.forwardedKey
+	}
+	if c.sc == nil || c.sc.Permissions == nil || c.sc.Permissions.Extensions[publicKeyExtension] == "" {
+		return nil
+	}
+	return []byte(c.sc.Permissions.Extensions[publicKeyExtension])
 }
 
 // hangUp closes the host's connection when a reconnection of the same host

@@ -549,6 +549,9 @@ type conn struct {
 	// forwarded: a guest another node of the cluster carried here
 	// (forward.go); sc is nil.
 	forwarded bool
+	// forwardedKey is the public key (wire format) a forwarded guest
+	// authenticated with on the node it reached; nil: none.
+	forwardedKey []byte
 	// admitted tells the address's limits that the connection reached a
 	// session; it may be called more than once.
 	admitted func()

@@ -29,7 +29,7 @@ func serveWeb(t *testing.T, idle time.Duration, perAddress int) string {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := NewServer(Handler(config.Default()), idle, log)
-	go srv.Serve(Listener(l, perAddress, log))
+	go srv.Serve(Listener(l, perAddress, false, log))
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
 }

@@ -94,9 +94,19 @@ func NewServer(h http.Handler, idle time.Duration, log *slog.Logger) *http.Serve
 // Listener wraps the web side's listener l: a failed accept (out of
 // descriptors) is waited out, not the end of the server, and one source
 // address (an IPv6 /64) holds at most perAddress connections open; more
-// are closed at once.
-func Listener(l net.Listener, perAddress int, log *slog.Logger) net.Listener {
-	return accept.PerAddress(accept.Retrying(l, "web", log), perAddress, "web", log)
+// are closed at once. With proxyProtocol ([web] proxy_protocol) each
+// connection must open with a PROXY protocol header, read within
+// ReadHeaderTimeout as a request's headers are, and its address is the
+// client's the header names; without, a connection that sends one is
+// refused.
+func Listener(l net.Listener, perAddress int, proxyProtocol bool, log *slog.Logger) net.Listener {
+	l = accept.Retrying(l, "web", log)
+	if proxyProtocol {
+		l = accept.ProxyHeaders(l, ReadHeaderTimeout, "web", log)
+	} else {
+		l = accept.RefuseProxyHeaders(l, "web", log)
+	}
+	return accept.PerAddress(l, perAddress, "web", log)
 }
 
 // Handler serves the relay's pages for cfg, without browser guests.
