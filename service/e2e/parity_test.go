@@ -269,7 +269,9 @@ var parityCases = []parityCase{
 		keys("C-u"), lit(":echo 'vi-done'"), keys("Enter"),
 	}, wait: "vi-done"},
 	{name: "vi-exit", files: map[string]string{"main.go": viFile()}, steps: []step{
-		typed("echo before-vi"),
+		// The vi command only once the prompt is back: typed while echo
+		// runs, the pane echoes it early and the prompt lands after it.
+		typed("echo before-vi"), waitFor("before-vi\n$"),
 		typed("vi -u NONE -i NONE -N main.go"), waitFor(`"main.go" 46`),
 		// vi flushes the terminal's unread input as it leaves: type only
 		// once the shell's prompt is back under the vi command line.

@@ -315,10 +315,12 @@ func moveScrolled(f *Frame, d *paneDrawn, p *PaneView, rows int) {
 	}
 	top, bot := p.Y+f.off, min(p.Y+p.H, rows)-1+f.off // the pane's rows in the frame
 	n := s.Scrolls() - d.scrolls
-	if bot <= top || n == 0 || n > uint64(bot-top) {
+	if bot <= top || n == 0 {
 		return
 	}
-	w, k := f.W, int(n)
+	// Scrolled by its height or more (a clear into history of a full
+	// screen), the pane holds only new lines.
+	w, k := f.W, int(min(n, uint64(bot+1-top)))
 	copy(f.Cells[top*w:(bot+1-k)*w], f.Cells[(top+k)*w:(bot+1)*w])
 	gone := f.Cells[(bot+1-k)*w : (bot+1)*w]
 	for i := range gone {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"tmate-relay/service/vt"
@@ -161,7 +162,7 @@ func checkIncremental(t *testing.T, ops []byte) {
 		}
 		got = inc.Render(got[:0], &f)
 		want = ref.Render(want[:0], full)
-		checkRendered(t, fmt.Sprintf("after op %d", i/2), &inc, &f, got, want)
+		checkRendered(t, fmt.Sprintf("after op %d", i/2), &inc, &ref, &f, got, want)
 	}
 }
 
@@ -169,9 +170,11 @@ func checkIncremental(t *testing.T, ops []byte) {
 // that compared every row of a composition from scratch did (want): the
 // same bytes; or, when Compose moved rows as a pane scrolled (Frame.scrollN)
 // and r scrolled or redrew by that, which the other finds its own way, that
-// r's record of the terminal is f and its row hashes are right.
+// r's record of the terminal is f and its row hashes are right; ref then
+// takes r's record (scroll region, pen, line ends), so that the next
+// frames' bytes are compared from the same terminal.
 // TestRenderFollowsScrollingPane checks such output on a real terminal.
-func checkRendered(t *testing.T, where string, r *Renderer, f *Frame, got, want []byte) {
+func checkRendered(t *testing.T, where string, r, ref *Renderer, f *Frame, got, want []byte) {
 	t.Helper()
 	if f.scrollN == 0 {
 		if !bytes.Equal(got, want) {
@@ -192,6 +195,19 @@ func checkRendered(t *testing.T, where string, r *Renderer, f *Frame, got, want 
 			}
 		}
 	}
+	*ref = r.clone()
+}
+
+// clone is a copy of r that shares no memory with it.
+func (r *Renderer) clone() Renderer {
+	c := *r
+	c.prev = slices.Clone(r.prev)
+	c.edge = slices.Clone(r.edge)
+	c.prevHash = slices.Clone(r.prevHash)
+	c.nextHash = slices.Clone(r.nextHash)
+	c.check = slices.Clone(r.check)
+	c.finder = scrollFinder{}
+	return c
 }
 
 func firstDiff(a, b *Frame) string {

@@ -356,7 +356,7 @@ func TestLocalViewsIncremental(t *testing.T) {
 			}
 			got = inc.Render(got[:0], &f)
 			want = ref.Render(want[:0], full)
-			checkRendered(t, fmt.Sprintf("run %d step %d", run, i), &inc, &f, got, want)
+			checkRendered(t, fmt.Sprintf("run %d step %d", run, i), &inc, &ref, &f, got, want)
 		}
 	}
 }

@@ -721,7 +721,7 @@ func (r *Renderer) scroll(dst []byte, f *Frame, partial bool) []byte {
 // drawing; otherwise every moved row is compared.
 func (r *Renderer) scrollMoved(dst []byte, f *Frame) []byte {
 	top, bot, n := f.scrollTop, f.scrollBot, f.scrollN
-	if r.scrollOff || top < 0 || bot >= r.h || n <= 0 || n > bot-top {
+	if r.scrollOff || top < 0 || bot >= r.h || n <= 0 || n > bot+1-top {
 		for y := max(top, 0); y <= min(bot, r.h-1); y++ {
 			r.check[y] = true
 		}
@@ -742,7 +742,7 @@ func (r *Renderer) scrollMoved(dst []byte, f *Frame) []byte {
 			gain++
 		}
 	}
-	if gain < 2 {
+	if gain < 2 && !r.scrollKeepsEnds(f, top, bot, n) {
 		for y := top; y <= bot; y++ {
 			r.check[y] = true
 		}
@@ -754,6 +754,26 @@ func (r *Renderer) scrollMoved(dst []byte, f *Frame) []byte {
 		r.prevHash[y] = hashRow(r.prev[y*w : (y+1)*w])
 	}
 	return dst
+}
+
+// scrollKeepsEnds reports whether moving the terminal's rows top..bot up
+// by n, as the pane's lines moved, spares a row the EL inside its old text
+// that drawing f's row over it would take. A tmate client's terminal moved
+// its lines (LF, or ED into history): tmux, the terminal, counts a line's
+// cells as used up to the last one written, and an EL keeps them used,
+// where a moved or new line has only its own.
+func (r *Renderer) scrollKeepsEnds(f *Frame, top, bot, n int) bool {
+	w := r.w
+	for y := top; y <= bot; y++ {
+		moved := 0 // the edge of the row that moves to y: none for a new one
+		if y+n <= bot {
+			moved = r.edge[y+n]
+		}
+		if end := clearedFrom(f.Cells[y*w : (y+1)*w]); r.edge[y] > end && moved <= end {
+			return true
+		}
+	}
+	return false
 }
 
 // scrollRegion moves rows top..bottom (0-based, inclusive) of the terminal
