@@ -599,6 +599,10 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	guest.Compose(&g.view, w, h, f)
 }
 
+// MaxObserverSize bounds each dimension of the observer's view, as
+// viewer.ClampSize bounds a guest's terminal.
+const MaxObserverSize = 1000
+
 // viewSize is the size g's frames are drawn at: its terminal's, except that
 // a read-only guest, which does not size the window (sendSize), gets no
 // more than the window and one row for its status line. Beyond that a
@@ -607,7 +611,11 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 // guest for an 80x24 session. The caller holds mu.
 func (s *Session) viewSize(g *Guest) (w, h int) {
 	if g.observer {
-		return s.sx, s.sy + 1
+		// The host alone names the window's size; a guest's terminal is
+		// bounded as any guest's is (viewer.ClampSize), so that a host
+		// claiming a huge window cannot make the recorder compose frames
+		// of gigabytes.
+		return min(s.sx, MaxObserverSize), min(s.sy+1, MaxObserverSize)
 	}
 	w, h = g.w, g.h
 	if g.ReadOnly && s.sx > 0 && s.sy > 0 {
