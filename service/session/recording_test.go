@@ -202,3 +202,29 @@ func TestRecordingObserverSizeIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// A relay that requires recording does not let a host refuse it while the
+// session runs: the recording stops there and the session ends, the host
+// told why.
+func TestRecordingRequiredRefusedWhileRunning(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec, Required: true}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Apply(&protocol.ExecCmd{Argv: []string{"set-option", "-g", RecordOption, "off"}})
+	if got := refusal(t, err); !strings.Contains(got, "this relay records every session") {
+		t.Fatalf("refusal %q: the session runs on unrecorded", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rec.mu.Lock()
+		marks := strings.Join(rec.marks, "\n")
+		rec.mu.Unlock()
+		if strings.Contains(marks, "stop: "+HostRefusedRecording) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("marks %q: the recording was not stopped", marks)
+		}
+	}
+}

@@ -299,7 +299,7 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 		s.statusLeft, s.statusRight = m.Left, m.Right
 		s.statusFromHost = true
 	case *protocol.ExecCmd:
-		s.applyCommand(m.Argv)
+		err = s.applyCommand(m.Argv)
 	case *protocol.Uname:
 		s.hostName = m.Nodename
 	case *protocol.Snapshot:
@@ -393,23 +393,28 @@ func (s *Session) windowByIdx(idx int) *window {
 }
 
 // applyCommand takes one command the host replicates: key bindings, the
-// prefix, options, and the tmate-set options the relay interprets. It never
-// fails: the host's own tmux accepted the command, and one the relay cannot
-// use only means guests do without it.
-func (s *Session) applyCommand(argv []string) {
+// prefix, options, and the tmate-set options the relay interprets. It fails
+// only for a host that refuses a required recording (applyRecordOption):
+// the host's own tmux accepted the command, and one the relay cannot use
+// only means guests do without it.
+func (s *Session) applyCommand(argv []string) error {
 	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
 		name, value := argv[len(argv)-2], argv[len(argv)-1]
 		if name == "tmate-set" && value == "foreground=true" {
 			s.foreground = true
-			return
+			return nil
 		}
-		if s.access.apply(name, value) || s.applyRecordOption(name, value) {
-			return
+		if s.access.apply(name, value) {
+			return nil
+		}
+		if ok, err := s.applyRecordOption(name, value); ok {
+			return err
 		}
 	}
 	s.opts.apply(argv, s.activeWindow)
 	s.alertsAfterCommand(argv)
 	s.keys.Apply(argv)
+	return nil
 }
 
 // announce sends what the host shows and scripts read once it is ready,
