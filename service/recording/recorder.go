@@ -95,7 +95,10 @@ func (r *Recorder) Record(s *session.Session, restarted bool) error {
 		r.failed(s, stopReason(err), err)
 		return err
 	}
+	// The observer is told of guests from their goroutines already.
+	rec.mu.Lock()
 	rec.f, rec.id = f, f.hdr.Relay.ID
+	rec.mu.Unlock()
 	r.mu.Lock()
 	if r.newest != nil {
 		r.newest[s.ID()] = f.hdr.Relay

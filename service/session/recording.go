@@ -53,24 +53,34 @@ type recordState struct {
 }
 
 // applyRecordOption takes the host's RecordOption; it reports whether name
-// was it. The caller holds mu.
-func (s *Session) applyRecordOption(name, value string) bool {
+// was it. A host that refuses while its session is recorded by a relay
+// that requires recording gets a RefusedError, which ends the session: it
+// must not run on unrecorded. The caller holds mu.
+func (s *Session) applyRecordOption(name, value string) (bool, error) {
 	if name != RecordOption {
-		return false
+		return false, nil
 	}
 	on, err := strconv.ParseBool(value)
 	if err != nil {
 		on = value != "off" && value != "no"
 	}
 	s.rec.refused = !on
-	if obs := s.rec.obs; obs != nil && !on {
-		// Not under mu: stopping takes it.
-		go func() {
-			obs.Stop(HostRefusedRecording)
-			s.host.Notify("Relay: recording stopped, as the host asked (" + RecordOption + " off).")
-		}()
+	obs := s.rec.obs
+	if obs == nil || on {
+		return true, nil
 	}
-	return true
+	required := s.cfg.Record.Required
+	// Not under mu: stopping takes it.
+	go func() {
+		obs.Stop(HostRefusedRecording)
+		if !required {
+			s.host.Notify("Relay: recording stopped, as the host asked (" + RecordOption + " off).")
+		}
+	}()
+	if required {
+		return true, &RefusedError{"Relay: this relay records every session, and this host refused (" + RecordOption + " off) while the session ran; the session ends. Remove that setting to share through this relay."}
+	}
+	return true, nil
 }
 
 // HostRefusedRecording is why a recording stopped when its host set

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"tmate-relay/service/guest"
 	"tmate-relay/service/protocol"
 )
 
@@ -174,5 +175,56 @@ func TestRecordingHostReconnectAndRelayRestart(t *testing.T) {
 	}
 	if again.calls != 1 || !again.restarted {
 		t.Errorf("after a relay restart: %d recordings, restarted %v", again.calls, again.restarted)
+	}
+}
+
+// A host naming a huge window does not make the observer's frames huge:
+// they are bounded as a guest's terminal is.
+func TestRecordingObserverSizeIsBounded(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec}})
+	w0 := protocol.Window{Idx: 0, Name: "sh", ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 1, SY: 1}}}
+	for _, tc := range []struct{ sx, sy, wantW, wantH int }{
+		{80, 23, 80, 24},
+		{protocol.DefaultMaxSize, protocol.DefaultMaxSize, MaxObserverSize, MaxObserverSize},
+		{30, protocol.DefaultMaxSize, 30, MaxObserverSize},
+	} {
+		apply(t, s, layout(tc.sx, tc.sy, 0, w0))
+		if rec.observer == nil {
+			if err := hostSays(t, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var f guest.Frame
+		s.Compose(rec.observer, &f)
+		if f.W != tc.wantW || f.H != tc.wantH {
+			t.Errorf("window %dx%d: observer frame %dx%d, want %dx%d", tc.sx, tc.sy, f.W, f.H, tc.wantW, tc.wantH)
+		}
+	}
+}
+
+// A relay that requires recording does not let a host refuse it while the
+// session runs: the recording stops there and the session ends, the host
+// told why.
+func TestRecordingRequiredRefusedWhileRunning(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, _ := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec, Required: true}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Apply(&protocol.ExecCmd{Argv: []string{"set-option", "-g", RecordOption, "off"}})
+	if got := refusal(t, err); !strings.Contains(got, "this relay records every session") {
+		t.Fatalf("refusal %q: the session runs on unrecorded", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rec.mu.Lock()
+		marks := strings.Join(rec.marks, "\n")
+		rec.mu.Unlock()
+		if strings.Contains(marks, "stop: "+HostRefusedRecording) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("marks %q: the recording was not stopped", marks)
+		}
 	}
 }

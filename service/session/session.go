@@ -299,7 +299,7 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 		s.statusLeft, s.statusRight = m.Left, m.Right
 		s.statusFromHost = true
 	case *protocol.ExecCmd:
-		s.applyCommand(m.Argv)
+		err = s.applyCommand(m.Argv)
 	case *protocol.Uname:
 		s.hostName = m.Nodename
 	case *protocol.Snapshot:
@@ -393,23 +393,28 @@ func (s *Session) windowByIdx(idx int) *window {
 }
 
 // applyCommand takes one command the host replicates: key bindings, the
-// prefix, options, and the tmate-set options the relay interprets. It never
-// fails: the host's own tmux accepted the command, and one the relay cannot
-// use only means guests do without it.
-func (s *Session) applyCommand(argv []string) {
+// prefix, options, and the tmate-set options the relay interprets. It fails
+// only for a host that refuses a required recording (applyRecordOption):
+// the host's own tmux accepted the command, and one the relay cannot use
+// only means guests do without it.
+func (s *Session) applyCommand(argv []string) error {
 	if len(argv) >= 3 && (argv[0] == "set-option" || argv[0] == "set") {
 		name, value := argv[len(argv)-2], argv[len(argv)-1]
 		if name == "tmate-set" && value == "foreground=true" {
 			s.foreground = true
-			return
+			return nil
 		}
-		if s.access.apply(name, value) || s.applyRecordOption(name, value) {
-			return
+		if s.access.apply(name, value) {
+			return nil
+		}
+		if ok, err := s.applyRecordOption(name, value); ok {
+			return err
 		}
 	}
 	s.opts.apply(argv, s.activeWindow)
 	s.alertsAfterCommand(argv)
 	s.keys.Apply(argv)
+	return nil
 }
 
 // announce sends what the host shows and scripts read once it is ready,
@@ -599,6 +604,10 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	guest.Compose(&g.view, w, h, f)
 }
 
+// MaxObserverSize bounds each dimension of the observer's view, as
+// viewer.ClampSize bounds a guest's terminal.
+const MaxObserverSize = 1000
+
 // viewSize is the size g's frames are drawn at: its terminal's, except that
 // a read-only guest, which does not size the window (sendSize), gets no
 // more than the window and one row for its status line. Beyond that a
@@ -607,7 +616,11 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 // guest for an 80x24 session. The caller holds mu.
 func (s *Session) viewSize(g *Guest) (w, h int) {
 	if g.observer {
-		return s.sx, s.sy + 1
+		// The host alone names the window's size; a guest's terminal is
+		// bounded as any guest's is (viewer.ClampSize), so that a host
+		// claiming a huge window cannot make the recorder compose frames
+		// of gigabytes.
+		return min(s.sx, MaxObserverSize), min(s.sy+1, MaxObserverSize)
 	}
 	w, h = g.w, g.h
 	if g.ReadOnly && s.sx > 0 && s.sy > 0 {
