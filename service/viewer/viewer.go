@@ -111,19 +111,31 @@ func StalledMessage(timeout time.Duration) string {
 // errStalled is a write that did not finish within the write timeout.
 var errStalled = errors.New("the guest stopped taking output")
 
-// write writes b to term, or drops the guest when the write has not
-// finished within timeout. Frames are never queued (one is in flight at a
-// time, see Run), so a guest that stops reading holds one frame and the
-// transport's buffers, and for no longer than timeout.
-func write(term Terminal, b []byte, timeout time.Duration) error {
-	var stalled atomic.Bool
-	t := time.AfterFunc(timeout, func() {
-		stalled.Store(true)
-		term.Drop()
-	})
-	_, err := term.Write(b)
-	t.Stop()
-	if stalled.Load() {
+// writeGuard writes frames to a guest's terminal and drops the guest when
+// a write has not finished within timeout. Frames are never queued (one is
+// in flight at a time, see Run), so a guest that stops reading holds one
+// frame and the transport's buffers, and for no longer than timeout. Its
+// one timer is armed again for each frame: a new timer per frame would
+// cost every keystroke's echo an allocation.
+type writeGuard struct {
+	term    Terminal
+	timeout time.Duration
+	timer   *time.Timer
+	stalled atomic.Bool
+}
+
+func (w *writeGuard) write(b []byte) error {
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.timeout, func() {
+			w.stalled.Store(true)
+			w.term.Drop()
+		})
+	} else {
+		w.timer.Reset(w.timeout)
+	}
+	_, err := w.term.Write(b)
+	w.timer.Stop()
+	if w.stalled.Load() {
 		return errStalled
 	}
 	return err
@@ -158,13 +170,14 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		renderer.CursorStyles = cs.CursorStyles()
 	}
 	receipts, _ := term.(Receipter)
+	out := &writeGuard{term: term, timeout: cfg.WriteTimeout}
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
 		ended.Store(true)
 		buf = renderer.Leave(buf[:0])
 		buf = append(buf, LastWords("["+msg+"]")...)
-		if err := write(term, buf, cfg.WriteTimeout); errors.Is(err, errStalled) {
+		if err := out.write(buf); errors.Is(err, errStalled) {
 			return StalledMessage(cfg.WriteTimeout)
 		}
 		term.End(msg)
@@ -197,7 +210,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
 		if len(buf) > 0 {
-			if err := write(term, buf, cfg.WriteTimeout); err != nil {
+			if err := out.write(buf); err != nil {
 				if errors.Is(err, errStalled) {
 					return StalledMessage(cfg.WriteTimeout)
 				}
