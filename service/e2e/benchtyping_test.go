@@ -25,7 +25,7 @@ const (
 	typedLines   = 50
 	typedPerLine = 20 // keys a line
 	pasteSize    = 4096
-	pastes       = 10 // per typist
+	pastes       = 30 // per typist, for a steadier median
 )
 
 // echoRow is what one terminal measured at one spacing.
