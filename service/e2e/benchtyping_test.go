@@ -66,6 +66,7 @@ func BenchmarkTypingEcho(b *testing.B) {
 				}
 			}
 			reportEcho(b, fmt.Sprintf("gap %v", gap), func(i int) string { return terms[i].name }, rows)
+			reportOverFloor(b, rows[0], rows[2])
 		})
 	}
 }
@@ -165,6 +166,20 @@ func BenchmarkPasteEcho(b *testing.B) {
 	}
 	reportEcho(b, fmt.Sprintf("%d-byte paste, until its last line shows", pasteSize),
 		func(i int) string { return terms[i].name }, rows)
+	reportOverFloor(b, rows[0], rows[2])
+}
+
+// reportOverFloor reports how much the relay's p50 and p99 exceed the
+// floor relay's, measured in the same run: what issue #18's targets
+// bound (p50 by 100 µs, p99 by 500 µs).
+func reportOverFloor(b *testing.B, relay, floor echoRow) {
+	b.Helper()
+	for _, p := range []float64{50, 99} {
+		rel, flo := slices.Sorted(slices.Values(relay.lat)), slices.Sorted(slices.Values(floor.lat))
+		over := percentile(rel, p) - percentile(flo, p)
+		b.ReportMetric(over, fmt.Sprintf("relay-over-floor-p%.0f-µs", p))
+		b.Logf("relay over floor at p%.0f: %+.0f µs", p, over)
+	}
 }
 
 // pasteBlock is paste n: pasteSize bytes of 64-byte lines, each ending in
