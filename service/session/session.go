@@ -269,7 +269,9 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 			s.noteData()
-			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
+			if short := p.emu.Short(); short != nil { // the message is built for a refusal only: output comes a keystroke at a time
+				err = s.cellsRefusal(short, "the output of pane "+strconv.Itoa(m.PaneID))
+			}
 		}
 	case *protocol.SyncLayout:
 		err = s.applyLayout(m)
