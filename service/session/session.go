@@ -31,6 +31,13 @@ type HostSender interface {
 	ExecCmd(clientID int, argv ...string) error
 }
 
+// KeysSender is a HostSender that can send several keys in one write
+// (protocol.Encoder): a guest's paste then reaches the host in a few
+// packets rather than a packet per key.
+type KeysSender interface {
+	PaneKeys(paneID int, keys []uint64) error
+}
+
 // Config holds what a session needs to know about the relay.
 type Config struct {
 	// Log is where a panic that ends the session goes (Crash);

@@ -33,3 +33,21 @@ func BenchmarkHostSendKey(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHostSendPaste is a guest's 4 KiB paste sent to the host as
+// the guest's loop sends one read's keys: in one write.
+func BenchmarkHostSendPaste(b *testing.B) {
+	c := &conn{srv: &Server{cfg: Config{HostWriteTimeout: time.Minute}}, ch: discardChannel{}}
+	h := newHostSender(c.stallGuard(slog.New(slog.DiscardHandler)), nil)
+	h.nudge = func() {}
+	keys := make([]uint64, 4096)
+	for i := range keys {
+		keys[i] = uint64('a' + i%26)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.PaneKeys(-1, keys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

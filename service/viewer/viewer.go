@@ -244,16 +244,27 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 		flush *time.Timer
 		done  bool
 	)
+	// keys are the pane keys of one read, sent together: a paste
+	// reaches the host in one write, not a write per key.
+	var keys []uint64
+	sendKeys := func() {
+		sess.SendKeys(g, keys)
+		keys = keys[:0]
+	}
 	// run performs acts; it reports whether the guest detached or its
 	// loop ended.
 	run := func(acts []guest.Action) bool {
 		if ended.Load() {
 			return true
 		}
+		defer sendKeys()
 		for _, a := range acts {
+			if a.Kind == guest.ActPaneKey {
+				keys = append(keys, uint64(a.Key))
+				continue
+			}
+			sendKeys() // the keys before an action go first
 			switch a.Kind {
-			case guest.ActPaneKey:
-				sess.SendKey(g, a.Key)
 			case guest.ActExec:
 				sess.Exec(g, a.Argv)
 			case guest.ActPrompt:
