@@ -220,6 +220,7 @@ func (f *floorRelay) serveGuest(ch ssh.Channel) {
 	}()
 	var in keycodes.Reader
 	buf := make([]byte, 4096)
+	var keys []uint64
 	for {
 		n, err := ch.Read(buf)
 		if err != nil {
@@ -228,10 +229,10 @@ func (f *floorRelay) serveGuest(ch ssh.Channel) {
 		f.mu.Lock()
 		host, pane := f.host, f.pane
 		f.mu.Unlock()
-		in.Feed(buf[:n], func(k keycodes.Key) {
-			if host != nil && pane >= 0 {
-				host.PaneKey(pane, uint64(k))
-			}
-		})
+		keys = keys[:0]
+		in.Feed(buf[:n], func(k keycodes.Key) { keys = append(keys, uint64(k)) })
+		if host != nil && pane >= 0 && len(keys) > 0 {
+			host.PaneKeys(pane, keys) // one write for one read's keys, as the relay sends them
+		}
 	}
 }
