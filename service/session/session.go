@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/audit"
@@ -132,6 +133,11 @@ type Session struct {
 
 	statusFromHost bool      // under mu: the host sent a STATUS (else guests expand its formats)
 	statusClock    sync.Once // starts tickStatusClock
+	// stateGen counts, under mu, the host's messages other than output:
+	// only they change the options, windows and status source that
+	// statusOpts was read from (options.go).
+	stateGen   uint64
+	statusOpts atomic.Pointer[statusOpts]
 
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
@@ -268,6 +274,9 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, output := m.(*protocol.PtyData); !output {
+		s.stateGen++
+	}
 	switch m := m.(type) {
 	case *protocol.PtyData:
 		s.activity.touch()
