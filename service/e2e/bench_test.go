@@ -49,6 +49,7 @@ func startBenchPair(b *testing.B) *benchPair {
 	b.Helper()
 	needTools(b, "tmate", "ssh", "ssh-keygen")
 	r := startRelay(b, "")
+	r.waitRepository(b)
 	h := startHost(b, r, benchW, benchH-1, "")
 	bp := &benchPair{r: r, h: h,
 		guest: sshGuestPty(b, r, tokenOf(b, h.display("#{tmate_ssh}")), benchW, benchH),
@@ -61,6 +62,18 @@ func startBenchPair(b *testing.B) *benchPair {
 	}
 	bp.quiet(b, 200*time.Millisecond)
 	return bp
+}
+
+// waitRepository waits until the relay has written its package repository.
+// A relay's first start creates the repository's RSA signing key in the
+// background: seconds of CPU that a benchmark started meanwhile would
+// measure as the relay's.
+func (r *relay) waitRepository(tb testing.TB) {
+	tb.Helper()
+	eventually(tb, 2*time.Minute, "the relay writes its package repository", func() (bool, string) {
+		log := r.log.String()
+		return strings.Contains(log, "package repository written"), log
+	})
 }
 
 func (bp *benchPair) terms() []*ptyTerm { return []*ptyTerm{bp.guest, bp.base} }

@@ -77,6 +77,7 @@ func BenchmarkManySessionsCPU(b *testing.B) {
 	for i, h := range hosts {
 		go h.writeLines(time.Duration(i)*time.Second/cpuSessions, stop)
 	}
+	r.waitRepository(b)
 	time.Sleep(3 * time.Second) // every host has written, every guest drawn
 	var cpu time.Duration
 	var bytes int64

@@ -69,8 +69,11 @@ func floorPair(tb testing.TB) *benchPair {
 	for {
 		h.run("send-keys", "C-u", "clear", "Enter")
 		if _, err := bp.guest.until(500*time.Millisecond, rowIs(0, "$")); err == nil {
-			bp.both(tb, 5*time.Second, rowIs(0, "$"))
-			return bp
+			// The client may still show an earlier clear's command line on a
+			// busy machine: clear again until both show the prompt alone.
+			if _, err := bp.base.until(5*time.Second, rowIs(0, "$")); err == nil {
+				return bp
+			}
 		}
 		if time.Now().After(deadline) {
 			tb.Fatal("the floor relay's guest never showed the host's prompt")
@@ -220,6 +223,7 @@ func (f *floorRelay) serveGuest(ch ssh.Channel) {
 	}()
 	var in keycodes.Reader
 	buf := make([]byte, 4096)
+	var keys []uint64
 	for {
 		n, err := ch.Read(buf)
 		if err != nil {
@@ -228,10 +232,10 @@ func (f *floorRelay) serveGuest(ch ssh.Channel) {
 		f.mu.Lock()
 		host, pane := f.host, f.pane
 		f.mu.Unlock()
-		in.Feed(buf[:n], func(k keycodes.Key) {
-			if host != nil && pane >= 0 {
-				host.PaneKey(pane, uint64(k))
-			}
-		})
+		keys = keys[:0]
+		in.Feed(buf[:n], func(k keycodes.Key) { keys = append(keys, uint64(k)) })
+		if host != nil && pane >= 0 && len(keys) > 0 {
+			host.PaneKeys(pane, keys) // one write for one read's keys, as the relay sends them
+		}
 	}
 }

@@ -149,20 +149,23 @@ func (in *Input) KeyTable() string {
 }
 
 // Feed decodes the guest's bytes and returns what they ask for, in order.
+// The actions are valid until the next Feed or Flush, which reuse their
+// slice: a new one per keystroke would cost every key an allocation.
 func (in *Input) Feed(p []byte) []Action {
 	if faultinject.Hook != nil {
 		faultinject.Hook(faultinject.GuestInput, string(p)) // a copy: p must not escape
 	}
-	in.out = nil
+	in.out = in.out[:0]
 	if !in.detached {
 		in.r.Feed(p, in.key)
 	}
 	return in.out
 }
 
-// Flush decodes pending bytes as complete (a lone ESC is Escape).
+// Flush decodes pending bytes as complete (a lone ESC is Escape). Its
+// actions, as Feed's, are valid until the next Feed or Flush.
 func (in *Input) Flush() []Action {
-	in.out = nil
+	in.out = in.out[:0]
 	if !in.detached {
 		in.r.Flush(in.key)
 	}

@@ -553,3 +553,23 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// PaneKeys writes what PaneKey writes for each key, in one Write.
+func TestEncoderPaneKeysInOneWrite(t *testing.T) {
+	keys := []uint64{'a', 0x400000000000 | 0x100000000000 + 65, ^uint64(0), '\r'}
+	var each, batch writeCounter
+	for _, k := range keys {
+		if err := NewEncoder(&each).PaneKey(3, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := NewEncoder(&batch).PaneKeys(3, keys); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := bytes.Join(batch.writes, nil), bytes.Join(each.writes, nil); !bytes.Equal(got, want) {
+		t.Errorf("got % x\nwant % x", got, want)
+	}
+	if len(batch.writes) != 1 {
+		t.Errorf("%d writes, want 1", len(batch.writes))
+	}
+}

@@ -126,6 +126,21 @@ func (e *Encoder) PaneKey(paneID int, key uint64) error {
 	})
 }
 
+// PaneKeys sends keys to a pane (paneID -1: the active pane) as one
+// PANE_KEY message each, in a single Write: a paste of a few thousand keys
+// crosses the SSH channel in a few packets, not one packet per key.
+func (e *Encoder) PaneKeys(paneID int, keys []uint64) error {
+	return e.send(func(b []byte, _ bool) []byte {
+		for _, key := range keys {
+			b = appendArray(b, 3)
+			b = appendInt(b, inPaneKey)
+			b = appendInt(b, int64(paneID))
+			b = appendUint(b, key)
+		}
+		return b
+	})
+}
+
 // ErrEmptyArgv is returned by ExecCmd without argv.
 var ErrEmptyArgv = errors.New("protocol: ExecCmd needs at least the command name")
 

@@ -269,13 +269,14 @@ func (s *Session) sendSize() error {
 	return s.host.Resize(sx, sy)
 }
 
-// SendKey sends a guest's key to the host's active pane.
-func (s *Session) SendKey(g *Guest, k keys.Key) error {
-	if g.ReadOnly {
+// SendKeys sends a guest's keys, typed or pasted together, to the host's
+// active pane in one write where the host's sender allows it.
+func (s *Session) SendKeys(g *Guest, keys []uint64) error {
+	if g.ReadOnly || len(keys) == 0 {
 		return nil
 	}
 	s.activity.touch()
-	return s.host.PaneKey(-1, uint64(k))
+	return s.rc.PaneKeys(-1, keys)
 }
 
 // Exec runs a guest's bound command on the host.

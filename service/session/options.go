@@ -367,31 +367,68 @@ func (s *Session) modeStyle(idx int) vt.Cell {
 
 // optionsView fills the View's option fields. The caller holds s.mu.
 func (s *Session) optionsView(v *guest.View) {
-	o := &s.opts
-	v.StatusOn = o.sessionOpt("status") == "on"
-	v.StatusTop = o.sessionOpt("status-position") == "top"
-	v.StatusStyle = o.sessionOpt("status-style")
-	v.MessageStyle = o.sessionOpt("message-style")
-	v.StatusJustify = o.sessionOpt("status-justify")
-	v.StatusLeftLength = lengthView(o.number(o.sessionOpt("status-left-length")))
-	v.StatusRightLength = lengthView(o.number(o.sessionOpt("status-right-length")))
+	o := s.readStatusOpts()
+	v.StatusOn, v.StatusTop = o.on, o.top
+	v.StatusStyle, v.MessageStyle, v.StatusJustify = o.style, o.messageStyle, o.justify
+	v.StatusLeftLength, v.StatusRightLength = o.leftLength, o.rightLength
+	v.StatusExpand, v.StatusClock = false, 0 // v is the guest's view of the last frame
 	if !s.statusFromHost {
 		// No client of the host's draws a status line, so it sends none:
 		// guests expand the host's formats themselves, as its client would.
 		v.StatusExpand = true
-		v.StatusLeft, v.StatusRight = o.sessionOpt("status-left"), o.sessionOpt("status-right")
+		v.StatusLeft, v.StatusRight = o.left, o.right
 		s.statusClock.Do(func() { go s.tickStatusClock() })
 	}
-	if step := s.statusClockStep(v); step > 0 {
+	if o.clockStep > 0 {
 		t := statusNow().Unix()
-		v.StatusClock = t - t%step
+		v.StatusClock = t - t%o.clockStep
 	}
-	v.StatusLeftStyle = o.sessionOpt("status-left-style")
-	v.StatusRightStyle = o.sessionOpt("status-right-style")
+	v.StatusLeftStyle, v.StatusRightStyle = o.leftStyle, o.rightStyle
 	v.Host = s.hostName
 	v.SessionName = s.sessionName()
-	v.PaneBorderStyle = o.windowOpt(s.activeWindow, "pane-border-style")
-	v.PaneActiveBorderStyle = o.windowOpt(s.activeWindow, "pane-active-border-style")
+	v.PaneBorderStyle, v.PaneActiveBorderStyle = o.border, o.activeBorder
+}
+
+// statusOpts is what optionsView reads of the options, kept from one frame
+// to the next until the host changes them: option lookups by name were a
+// quarter of an echo's frame.
+type statusOpts struct {
+	gen                                uint64 // Session.stateGen when read
+	on, top                            bool
+	style, messageStyle, justify       string
+	leftLength, rightLength            int
+	left, right, leftStyle, rightStyle string
+	border, activeBorder               string
+	clockStep                          int64
+}
+
+// readStatusOpts returns the status options as they are now, read again
+// only after the host changed the session's state. The caller holds s.mu
+// (a read lock: guests' frames read them at once, hence the atomic).
+func (s *Session) readStatusOpts() *statusOpts {
+	if o := s.statusOpts.Load(); o != nil && o.gen == s.stateGen {
+		return o
+	}
+	opts := &s.opts
+	o := &statusOpts{
+		gen:          s.stateGen,
+		on:           opts.sessionOpt("status") == "on",
+		top:          opts.sessionOpt("status-position") == "top",
+		style:        opts.sessionOpt("status-style"),
+		messageStyle: opts.sessionOpt("message-style"),
+		justify:      opts.sessionOpt("status-justify"),
+		leftLength:   lengthView(opts.number(opts.sessionOpt("status-left-length"))),
+		rightLength:  lengthView(opts.number(opts.sessionOpt("status-right-length"))),
+		left:         opts.sessionOpt("status-left"),
+		right:        opts.sessionOpt("status-right"),
+		leftStyle:    opts.sessionOpt("status-left-style"),
+		rightStyle:   opts.sessionOpt("status-right-style"),
+		border:       opts.windowOpt(s.activeWindow, "pane-border-style"),
+		activeBorder: opts.windowOpt(s.activeWindow, "pane-active-border-style"),
+	}
+	o.clockStep = s.statusClockStep(!s.statusFromHost, o.left, o.right)
+	s.statusOpts.Store(o)
+	return o
 }
 
 // statusNow is the time status formats show (benchmarks stand a clock in).
@@ -501,7 +538,7 @@ func (s *Session) tickStatusClock() {
 // The view's clock moves only by whole steps, so that a session showing
 // the minutes composes its guests' frames again once a minute, not every
 // second.
-func (s *Session) statusClockStep(v *guest.View) int64 {
+func (s *Session) statusClockStep(expand bool, left, right string) int64 {
 	o := &s.opts
 	step := int64(0)
 	read := func(format string) {
@@ -509,9 +546,9 @@ func (s *Session) statusClockStep(v *guest.View) int64 {
 			step = n
 		}
 	}
-	if v.StatusExpand {
-		read(v.StatusLeft)
-		read(v.StatusRight)
+	if expand {
+		read(left)
+		read(right)
 	}
 	for i := range s.windows {
 		idx := s.windows[i].idx

@@ -130,3 +130,52 @@ func TestStatusClockMovesByStep(t *testing.T) {
 		})
 	}
 }
+
+// The status options a guest's frame reads are kept between frames, and
+// read again once the host changed them: each change shows in the next
+// frame.
+func TestStatusOptionsFollowTheHost(t *testing.T) {
+	s := New(Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &hostLog{})
+	t.Cleanup(func() { s.End("done") })
+	layout := func(active int) *protocol.SyncLayout {
+		return &protocol.SyncLayout{SX: 80, SY: 24, ActiveWindowIdx: active, Windows: []protocol.Window{
+			{Idx: 0, ActivePaneID: 0, Panes: []protocol.PaneLayout{{ID: 0, SX: 80, SY: 24}}},
+			{Idx: 1, ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 80, SY: 24}}},
+		}}
+	}
+	if _, err := s.Apply(layout(0)); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Attach(false, "192.0.2.1", 80, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v guest.View
+	view := func() *guest.View {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		s.view(&v, g)
+		return &v
+	}
+	for _, step := range []struct {
+		name  string
+		msg   protocol.HostMessage
+		check func(v *guest.View) bool
+	}{
+		{"status off", &protocol.ExecCmd{Argv: []string{"set", "-g", "status", "off"}}, func(v *guest.View) bool { return !v.StatusOn }},
+		{"status on, at the top", &protocol.ExecCmd{Argv: []string{"set", "-g", "status-position", "top"}}, func(v *guest.View) bool { return v.StatusTop }},
+		{"a status style", &protocol.ExecCmd{Argv: []string{"set", "status-style", "bg=red"}}, func(v *guest.View) bool { return v.StatusStyle == "bg=red" }},
+		{"a clock in status-left", &protocol.ExecCmd{Argv: []string{"set", "status-left", "%S"}}, func(v *guest.View) bool { return v.StatusLeft == "%S" && v.StatusClock != 0 }},
+		{"window 1's border style", &protocol.ExecCmd{Argv: []string{"setw", "-t", "1", "pane-border-style", "fg=red"}}, func(v *guest.View) bool { return v.PaneBorderStyle == "default" }},
+		{"window 1 active", layout(1), func(v *guest.View) bool { return v.PaneBorderStyle == "fg=red" }},
+		{"the host's own status line", &protocol.Status{Left: "L", Right: "R"}, func(v *guest.View) bool { return !v.StatusExpand && v.StatusClock == 0 }},
+	} {
+		view() // the options as they were, read before the change
+		if _, err := s.Apply(step.msg); err != nil {
+			t.Fatal(err)
+		}
+		if !step.check(view()) {
+			t.Errorf("%s: not in the next frame's view: %+v", step.name, v)
+		}
+	}
+}

@@ -76,6 +76,24 @@ func (l *hostLink) PaneKey(paneID int, key uint64) error {
 	return nil
 }
 
+// PaneKeys sends keys in one write when the host's sender can
+// (KeysSender), else one by one.
+func (l *hostLink) PaneKeys(paneID int, keys []uint64) error {
+	h := l.sender()
+	if h == nil {
+		return nil
+	}
+	if ks, ok := h.(KeysSender); ok {
+		return ks.PaneKeys(paneID, keys)
+	}
+	for _, k := range keys {
+		if err := h.PaneKey(paneID, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (l *hostLink) ExecCmd(clientID int, argv ...string) error {
 	if h := l.sender(); h != nil {
 		return h.ExecCmd(clientID, argv...)

@@ -98,7 +98,7 @@ func TestHostAwayKeepsSessionUntilWindowEnds(t *testing.T) {
 	if got := awayMessage(s, late); got != awayNoticeText(5*time.Minute) {
 		t.Fatalf("a guest joining while the host is away reads %q", got)
 	}
-	s.SendKey(g, 'x')
+	s.SendKeys(g, []uint64{'x'})
 	if sent := h.take(); len(sent) != 0 {
 		t.Fatalf("the lost connection was sent %q", sent)
 	}
@@ -177,7 +177,7 @@ func TestResumeReattachesAwaySession(t *testing.T) {
 	if d := dataOf(t, sent); d == "" {
 		t.Error("no fresh reconnection data")
 	}
-	s.SendKey(g, 'x')
+	s.SendKeys(g, []uint64{'x'})
 	if sent := h2.take(); len(sent) != 1 || !strings.HasPrefix(sent[0], "PANE_KEY") {
 		t.Fatalf("a guest's key reached the new connection as %q", sent)
 	}

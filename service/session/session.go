@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tmate-relay/service/audit"
@@ -29,6 +30,13 @@ type HostSender interface {
 	Ready() error
 	PaneKey(paneID int, key uint64) error
 	ExecCmd(clientID int, argv ...string) error
+}
+
+// KeysSender is a HostSender that can send several keys in one write
+// (protocol.Encoder): a guest's paste then reaches the host in a few
+// packets rather than a packet per key.
+type KeysSender interface {
+	PaneKeys(paneID int, keys []uint64) error
 }
 
 // Config holds what a session needs to know about the relay.
@@ -127,6 +135,11 @@ type Session struct {
 
 	statusFromHost bool      // under mu: the host sent a STATUS (else guests expand its formats)
 	statusClock    sync.Once // starts tickStatusClock
+	// stateGen counts, under mu, the host's messages other than output:
+	// only they change the options, windows and status source that
+	// statusOpts was read from (options.go).
+	stateGen   uint64
+	statusOpts atomic.Pointer[statusOpts]
 
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
@@ -264,6 +277,9 @@ func (s *Session) ApplyQuiet(m protocol.HostMessage) (changed, done bool, err er
 func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, output := m.(*protocol.PtyData); !output {
+		s.stateGen++
+	}
 	switch m := m.(type) {
 	case *protocol.PtyData:
 		s.activity.touch()
@@ -272,7 +288,9 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 			p.emu.Write(m.Data)
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
 			s.noteData()
-			err = s.cellsRefusal(p.emu.Short(), "the output of pane "+strconv.Itoa(m.PaneID))
+			if short := p.emu.Short(); short != nil { // the message is built for a refusal only: output comes a keystroke at a time
+				err = s.cellsRefusal(short, "the output of pane "+strconv.Itoa(m.PaneID))
+			}
 		}
 	case *protocol.SyncLayout:
 		err = s.applyLayout(m)

@@ -161,9 +161,9 @@ func TestReadOnlyGuestSendsNothing(t *testing.T) {
 	ro, _ := s.Attach(true, "192.0.2.1", 80, 24)
 	rw, _ := s.Attach(false, "192.0.2.2", 80, 24)
 	h.take()
-	s.SendKey(ro, 'x')
+	s.SendKeys(ro, []uint64{'x'})
 	s.Exec(ro, []string{"new-window"})
-	s.SendKey(rw, 'y')
+	s.SendKeys(rw, []uint64{'y'})
 	s.Exec(rw, []string{"new-window"})
 	want := []string{"PANE_KEY -1 0x79", fmt.Sprintf("EXEC_CMD %d new-window", rw.ClientID)}
 	if got := h.take(); !reflect.DeepEqual(got, want) {

@@ -140,19 +140,31 @@ func (c *conn) hostOutput() io.Reader {
 // stallGuard is the host's channel as the session writes to it: a write
 // (guests' keys and commands, notices) that the host has not taken within
 // HostWriteTimeout closes the host's connection, which fails it and every
-// write waiting behind it. The host's tmate, if alive, reconnects.
+// write waiting behind it. The host's tmate, if alive, reconnects. Every
+// write has its own deadline; the timers are kept for the next writes, as
+// a new timer per keystroke would cost each key allocations.
 func (c *conn) stallGuard(log *slog.Logger) io.Writer {
 	timeout := c.srv.cfg.HostWriteTimeout
 	var closed sync.Once // writes waiting together fail together, logged once
-	return writerFunc(func(b []byte) (int, error) {
-		t := time.AfterFunc(timeout, func() {
-			closed.Do(func() {
-				log.Info("host closed: it read nothing the relay sent it", "within", timeout)
-				c.sc.Close()
-			})
+	stalled := func() {
+		closed.Do(func() {
+			log.Info("host closed: it read nothing the relay sent it", "within", timeout)
+			c.sc.Close()
 		})
-		defer t.Stop()
-		return c.ch.Write(b)
+	}
+	timers := sync.Pool{New: func() any {
+		t := time.AfterFunc(time.Hour, stalled)
+		t.Stop()
+		return t
+	}}
+	return writerFunc(func(b []byte) (int, error) {
+		t := timers.Get().(*time.Timer)
+		t.Reset(timeout)
+		n, err := c.ch.Write(b)
+		if t.Stop() {
+			timers.Put(t)
+		}
+		return n, err
 	})
 }
 

@@ -40,6 +40,11 @@ func (h *hostSender) PaneKey(paneID int, key uint64) error {
 	return h.Encoder.PaneKey(paneID, key)
 }
 
+func (h *hostSender) PaneKeys(paneID int, keys []uint64) error {
+	defer h.armNudges()
+	return h.Encoder.PaneKeys(paneID, keys)
+}
+
 func (h *hostSender) ExecCmd(clientID int, argv ...string) error {
 	defer h.armNudges()
 	return h.Encoder.ExecCmd(clientID, argv...)

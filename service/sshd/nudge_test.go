@@ -21,6 +21,7 @@ func TestHostSenderNudgesAfterGuestsKeys(t *testing.T) {
 	}{
 		{"a key", func(h *hostSender) { h.PaneKey(-1, 'a') }, []int{0, 1, 1, 2}},
 		{"a command", func(h *hostSender) { h.ExecCmd(1, "new-window") }, []int{0, 1, 1, 2}},
+		{"a paste", func(h *hostSender) { h.PaneKeys(-1, []uint64{'a', 'b', '\r'}) }, []int{0, 1, 1, 2}},
 		{"a burst of keys", func(h *hostSender) {
 			for range 10 {
 				h.PaneKey(-1, 'x')

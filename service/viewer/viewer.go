@@ -111,19 +111,31 @@ func StalledMessage(timeout time.Duration) string {
 // errStalled is a write that did not finish within the write timeout.
 var errStalled = errors.New("the guest stopped taking output")
 
-// write writes b to term, or drops the guest when the write has not
-// finished within timeout. Frames are never queued (one is in flight at a
-// time, see Run), so a guest that stops reading holds one frame and the
-// transport's buffers, and for no longer than timeout.
-func write(term Terminal, b []byte, timeout time.Duration) error {
-	var stalled atomic.Bool
-	t := time.AfterFunc(timeout, func() {
-		stalled.Store(true)
-		term.Drop()
-	})
-	_, err := term.Write(b)
-	t.Stop()
-	if stalled.Load() {
+// writeGuard writes frames to a guest's terminal and drops the guest when
+// a write has not finished within timeout. Frames are never queued (one is
+// in flight at a time, see Run), so a guest that stops reading holds one
+// frame and the transport's buffers, and for no longer than timeout. Its
+// one timer is armed again for each frame: a new timer per frame would
+// cost every keystroke's echo an allocation.
+type writeGuard struct {
+	term    Terminal
+	timeout time.Duration
+	timer   *time.Timer
+	stalled atomic.Bool
+}
+
+func (w *writeGuard) write(b []byte) error {
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.timeout, func() {
+			w.stalled.Store(true)
+			w.term.Drop()
+		})
+	} else {
+		w.timer.Reset(w.timeout)
+	}
+	_, err := w.term.Write(b)
+	w.timer.Stop()
+	if w.stalled.Load() {
 		return errStalled
 	}
 	return err
@@ -158,13 +170,14 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		renderer.CursorStyles = cs.CursorStyles()
 	}
 	receipts, _ := term.(Receipter)
+	out := &writeGuard{term: term, timeout: cfg.WriteTimeout}
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
 		ended.Store(true)
 		buf = renderer.Leave(buf[:0])
 		buf = append(buf, LastWords("["+msg+"]")...)
-		if err := write(term, buf, cfg.WriteTimeout); errors.Is(err, errStalled) {
+		if err := out.write(buf); errors.Is(err, errStalled) {
 			return StalledMessage(cfg.WriteTimeout)
 		}
 		term.End(msg)
@@ -197,7 +210,7 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		sess.Compose(g, &frame)
 		buf = renderer.Render(buf, &frame)
 		if len(buf) > 0 {
-			if err := write(term, buf, cfg.WriteTimeout); err != nil {
+			if err := out.write(buf); err != nil {
 				if errors.Is(err, errStalled) {
 					return StalledMessage(cfg.WriteTimeout)
 				}
@@ -231,16 +244,27 @@ func readInput(sess *session.Session, g *session.Guest, term io.Reader, escapeTi
 		flush *time.Timer
 		done  bool
 	)
+	// keys are the pane keys of one read, sent together: a paste
+	// reaches the host in one write, not a write per key.
+	var keys []uint64
+	sendKeys := func() {
+		sess.SendKeys(g, keys)
+		keys = keys[:0]
+	}
 	// run performs acts; it reports whether the guest detached or its
 	// loop ended.
 	run := func(acts []guest.Action) bool {
 		if ended.Load() {
 			return true
 		}
+		defer sendKeys()
 		for _, a := range acts {
+			if a.Kind == guest.ActPaneKey {
+				keys = append(keys, uint64(a.Key))
+				continue
+			}
+			sendKeys() // the keys before an action go first
 			switch a.Kind {
-			case guest.ActPaneKey:
-				sess.SendKey(g, a.Key)
 			case guest.ActExec:
 				sess.Exec(g, a.Argv)
 			case guest.ActPrompt:

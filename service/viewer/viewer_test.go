@@ -266,3 +266,64 @@ func TestInputAfterTheLastWordsStaysOffTheHost(t *testing.T) {
 		t.Fatalf("the host was sent %q after the guest's last words", h.sent)
 	}
 }
+
+// batchHost is a host whose sender takes several keys in one write
+// (session.KeysSender), as the SSH host's encoder does.
+type batchHost struct{ hostLog }
+
+func (h *batchHost) PaneKeys(pane int, keys []uint64) error {
+	s := make([]string, len(keys))
+	for i, k := range keys {
+		s[i] = fmt.Sprintf("%#x", k)
+	}
+	return h.add("PANE_KEYS %d %s", pane, strings.Join(s, " "))
+}
+
+// The keys of one read from the guest (a paste, or keys typed faster than
+// they are read) reach the host in one write, in order with the commands
+// between them.
+func TestKeysOfOneReadReachTheHostTogether(t *testing.T) {
+	for _, tc := range []struct {
+		name, typed string
+		want        []string
+	}{
+		{"a paste", "hi there\r", []string{"PANE_KEYS -1 0x68 0x69 0x20 0x74 0x68 0x65 0x72 0x65 0xd"}},
+		{"a command between keys", "ab\x02cde", []string{"PANE_KEYS -1 0x61 0x62", "EXEC_CMD %d new-window", "PANE_KEYS -1 0x64 0x65"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &batchHost{}
+			s := session.New(session.Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, h)
+			if err := session.NewRegistry(0).Add(s); err != nil {
+				t.Fatal(err)
+			}
+			for _, argv := range [][]string{{"set-option", "-g", "prefix", "C-b"}, {"bind-key", "c", "new-window"}} {
+				if _, err := s.Apply(&protocol.ExecCmd{Argv: argv}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, term, done := runGuest(t, s, false)
+			want := strings.Join(tc.want, "\n")
+			if strings.Contains(want, "%d") {
+				want = fmt.Sprintf(want, g.ClientID)
+			}
+			sent := func() string {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				var keys []string
+				for _, m := range h.sent {
+					if strings.HasPrefix(m, "PANE_KEY") || strings.HasPrefix(m, "EXEC_CMD") {
+						keys = append(keys, m)
+					}
+				}
+				return strings.Join(keys, "\n")
+			}
+			term.typeIn.Write([]byte(tc.typed))
+			waitFor(t, "the keys at the host", func() bool { return len(sent()) >= len(want) })
+			if got := sent(); got != want {
+				t.Fatalf("the host got\n%s\nwant\n%s", got, want)
+			}
+			s.End("done")
+			<-done
+		})
+	}
+}
