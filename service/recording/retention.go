@@ -91,8 +91,10 @@ const Unfinished = "relay stopped unexpectedly"
 
 // CloseUnfinished completes the recordings in dir that a relay left open:
 // each gets its last write as its end, and Unfinished as why it stopped.
-// The relay calls it as it starts, before it records anything (a directory
-// is one relay's). It returns how many it closed.
+// A file a relay was killed while naming (create's ID.cast.new, a header
+// and nothing else) is removed. The relay calls it as it starts, before
+// it records anything (a directory is one relay's). It returns how many
+// it closed.
 func CloseUnfinished(dir string) (int, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -106,6 +108,12 @@ func CloseUnfinished(dir string) (int, error) {
 		errs []error
 	)
 	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), Ext+".new"); ok && ValidID(id) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		id, ok := strings.CutSuffix(e.Name(), Ext)
 		if !ok || !ValidID(id) || !e.Type().IsRegular() {
 			continue

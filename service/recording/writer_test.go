@@ -114,6 +114,15 @@ func TestCloseUnfinished(t *testing.T) {
 	os.Chtimes(p, lastWrite, lastWrite)
 	closed, _ := create(dir, header{Width: 80, Height: 24}, start, 0)
 	closed.close(start.Add(time.Minute), "")
+	// Killed between creating a file and naming it.
+	unnamed := filepath.Join(dir, newID(start)+Ext+".new")
+	if err := os.WriteFile(unnamed, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notOurs := filepath.Join(dir, "notes.new")
+	if err := os.WriteFile(notOurs, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := CloseUnfinished(dir)
 	if err != nil || n != 1 {
@@ -125,6 +134,12 @@ func TestCloseUnfinished(t *testing.T) {
 	}
 	if fi, _ := os.Stat(p); !fi.ModTime().Equal(lastWrite) {
 		t.Errorf("its last write moved to %v", fi.ModTime())
+	}
+	if _, err := os.Stat(unnamed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file left unnamed by a killed relay is still there: %v", err)
+	}
+	if _, err := os.Stat(notOurs); err != nil {
+		t.Errorf("a file that is no recording's was touched: %v", err)
 	}
 	other, _ := Read(filepath.Join(dir, closed.hdr.Relay.ID+Ext))
 	if other.Stopped != "" || !other.End.Equal(start.Add(time.Minute)) {
