@@ -388,6 +388,8 @@ func TestDrainRequest(t *testing.T) {
 		{"drained", drainer{}, 5, []string{"leaving the cluster", "2 sessions ended"}, "drained", "", "result=ok"},
 		{"timed out", drainer{slow: true}, 1, []string{"leaving the cluster", "2 sessions ended"}, "", "still holds 1 session", "result=failed"},
 		{"timeout out of bounds", drainer{}, -3, nil, "", "a drain's timeout must be between", "result=failed"},
+		// Seconds whose nanoseconds wrap around to 0.29 s.
+		{"timeout beyond a duration", drainer{}, 18446744074, nil, "", "a drain's timeout must be between", "result=failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRelayWith(t, NewAuthorizer(), tc.d)

@@ -131,7 +131,8 @@ func (s *Server) drain(c net.Conn, req Request) (Response, error) {
 	}
 	timeout := DefaultDrainTimeout
 	if req.TimeoutSeconds != 0 {
-		timeout = time.Duration(req.TimeoutSeconds) * time.Second
+		// Bounded before the multiplication, which could overflow.
+		timeout = time.Duration(min(max(int64(req.TimeoutSeconds), -1), int64(maxDrainTimeout/time.Second)+1)) * time.Second
 	}
 	if timeout <= 0 || timeout > maxDrainTimeout {
 		err := fmt.Errorf("a drain's timeout must be between 1 s and %v, not %d s", maxDrainTimeout, req.TimeoutSeconds)
