@@ -89,7 +89,11 @@ func (c *credentials) authenticate(r *http.Request) verdict {
 			hash, found = c.hashes[i], 1
 		}
 	}
-	c.slots <- struct{}{}
+	select {
+	case c.slots <- struct{}{}:
+	case <-r.Context().Done(): // gone while waiting its turn: no hash to pay for
+		return verdict{user: clean(user), why: "gone before its password was checked"}
+	}
 	match := password.Verify(hash, []byte(pw))
 	<-c.slots
 	if found == 1 && match {
