@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -240,30 +237,6 @@ backend nodes
 		hp.direct = append(hp.direct, port)
 		fmt.Fprintf(&cfg, "frontend node-%d\n  bind 127.0.0.1:%d\n  default_backend node-%d\nbackend node-%d\n  server node-%d 127.0.0.1:%d send-proxy-v2\n", i+1, port, i+1, i+1, i+1, r.port)
 	}
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("haproxy", "-db", "-f", path)
-	var log lockedBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy:\n%s", log.String())
-		}
-	})
-	eventually(t, 10*time.Second, "haproxy listening", func() (bool, string) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hp.all))
-		if err != nil {
-			return false, err.Error() + "\n" + log.String()
-		}
-		c.Close()
-		return true, ""
-	})
+	runHAProxy(t, cfg.String(), hp.all)
 	return hp
 }

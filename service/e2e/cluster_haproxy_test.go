@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -197,33 +195,7 @@ frontend web_all
 		fmt.Fprintf(&cfg, "listen ssh_node%d\n  bind 127.0.0.1:%d\n  server node-%d 127.0.0.1:%d send-proxy-v2\n", i+1, ssh, i+1, r.port)
 		fmt.Fprintf(&cfg, "listen web_node%d\n  bind 127.0.0.1:%d\n  server node-%d 127.0.0.1:%d send-proxy-v2\n", i+1, web, i+1, r.webPort)
 	}
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("haproxy", "-db", "-f", path)
-	var log lockedBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy:\n%s", log.String())
-		}
-	})
-	eventually(t, 10*time.Second, "haproxy listening", func() (bool, string) {
-		for _, port := range append([]int{sshAll, webAll}, append(p.sshNode, p.webNode...)...) {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err != nil {
-				return false, err.Error() + "\n" + log.String()
-			}
-			c.Close()
-		}
-		return true, ""
-	})
+	runHAProxy(t, cfg.String(), append([]int{sshAll, webAll}, append(p.sshNode, p.webNode...)...)...)
 	return p
 }
 

@@ -313,8 +313,15 @@ backend nodes
 %sbackend last
   server node-%d 127.0.0.1:%d send-proxy-v2
 `, hp.all, hp.last, balance, servers.String(), len(nodes), last.port)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "haproxy.cfg")
+	runHAProxy(t, cfg, hp.all)
+	return hp
+}
+
+// runHAProxy runs Debian's haproxy with cfg until the test ends, once each
+// of ports accepts connections; its log is shown when the test fails.
+func runHAProxy(t testing.TB, cfg string, ports ...int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -332,14 +339,15 @@ backend nodes
 		}
 	})
 	eventually(t, 10*time.Second, "haproxy listening", func() (bool, string) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hp.all))
-		if err != nil {
-			return false, err.Error() + "\n" + log.String()
+		for _, port := range ports {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				return false, err.Error() + "\n" + log.String()
+			}
+			c.Close()
 		}
-		c.Close()
 		return true, ""
 	})
-	return hp
 }
 
 // The node holding a session is killed (SIGKILL): its host reconnects
