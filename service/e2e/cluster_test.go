@@ -77,24 +77,24 @@ func clusterRelaysWith(t testing.TB, etcd *etcdtest.Etcd, n int, edit func(conf 
 	return relays
 }
 
-// A name held on one node is refused on another, with the message of a
+// A name held on node 1 is refused on node 3 of three, with the message of a
 // name in use on one relay; the first session carries on.
 func TestClusterNameHeldOnOneNodeIsRefusedOnAnother(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen")
 	etcd := etcdtest.Start(t)
-	nodes := clusterRelays(t, etcd, 2)
+	nodes := clusterRelays(t, etcd, 3)
 	h := spawnHost(t, nodes[0], "set -g tmate-session-name team-alpha\n")
 	h.waitReady(20 * time.Second)
 	g := sshGuest(t, nodes[0], "team-alpha", 80, 25)
 
-	dup := spawnHost(t, nodes[1], "set -g tmate-session-name team-alpha\n")
+	dup := spawnHost(t, nodes[2], "set -g tmate-session-name team-alpha\n")
 	dup.waitMessage("Relay: the tmate-session-name is in use by another live session: choose another, or end that session first.", 20*time.Second)
 	if s, _ := dup.output("display", "-p", "#{tmate_ssh}"); strings.Contains(s, "team-alpha") {
-		t.Errorf("node-2 gave the name to a second session: %q", s)
+		t.Errorf("node-3 gave the name to a second session: %q", s)
 	}
-	// Another name is free on node-2: its session costs etcd one write.
+	// Another name is free on node-3: its session costs etcd one write.
 	proposals := etcd.Proposals()
-	spawnHost(t, nodes[1], "set -g tmate-session-name team-beta\n").waitReady(20 * time.Second)
+	spawnHost(t, nodes[2], "set -g tmate-session-name team-beta\n").waitReady(20 * time.Second)
 	if got := etcd.Proposals() - proposals; got != 1 {
 		t.Errorf("a tmate host's session start took %d etcd writes, want 1", got)
 	}
