@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-func newKey(t *testing.T) ssh.Signer {
+func newKey(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -31,12 +31,12 @@ func newKey(t *testing.T) ssh.Signer {
 }
 
 // echoNode serves links with keys on loopback; its "echo" channels echo.
-func echoNode(t *testing.T, keys ...ssh.Signer) (*Server, string) {
+func echoNode(t testing.TB, keys ...ssh.Signer) (*Server, string) {
 	return echoNodeWith(t, nil, keys...)
 }
 
 // echoNodeWith is echoNode with what changes its server before it serves.
-func echoNodeWith(t *testing.T, change func(*Server), keys ...ssh.Signer) (*Server, string) {
+func echoNodeWith(t testing.TB, change func(*Server), keys ...ssh.Signer) (*Server, string) {
 	t.Helper()
 	srv := NewServer(keys, func(_ string, nc ssh.NewChannel) {
 		if nc.ChannelType() != "echo" {
