@@ -191,10 +191,12 @@ func New(cfg Config) (*Server, error) {
 		PreAuthConnCallback:         s.preAuth,
 		ServerVersion:               cfg.ServerVersion,
 	}
-	// The client's preference decides among the ciphers both sides know,
-	// and OpenSSH and libssh (tmate) both put chacha20-poly1305 first.
-	// Offering AES-GCM (AES-NI, fast in Go and in OpenSSL) as the only
-	// AEAD makes them pick it; CTR stays for clients without GCM.
+	// The client's preference decides among the ciphers both sides know.
+	// Both OpenSSH and libssh (tmate) put chacha20-poly1305 first, and
+	// it is not offered. libssh (tmate) lists AES-GCM next (AES-NI, fast
+	// in Go), so hosts take it; OpenSSH 9 lists CTR before GCM, so ssh
+	// guests take aes128-ctr with an HMAC. CTR stays for clients without
+	// GCM (PuTTY before 0.76).
 	sc.Ciphers = []string{ssh.CipherAES128GCM, ssh.CipherAES256GCM,
 		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR}
 	for _, k := range cfg.HostKeys {
