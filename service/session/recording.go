@@ -103,6 +103,11 @@ func (s *Session) startRecording() error {
 		}
 		return s.host.Notify("Relay: this session is not recorded, as the host asked (" + RecordOption + " off).")
 	}
+	if started && !s.Recorded() {
+		// Back after a reconnection, its recording stopped meanwhile (a
+		// full disk, max_bytes): the host hears so, not "recorded".
+		return s.host.Notify("Relay: this session's recording has stopped; the rest of it is not recorded.")
+	}
 	if err := s.host.Notify("Relay: this session is recorded (to refuse: set -g " + RecordOption + " off)"); err != nil {
 		return err
 	}

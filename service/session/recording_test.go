@@ -178,6 +178,29 @@ func TestRecordingHostReconnectAndRelayRestart(t *testing.T) {
 	}
 }
 
+// A host that reconnects after its recording stopped (a full disk,
+// max_bytes) is told it is no longer recorded, not that it is.
+func TestReconnectedHostHearsItsRecordingStopped(t *testing.T) {
+	rec := &fakeRecorder{}
+	s, h := newTestSession(t, Config{Record: RecordPolicy{Recorder: rec}})
+	if err := hostSays(t, s); err != nil {
+		t.Fatal(err)
+	}
+	s.Unobserve(rec.observer) // as the recorder does when it stops
+	h.take()
+	s.rc.mu.Lock()
+	s.rc.resumed = true
+	s.rc.mu.Unlock()
+	apply(t, s, &protocol.Ready{})
+	got := notices(h.take())
+	if strings.Contains(got, "this session is recorded") || !strings.Contains(got, "recording has stopped") {
+		t.Errorf("the reconnected host heard:\n%s", got)
+	}
+	if rec.calls != 1 {
+		t.Errorf("Record called %d times, want 1: a stopped recording does not start again", rec.calls)
+	}
+}
+
 // A host naming a huge window does not make the observer's frames huge:
 // they are bounded as a guest's terminal is.
 func TestRecordingObserverSizeIsBounded(t *testing.T) {
