@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"tmate-relay/service/internal/keepalive"
 )
 
 // user is the SSH user a node links as; the key is what counts.
@@ -236,44 +238,15 @@ func (d *Dialer) Close() {
 	}
 }
 
-// missedProbes unanswered in a row end a link.
-const missedProbes = 3
-
 // keepAlive probes the peer of c every interval, as the relay probes its
-// clients ([limits] keepalive_interval): after missedProbes unanswered in
-// a row it closes c, and with it every channel on it. A node that hangs
-// or drops off the network without closing its connections (a kernel
-// closes them when the process dies, nothing does when the machine or its
-// network does) would otherwise hold its forwarded guests in their
-// sessions, and their places, forever. It returns when c closes.
+// clients ([limits] keepalive_interval), and closes c, with every channel
+// on it, when it stops answering: a node that hangs or drops off the
+// network would otherwise hold its forwarded guests in their sessions, and
+// their places, forever. It returns when c closes.
 func keepAlive(c ssh.Conn, interval time.Duration, log *slog.Logger) {
-	if interval <= 0 {
-		return
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	missed := 0
-	for range t.C {
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case err := <-reply:
-			if err != nil {
-				return // closed
-			}
-			missed = 0
-		case <-time.After(interval):
-			missed++
-			if missed >= missedProbes {
-				if log != nil {
-					log.Warn("node link closed: the other node stopped answering", "peer", c.RemoteAddr().String(), "probes", missed)
-				}
-				c.Close()
-				return
-			}
+	keepalive.Probe(c, interval, func() {
+		if log != nil {
+			log.Warn("node link closed: the other node stopped answering", "peer", c.RemoteAddr().String(), "probes", keepalive.Missed)
 		}
-	}
+	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"tmate-relay/service/accept"
 	"tmate-relay/service/audit"
+	"tmate-relay/service/internal/keepalive"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
@@ -504,33 +505,12 @@ func rejectChannels(chans <-chan ssh.NewChannel) {
 	}
 }
 
-// keepAlive probes the peer; three unanswered probes end the connection,
-// so a host or guest that vanished does not hold its session forever.
+// keepAlive probes the peer; unanswered probes end the connection, so a
+// host or guest that vanished does not hold its session forever.
 func (s *Server) keepAlive(sc *ssh.ServerConn) {
-	t := time.NewTicker(s.cfg.KeepAlive)
-	defer t.Stop()
-	missed := 0
-	for range t.C {
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := sc.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case err := <-reply:
-			if err != nil {
-				return // connection closed
-			}
-			missed = 0
-		case <-time.After(s.cfg.KeepAlive):
-			missed++
-			if missed >= 3 {
-				s.cfg.Log.Info("keepalive timeout", "addr", remoteIP(sc.RemoteAddr()))
-				sc.Close()
-				return
-			}
-		}
-	}
+	keepalive.Probe(sc, s.cfg.KeepAlive, func() {
+		s.cfg.Log.Info("keepalive timeout", "addr", remoteIP(sc.RemoteAddr()))
+	})
 }
 
 func remoteIP(a net.Addr) string {
