@@ -33,7 +33,7 @@ func (d *doctor) checkRecording(ctx context.Context) Result {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fail(CheckRecording, "%s is missing: sessions are not recorded (install -d -m 0700 -o %s -g %s %s)", dir, d.recordingUser(), d.recordingUser(), dir)
+		return fail(CheckRecording, "%s is missing: sessions are not recorded (install -d -m 0700 -o %s -g %s %s)", dir, d.relayUser(), d.relayUser(), dir)
 	case errors.Is(err, fs.ErrPermission):
 		return fail(CheckRecording, "%s is not visible to this user: run doctor as root", dir)
 	case err != nil:
@@ -41,7 +41,7 @@ func (d *doctor) checkRecording(ctx context.Context) Result {
 	case !fi.IsDir():
 		return fail(CheckRecording, "%s is not a directory", dir)
 	}
-	if name := d.recordingUser(); name != "" {
+	if name := d.relayUser(); name != "" {
 		if u, err := user.Lookup(name); err == nil {
 			if st, ok := fi.Sys().(*syscall.Stat_t); ok && strconv.Itoa(int(st.Uid)) != u.Uid {
 				return fail(CheckRecording, "%s does not belong to %s: recordings cannot be written (chown -R %s: %s)", dir, name, name, dir)
@@ -80,7 +80,9 @@ func (d *doctor) checkRecording(ctx context.Context) Result {
 	return ok(CheckRecording, "%s: %d recordings, none stopped early", dir, len(list))
 }
 
-func (d *doctor) recordingUser() string {
+// relayUser is who runs the relay: --user, else whoever runs doctor; ""
+// when that is unknown.
+func (d *doctor) relayUser() string {
 	if d.opts.User != "" {
 		return d.opts.User
 	}

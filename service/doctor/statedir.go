@@ -89,13 +89,9 @@ func (s *stateCheck) secret(path string, optional bool) {
 }
 
 func (d *doctor) checkStateDir(ctx context.Context) Result {
-	name := d.opts.User
+	name := d.relayUser()
 	if name == "" {
-		u, err := user.Current()
-		if err != nil {
-			return warn(CheckStateDir, "not checked: who runs the relay is unknown: %v", err)
-		}
-		name = u.Username
+		return warn(CheckStateDir, "not checked: who runs the relay is unknown")
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
