@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +28,8 @@ func TestClusterRollingDrainKeepsEveryToken(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy")
 	etcd := etcdtest.Start(t)
 	allPort := freePort(t)
-	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
 	nodes := clusterRelaysWith(t, etcd, 3, func(conf string) string {
-		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
-		conf += "[admin]\nsocket = \"admin.sock\"\n"
-		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
+		return behindBalancer(conf, allPort) + "[admin]\nsocket = \"admin.sock\"\n"
 	})
 	hp := startHAProxyChecked(t, nodes, allPort)
 	viaAll := *nodes[0]

@@ -205,14 +205,12 @@ func edgeCluster(t testing.TB, edit func(conf string) string) ([]*relay, *edgePr
 	t.Helper()
 	etcd := etcdtest.Start(t)
 	sshAll, webAll := freePort(t), freePort(t)
-	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
 	nodes := clusterRelaysWith(t, etcd, 3, func(conf string) string {
-		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
+		conf = behindBalancer(conf, sshAll)
 		// No public_url: a page's WebSocket is then checked against the
 		// address the browser asked for, so a browser may reach a node by
 		// its pinned frontend as well as through the balancer.
 		conf = strings.Replace(conf, "[web]\n", "[web]\nproxy_protocol = true\n", 1)
-		conf = advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", sshAll))
 		if edit != nil {
 			conf = edit(conf)
 		}

@@ -317,6 +317,16 @@ backend nodes
 	return hp
 }
 
+// behindBalancer edits a node's relay.toml for a node behind HAProxy: its
+// SSH port reads the PROXY protocol, and hosts are told the balancer's
+// port.
+func behindBalancer(conf string, port int) string {
+	conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
+	return advertisePort.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", port))
+}
+
+var advertisePort = regexp.MustCompile(`(?m)^advertise_port = \d+$`)
+
 // runHAProxy runs Debian's haproxy with cfg until the test ends, once each
 // of ports accepts connections; its log is shown when the test fails.
 func runHAProxy(t testing.TB, cfg string, ports ...int) {
@@ -364,11 +374,8 @@ func TestClusterHostFailsOverWhenItsNodeIsKilled(t *testing.T) {
 	// The ports HAProxy listens on are known before the nodes start, so
 	// that they advertise it.
 	allPort := freePort(t)
-	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
 	nodes := clusterRelaysWith(t, etcd, 2, func(conf string) string {
-		conf = strings.Replace(conf, `lease_ttl = "2s"`, `lease_ttl = "30s"`, 1)
-		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
-		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
+		return behindBalancer(strings.Replace(conf, `lease_ttl = "2s"`, `lease_ttl = "30s"`, 1), allPort)
 	})
 	hp := startHAProxyOn(t, nodes, allPort, "first")
 	viaAll, viaLast := *nodes[0], *nodes[1]
@@ -457,10 +464,8 @@ func TestClusterRollingRestartKeepsEveryToken(t *testing.T) {
 	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy")
 	etcd := etcdtest.Start(t)
 	allPort := freePort(t)
-	advertise := regexp.MustCompile(`(?m)^advertise_port = \d+$`)
 	nodes := clusterRelaysWith(t, etcd, 2, func(conf string) string {
-		conf = strings.Replace(conf, "[ssh]\n", "[ssh]\nproxy_protocol = true\n", 1)
-		return advertise.ReplaceAllString(conf, fmt.Sprintf("advertise_port = %d", allPort))
+		return behindBalancer(conf, allPort)
 	})
 	hp := startHAProxyOn(t, nodes, allPort, "roundrobin")
 	viaAll := *nodes[0]
