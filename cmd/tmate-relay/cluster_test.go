@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/cluster/etcdtest"
+	"tmate-relay/service/logtest"
 )
 
 // clusterNode writes a relay.toml for one node of a cluster on etcd, with
@@ -51,31 +51,13 @@ lease_ttl = "2s"
 	return conf
 }
 
-// syncBuffer is a log written by a child process and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServe runs `tmate-relay serve -c conf` as a child process until the
 // test ends; exited is closed when it exits.
-func startServe(t *testing.T, conf string) (log *syncBuffer, exited chan struct{}, cmd *exec.Cmd) {
+func startServe(t *testing.T, conf string) (log *logtest.Buffer, exited chan struct{}, cmd *exec.Cmd) {
 	t.Helper()
 	cmd = exec.Command(os.Args[0], "-test.run=^TestHelperMain$", "--", "serve", "-c", conf)
 	cmd.Env = append(os.Environ(), "TMATE_RELAY_TEST_MAIN=1")
-	log = &syncBuffer{}
+	log = &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -116,7 +98,7 @@ func liveNodes(t *testing.T, endpoint string) []string {
 	return names
 }
 
-func waitListed(t *testing.T, endpoint, name string, log *syncBuffer, exited chan struct{}) {
+func waitListed(t *testing.T, endpoint, name string, log *logtest.Buffer, exited chan struct{}) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {

@@ -1,7 +1,6 @@
 package accept
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,28 +10,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tmate-relay/service/logtest"
 )
 
-// syncBuffer is a log the listener writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLog() (*slog.Logger, *syncBuffer) {
-	b := &syncBuffer{}
+func testLog() (*slog.Logger, *logtest.Buffer) {
+	b := &logtest.Buffer{}
 	return slog.New(slog.NewTextHandler(b, nil)), b
 }
 

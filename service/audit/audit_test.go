@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,25 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tmate-relay/service/logtest"
 )
-
-// syncBuffer is a buffer the trail's writer and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var sample = Event{
 	Time: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC), Kind: GuestLeave,
@@ -191,7 +174,7 @@ func TestBadPath(t *testing.T) {
 	sub := filepath.Join(dir, "logs")
 	os.Mkdir(sub, 0o755)
 	path := filepath.Join(sub, "audit.log")
-	var log syncBuffer
+	var log logtest.Buffer
 	tr, err := New(Options{File: path, Log: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +203,7 @@ func TestWriteErrorIsLoggedOnce(t *testing.T) {
 		}
 		t.Skip("no /dev/full on this system")
 	}
-	var log, stderr syncBuffer
+	var log, stderr logtest.Buffer
 	tr, err := New(Options{File: "/dev/full", Stderr: &stderr, Log: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +225,7 @@ func TestWriteErrorIsLoggedOnce(t *testing.T) {
 func TestStderrFormats(t *testing.T) {
 	for _, format := range []string{"", FormatText, FormatJSON} {
 		t.Run(format, func(t *testing.T) {
-			var out syncBuffer
+			var out logtest.Buffer
 			tr, err := New(Options{Stderr: &out, Format: format})
 			if err != nil {
 				t.Fatal(err)
@@ -289,7 +272,7 @@ func (w blockingWriter) Write(p []byte) (int, error) {
 // A stuck sink never holds the sessions: Emit returns, the events it
 // cannot queue are dropped, and the trail says how many.
 func TestStuckSinkDoesNotBlock(t *testing.T) {
-	var log syncBuffer
+	var log logtest.Buffer
 	w := blockingWriter{make(chan struct{}), &sync.Once{}, make(chan struct{})}
 	tr, err := New(Options{Stderr: w, Log: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 	"golang.org/x/crypto/ssh"
 
+	"tmate-relay/service/logtest"
 	"tmate-relay/service/protocol"
 )
 
@@ -23,8 +24,8 @@ type rawHost struct {
 	t      *testing.T
 	c      *ssh.Client
 	ch     ssh.Channel
-	out    lockedBuffer  // what the relay sent
-	closed chan struct{} // the relay closed the channel
+	out    logtest.Buffer // what the relay sent
+	closed chan struct{}  // the relay closed the channel
 }
 
 func dialRawHost(t *testing.T, r *relay) *rawHost {

@@ -15,6 +15,7 @@ import (
 
 	"tmate-relay/service/cluster"
 	"tmate-relay/service/cluster/etcdtest"
+	"tmate-relay/service/logtest"
 	"tmate-relay/service/sshd"
 	"tmate-relay/service/web/browsertest"
 )
@@ -336,7 +337,7 @@ func runHAProxy(t testing.TB, cfg string, ports ...int) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("haproxy", "-db", "-f", path)
-	var log lockedBuffer
+	var log logtest.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -10,11 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"tmate-relay/service/logtest"
 )
 
 // relayBin is the tmate-relay binary built once for the whole run, or the
@@ -100,7 +100,7 @@ type relay struct {
 	port    int
 	webPort int
 	cmd     *exec.Cmd
-	log     *lockedBuffer
+	log     *logtest.Buffer
 	tmateRC string   // tmate.conf for hosts of this relay
 	env     []string // added to the process's environment
 
@@ -113,7 +113,7 @@ type relay struct {
 func prepareRelay(t testing.TB, extra string) *relay {
 	t.Helper()
 	dir := t.TempDir()
-	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), webPort: freePort(t), metricsPort: freePort(t), log: &lockedBuffer{}}
+	r := &relay{t: t, dir: dir, conf: filepath.Join(dir, "relay.toml"), port: freePort(t), webPort: freePort(t), metricsPort: freePort(t), log: &logtest.Buffer{}}
 	conf := fmt.Sprintf(`[ssh]
 listen = "127.0.0.1:%d"
 advertise_host = "127.0.0.1"
@@ -202,24 +202,6 @@ func (r *relay) restart() {
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	r.cmd.Wait()
 	r.launch(append([]string{relayBin}, argv[1:]...)...)
-}
-
-// lockedBuffer collects a process's output while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // host is a real tmate host session, headless.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"tmate-relay/service/logtest"
 )
 
 // A whole office behind one NAT joins at once: 50 real ssh guests from
@@ -32,7 +34,7 @@ func TestFiftyGuestsFromOneAddressJoinAtOnce(t *testing.T) {
 	})
 	token := tokenOf(t, h.display("#{tmate_ssh_ro}"))
 
-	outs := make([]*lockedBuffer, guests)
+	outs := make([]*logtest.Buffer, guests)
 	started := time.Now()
 	for i := range outs {
 		cmd := exec.Command("ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -42,7 +44,7 @@ func TestFiftyGuestsFromOneAddressJoinAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("guest %d: %v", i+1, err)
 		}
-		out := &lockedBuffer{}
+		out := &logtest.Buffer{}
 		outs[i] = out
 		go io.Copy(out, f)
 		t.Cleanup(func() {

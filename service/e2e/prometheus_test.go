@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tmate-relay/service/logtest"
 )
 
 // A real Prometheus (Debian's prometheus package) scrapes a relay with a
@@ -96,7 +98,7 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	cmd := exec.Command("prometheus",
 		"--config.file="+confPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),

@@ -1,37 +1,18 @@
 package session
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"tmate-relay/service/guest"
 	"tmate-relay/service/internal/faultinject"
+	"tmate-relay/service/logtest"
 	"tmate-relay/service/protocol"
 )
 
-// lockedBuffer is a log written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(substr string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), substr)
-}
-
 func TestAPanicEndsItsSessionOnce(t *testing.T) {
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	cfg := Config{AdvertiseHost: "relay.example", Log: slog.New(slog.NewTextHandler(log, nil))}
 	reg := NewRegistry(0)
 	hostA := &hostLog{}
@@ -59,15 +40,15 @@ func TestAPanicEndsItsSessionOnce(t *testing.T) {
 	if _, _, ok := reg.Lookup(b.Token()); !ok || b.ended() {
 		t.Fatal("the other session did not carry on")
 	}
-	if n := log.lines("a panic ended a session"); n != 1 {
-		t.Fatalf("%d log lines, want 1:\n%s", n, log.b.String())
+	if n := strings.Count(log.String(), "a panic ended a session"); n != 1 {
+		t.Fatalf("%d log lines, want 1:\n%s", n, log.String())
 	}
-	if log.lines("crash_test.go") == 0 || log.lines("panic=injected") != 1 {
-		t.Fatalf("the log line does not hold the panic and its stack:\n%s", log.b.String())
+	if strings.Count(log.String(), "crash_test.go") == 0 || strings.Count(log.String(), "panic=injected") != 1 {
+		t.Fatalf("the log line does not hold the panic and its stack:\n%s", log.String())
 	}
 
 	a.Crash("its teardown", "again") // logged, not told twice
-	if n := log.lines("a panic ended a session"); n != 2 {
+	if n := strings.Count(log.String(), "a panic ended a session"); n != 2 {
 		t.Fatalf("%d log lines after a second panic, want 2", n)
 	}
 	if got := hostA.take(); len(got) != 0 {
@@ -86,7 +67,7 @@ func (h *stuckHost) Notify(string) error { <-h.release; return nil }
 func TestAPanicEndsTheSessionOfAHostThatReadsNothing(t *testing.T) {
 	h := &stuckHost{release: make(chan struct{})}
 	defer close(h.release)
-	s := New(Config{Log: slog.New(slog.NewTextHandler(&lockedBuffer{}, nil))}, h)
+	s := New(Config{Log: slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil))}, h)
 	s.Crash("a test", "injected")
 	select {
 	case <-s.Done():
