@@ -14,6 +14,7 @@
 //	identity/NAME   a key's fingerprint or check value (first node writes it)
 //	nodes/NODE      a live node: its internal address (under its lease)
 //	tokens/HASH     the node and session holding a token (under its lease)
+//	compacted       the revision etcd's history was last compacted to (compact.go)
 package cluster
 
 import (
@@ -55,6 +56,9 @@ type Config struct {
 	// Identity is what every node must present alike.
 	Identity []Check
 	Log      *slog.Logger
+	// CompactEvery is how often a node of the cluster compacts etcd's
+	// history (compact.go); 0 means every 5 minutes.
+	CompactEvery time.Duration
 }
 
 // Node is this relay's membership in the cluster.
@@ -148,6 +152,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	go n.run(ka)
+	go n.compactLoop()
 	return n, nil
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"tmate-relay/service/cluster/etcdtest"
 	"tmate-relay/service/protocol"
@@ -504,4 +507,52 @@ func TestEtcdWritesOfANode(t *testing.T) {
 	if got := etcd.Proposals() - p4; got != 1 {
 		t.Errorf("a node leaving took %d etcd writes, want 1 (the lease's revocation)", got)
 	}
+}
+
+// TestNodesCompactEtcdsHistory: the history of ended sessions does not
+// pile up in etcd (which compacts nothing by default and refuses writes
+// once its quota is full): the nodes compact it, one node a round, to the
+// revision of a round earlier, and keep working on the compacted store.
+func TestNodesCompactEtcdsHistory(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	const round = 300 * time.Millisecond
+	cfgA, cfgB := testConfig(etcd.Endpoint(), "node-a"), testConfig(etcd.Endpoint(), "node-b")
+	cfgA.CompactEvery, cfgB.CompactEvery = round, round
+	a, b := join(t, cfgA), join(t, cfgB)
+	for i := range 20 {
+		id := fmt.Sprint("s", i)
+		if err := a.Register(id, []string{"tok-" + id}); err != nil {
+			t.Fatal(err)
+		}
+		a.Withdraw(id)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := context.Background()
+	resp, err := cli.Get(ctx, compactKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := resp.Header.Revision // every session above has ended by now
+	eventually(t, "etcd compacted past the ended sessions' revisions", func() bool {
+		_, err := cli.Get(ctx, Prefix, clientv3.WithPrefix(), clientv3.WithRev(ended))
+		return errors.Is(err, rpctypes.ErrCompacted)
+	})
+	// The compaction keeps the last round's history: the revision it was
+	// compacted to was current at least a round before.
+	resp, err = cli.Get(ctx, compactKey)
+	if err != nil || len(resp.Kvs) == 0 {
+		t.Fatalf("no %s after a compaction: %v", compactKey, err)
+	}
+	// Both nodes go on: a session registered now is found from the other.
+	if err := a.Register("after", []string{"tok-after"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a session registered after the compaction is found", func() bool {
+		o, ok, err := b.Lookup(ctx, "tok-after")
+		return err == nil && ok && o.Node == "node-a"
+	})
 }
