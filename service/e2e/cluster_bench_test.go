@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -9,28 +10,44 @@ import (
 	"tmate-relay/service/cluster/etcdtest"
 )
 
-// BenchmarkClusterForwardedEcho types at a host's prompt from two ssh
+// BenchmarkClusterForwardedEcho types at a host's prompt from three ssh
 // guests of one session, in turn and in shuffled order: one on the node
-// that holds the session, one on another node, which carries it over the
-// node link. It reports p50 and p99 for each guest; forwarded-added is
-// what the extra node and link cost a keystroke's echo (see
+// that holds the session, one through a plain TCP proxy to that node (the
+// floor: one more process on the path, see tcpproxy_test.go), and one on
+// another node, which carries it over the node link. It reports p50 and
+// p99 for each guest; forwarded-added is what the extra node and link
+// cost a keystroke's echo, proxy-added what any extra process costs on
+// this machine, forwarded-over-proxy the difference (see
 // BenchmarkKeystrokeEcho for how one is timed). Part of `make bench`.
 func BenchmarkClusterForwardedEcho(b *testing.B) {
 	needTools(b, "tmate", "ssh", "ssh-keygen")
 	etcd := etcdtest.Start(b)
 	nodes := clusterRelays(b, etcd, 2)
+	proxy := startTCPProxy(b, nodes[0])
 	h := startHost(b, nodes[0], benchW, benchH-1, "")
 	token := tokenOf(b, h.display("#{tmate_ssh}"))
-	owner := sshGuestPty(b, nodes[0], token, benchW, benchH)
-	forwarded := sshGuestPty(b, nodes[1], token, benchW, benchH)
-	all := []*ptyTerm{owner, forwarded}
+	guests := []struct {
+		name string
+		term *ptyTerm
+	}{
+		{"owner", sshGuestPty(b, nodes[0], token, benchW, benchH)},
+		{"proxied", sshGuestPty(b, proxy, token, benchW, benchH)},
+		{"forwarded", sshGuestPty(b, nodes[1], token, benchW, benchH)},
+	}
+	var all []*ptyTerm
+	for _, g := range guests {
+		all = append(all, g.term)
+	}
 	for _, p := range all {
 		if _, err := p.until(20*time.Second, showsRow("$")); err != nil {
 			b.Fatal(err)
 		}
 	}
 	quiet(b, 200*time.Millisecond, all...)
-	typists := []*typist{{term: owner, host: h, watch: all}, {term: forwarded, host: h, watch: all}}
+	var typists []*typist
+	for _, p := range all {
+		typists = append(typists, &typist{term: p, host: h, watch: all})
+	}
 	for b.Loop() {
 		line := new(string)
 		for _, t := range typists {
@@ -45,17 +62,19 @@ func BenchmarkClusterForwardedEcho(b *testing.B) {
 			}
 		}
 	}
-	o, f := typists[0].lat, typists[1].lat
-	slices.Sort(o)
-	slices.Sort(f)
-	op50, fp50 := percentile(o, 50), percentile(f, 50)
-	op99, fp99 := percentile(o, 99), percentile(f, 99)
-	b.ReportMetric(op50, "owner-p50-µs")
-	b.ReportMetric(op99, "owner-p99-µs")
-	b.ReportMetric(fp50, "forwarded-p50-µs")
-	b.ReportMetric(fp99, "forwarded-p99-µs")
-	b.ReportMetric(fp50-op50, "forwarded-added-p50-µs")
-	b.ReportMetric(fp99-op99, "forwarded-added-p99-µs")
-	b.Logf("keystroke echo over %d samples each: owner node p50 %.0f µs p90 %.0f µs p99 %.0f µs; forwarding node p50 %.0f µs p90 %.0f µs p99 %.0f µs",
-		len(o), op50, percentile(o, 90), op99, fp50, percentile(f, 90), fp99)
+	p50, p99 := map[string]float64{}, map[string]float64{}
+	msg := fmt.Sprintf("keystroke echo over %d samples each:", echoSamples)
+	for i, g := range guests {
+		lat := typists[i].lat
+		slices.Sort(lat)
+		p50[g.name], p99[g.name] = percentile(lat, 50), percentile(lat, 99)
+		b.ReportMetric(p50[g.name], g.name+"-p50-µs")
+		b.ReportMetric(p99[g.name], g.name+"-p99-µs")
+		msg += fmt.Sprintf(" %s p50 %.0f µs p90 %.0f µs p99 %.0f µs;", g.name, p50[g.name], percentile(lat, 90), p99[g.name])
+	}
+	b.ReportMetric(p50["forwarded"]-p50["owner"], "forwarded-added-p50-µs")
+	b.ReportMetric(p99["forwarded"]-p99["owner"], "forwarded-added-p99-µs")
+	b.ReportMetric(p50["proxied"]-p50["owner"], "proxy-added-p50-µs")
+	b.ReportMetric(p50["forwarded"]-p50["proxied"], "forwarded-over-proxy-p50-µs")
+	b.Log(msg)
 }

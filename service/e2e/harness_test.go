@@ -29,6 +29,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "floor relay:", err)
 		os.Exit(1)
 	}
+	if addr := os.Getenv(tcpProxyListen); addr != "" {
+		err := runTCPProxy(addr, os.Getenv(tcpProxyTarget))
+		fmt.Fprintln(os.Stderr, "tcp proxy:", err)
+		os.Exit(1)
+	}
 	dir, err := os.MkdirTemp("", "tmate-relay-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
