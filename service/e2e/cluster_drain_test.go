@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,4 +236,93 @@ backend nodes
 	}
 	runHAProxy(t, cfg.String(), hp.all)
 	return hp
+}
+
+// TestClusterDrainUnderSocketActivation drains a node started as the
+// packages start it, from sockets systemd holds (systemd-socket-activate):
+// it cannot close them, so it turns arriving hosts away and answers
+// /healthz with 503 until it stops. Its host reconnects through HAProxy to
+// the other node with the same token, its guest reads that it should join
+// again, and the relay then stops cleanly on SIGTERM, as `systemctl stop`
+// sends it.
+func TestClusterDrainUnderSocketActivation(t *testing.T) {
+	needTools(t, "tmate", "tmux", "ssh", "ssh-keygen", "haproxy", "systemd-socket-activate")
+	etcd := etcdtest.Start(t)
+	allPort := freePort(t)
+	nodes := clusterRelaysLaunched(t, etcd, 2, func(conf string) string {
+		return behindBalancer(conf, allPort) + "[admin]\nsocket = \"admin.sock\"\n"
+	}, func(i int, r *relay) {
+		if i > 0 {
+			r.launch(relayBin, "serve", "-c", r.conf)
+			return
+		}
+		r.launch("systemd-socket-activate",
+			"-l", fmt.Sprintf("127.0.0.1:%d", r.port), "-l", fmt.Sprintf("127.0.0.1:%d", r.webPort),
+			"--fdname=ssh:http", "--", relayBin, "serve", "-c", r.conf)
+	})
+	activated := nodes[0]
+	hp := startHAProxyChecked(t, nodes, allPort)
+	viaAll := *activated
+	viaAll.port = hp.all
+	onActivated := *activated
+	onActivated.port = hp.direct[0]
+	probe := probeNode(t, etcd, activated)
+	owner := func(token string) string {
+		o, ok, err := probe.Lookup(context.Background(), token)
+		if err != nil || !ok {
+			return ""
+		}
+		return o.Node
+	}
+
+	// HAProxy balances round robin: of two hosts one lands on each node.
+	var h *host
+	var token string
+	for range 2 {
+		h = startHost(t, &viaAll, 80, 24, "")
+		token = tokenOf(t, h.display("#{tmate_ssh}"))
+		eventually(t, 10*time.Second, "the session registered", func() (bool, string) { return owner(token) != "", token })
+		if owner(token) == "node-1" {
+			break
+		}
+	}
+	if owner(token) != "node-1" {
+		t.Fatal("no host reached the socket-activated node through HAProxy")
+	}
+	cmd := h.display("#{tmate_ssh}")
+	g := sshGuest(t, &onActivated, token, 80, 25)
+	h.run("send-keys", "echo before-drain", "Enter")
+	g.waitFor("before-drain", 15*time.Second)
+
+	out, err := activated.admin("drain", "--timeout", "60s")
+	if err != nil || !strings.Contains(out, "is drained: it holds no session") {
+		t.Fatalf("tmate-relay drain: %v\n%s", err, out)
+	}
+	if s := g.waitExitScreenWithin(10 * time.Second); !strings.Contains(strings.ReplaceAll(s, "\n", ""), sshd.DrainNotice) {
+		t.Errorf("the guest after the drain reads:\n%s", s)
+	}
+	if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", activated.webPort)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/healthz of the drained node: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	reachable(t, &viaAll, h, token, "after-drain")
+	if o := owner(token); o != "node-2" {
+		t.Errorf("after the drain the session is on %q, want node-2", o)
+	}
+	if got := h.display("#{tmate_ssh}"); got != cmd {
+		t.Errorf("the host shows %q after the drain, want %q", got, cmd)
+	}
+
+	activated.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- activated.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("the drained relay's exit: %v\n%s", err, activated.log.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the drained relay did not stop on SIGTERM\n%s", activated.log.String())
+	}
 }

@@ -33,6 +33,13 @@ func clusterRelays(t testing.TB, etcd *etcdtest.Etcd, n int) []*relay {
 // relay.toml before it starts.
 func clusterRelaysWith(t testing.TB, etcd *etcdtest.Etcd, n int, edit func(conf string) string) []*relay {
 	t.Helper()
+	return clusterRelaysLaunched(t, etcd, n, edit, func(_ int, r *relay) { r.launch(relayBin, "serve", "-c", r.conf) })
+}
+
+// clusterRelaysLaunched is clusterRelaysWith with launch starting node i
+// (from 0) once its files are ready.
+func clusterRelaysLaunched(t testing.TB, etcd *etcdtest.Etcd, n int, edit func(conf string) string, launch func(i int, r *relay)) []*relay {
+	t.Helper()
 	var relays []*relay
 	for i := range n {
 		internal := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -66,7 +73,7 @@ func clusterRelaysWith(t testing.TB, etcd *etcdtest.Etcd, n int, edit func(conf 
 			t.Fatalf("client-config: %v\n%s", err, out)
 		}
 		r.tmateRC = string(out)
-		r.launch(relayBin, "serve", "-c", r.conf)
+		launch(i, r)
 		if i == 0 {
 			// The first node made its reconnection key when it started.
 			eventually(t, 20*time.Second, "node-1 joined", func() (bool, string) {
