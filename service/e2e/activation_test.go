@@ -38,17 +38,7 @@ func TestSocketActivatedRelayStopsGracefully(t *testing.T) {
 		t.Fatalf("/tmate.conf:\n%s", body)
 	}
 
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	exited := make(chan error, 1)
-	go func() { exited <- r.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("relay exit: %v\n%s", err, r.log.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("relay did not stop on SIGTERM\n%s", r.log.String())
-	}
+	r.terminate(t)
 	// Guests are told the relay restarts; the host is told nothing, so that
 	// tmate reconnects to the relay systemd starts again (reconnect_test.go).
 	eventually(t, 10*time.Second, "the guest is told and disconnected", func() (bool, string) {
@@ -60,6 +50,23 @@ func TestSocketActivatedRelayStopsGracefully(t *testing.T) {
 	}
 	if log := r.log.String(); !strings.Contains(log, `msg=stopped`) {
 		t.Fatalf("relay log lacks its stop:\n%s", log)
+	}
+}
+
+// terminate stops the relay with SIGTERM, as systemd stops its service,
+// and fails t unless it exits cleanly within 15 s.
+func (r *relay) terminate(t *testing.T) {
+	t.Helper()
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- r.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("relay exit: %v\n%s", err, r.log.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("relay did not stop on SIGTERM\n%s", r.log.String())
 	}
 }
 

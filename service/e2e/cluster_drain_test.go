@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -314,15 +313,5 @@ func TestClusterDrainUnderSocketActivation(t *testing.T) {
 		t.Errorf("the host shows %q after the drain, want %q", got, cmd)
 	}
 
-	activated.cmd.Process.Signal(syscall.SIGTERM)
-	exited := make(chan error, 1)
-	go func() { exited <- activated.cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("the drained relay's exit: %v\n%s", err, activated.log.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the drained relay did not stop on SIGTERM\n%s", activated.log.String())
-	}
+	activated.terminate(t)
 }
