@@ -33,6 +33,7 @@ type Guest struct {
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
 	view    guest.View // reused by Compose, under Session.mu
+	stamp   viewStamp  // what view was built from (Compose), under Session.mu
 
 	msgMu    sync.Mutex
 	message  string
@@ -40,6 +41,9 @@ type Guest struct {
 	prompt   guest.Prompt // the guest's open status-line prompt
 	local    guest.LocalView
 	numbers  time.Time // local.PaneNumbers shows until then
+	// shownChanges counts the changes to message, prompt and local,
+	// their expiry included (shownGen).
+	shownChanges uint64
 }
 
 // SetPrompt shows p, the guest's own status-line prompt (Text "" closes
@@ -47,14 +51,44 @@ type Guest struct {
 func (g *Guest) SetPrompt(p guest.Prompt) {
 	g.msgMu.Lock()
 	g.prompt = p
+	g.shownChanges++
 	g.msgMu.Unlock()
 	g.poke()
 }
 
-func (g *Guest) currentPrompt() guest.Prompt {
+// shown is what g shows by itself now: its status-line message, its
+// prompt, its own views over the window, and shownGen.
+func (g *Guest) shown() (msg string, p guest.Prompt, local guest.LocalView, gen uint64) {
 	g.msgMu.Lock()
 	defer g.msgMu.Unlock()
-	return g.prompt
+	g.expire()
+	return g.message, g.prompt, g.local, g.shownChanges
+}
+
+// shownGen counts the changes to what g shows by itself (shown): while it
+// stays the same, so does that.
+func (g *Guest) shownGen() uint64 {
+	g.msgMu.Lock()
+	defer g.msgMu.Unlock()
+	g.expire()
+	return g.shownChanges
+}
+
+// expire drops the message and the pane numbers whose time is up. The
+// caller holds msgMu.
+func (g *Guest) expire() {
+	if g.message == "" && !g.local.PaneNumbers {
+		return // no clock to read
+	}
+	now := time.Now()
+	if g.message != "" && now.After(g.msgUntil) {
+		g.message = ""
+		g.shownChanges++
+	}
+	if g.local.PaneNumbers && !now.Before(g.numbers) {
+		g.local.PaneNumbers = false
+		g.shownChanges++
+	}
 }
 
 // Changed delivers a signal whenever the session changed since the guest
@@ -96,18 +130,15 @@ func (s *Session) noteData() {
 func (g *Guest) ShowMessage(msg string, d time.Duration) {
 	g.msgMu.Lock()
 	g.message, g.msgUntil = msg, time.Now().Add(d)
+	g.shownChanges++
 	g.msgMu.Unlock()
 	g.poke()
 	time.AfterFunc(d, g.poke)
 }
 
 func (g *Guest) currentMessage() string {
-	g.msgMu.Lock()
-	defer g.msgMu.Unlock()
-	if g.message != "" && time.Now().After(g.msgUntil) {
-		g.message = ""
-	}
-	return g.message
+	msg, _, _, _ := g.shown()
+	return msg
 }
 
 // Transport is what carries a guest's terminal.
