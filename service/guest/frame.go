@@ -155,9 +155,10 @@ type composer struct {
 func Compose(v *View, w, h int, f *Frame) { compose(v, w, h, f, false) }
 
 // ComposeSameView is Compose for a caller that knows that v holds what it
-// held at the previous Compose into f, at the same size, apart from the
-// panes' screens' contents and StatusClock: it does not hash the view
-// (viewKey) to find that out.
+// held at the previous Compose into f, apart from the panes' screens'
+// contents and StatusClock: it does not hash the view (viewKey) to find
+// that out. At another size than the previous Compose's it draws
+// everything anew, as Compose does.
 func ComposeSameView(v *View, w, h int, f *Frame) { compose(v, w, h, f, true) }
 
 func compose(v *View, w, h int, f *Frame, same bool) {

@@ -136,11 +136,6 @@ func (g *Guest) ShowMessage(msg string, d time.Duration) {
 	time.AfterFunc(d, g.poke)
 }
 
-func (g *Guest) currentMessage() string {
-	msg, _, _, _ := g.shown()
-	return msg
-}
-
 // Transport is what carries a guest's terminal.
 type Transport string
 

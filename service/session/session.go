@@ -144,8 +144,8 @@ type Session struct {
 	// the panes' contents that come without a change of stateGen: alerts,
 	// rings, pane titles, the session's name, the away notice. While
 	// neither moves, nor the guest's own messages, prompt and views
-	// (Guest.shownGen), nor its size, a guest's next frame can skip
-	// building its view again (Compose).
+	// (Guest.shownGen), a guest's next frame can skip building its view
+	// again (Compose).
 	viewGen uint64
 
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
@@ -640,7 +640,7 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
 	defer s.mu.RUnlock() // a panic here, which ends the session, must not leave it locked
 	w, h := s.viewSize(g)
-	stamp := viewStamp{frame: f, stateGen: s.stateGen, viewGen: s.viewGen, shownGen: g.shownGen(), w: w, h: h}
+	stamp := viewStamp{frame: f, stateGen: s.stateGen, viewGen: s.viewGen, shownGen: g.shownGen()}
 	if stamp == g.stamp {
 		g.view.StatusClock = s.resolvedOptions().statusClock()
 		guest.ComposeSameView(&g.view, w, h, f)
@@ -653,11 +653,12 @@ func (s *Session) Compose(g *Guest, f *guest.Frame) {
 
 // viewStamp is what a guest's view was built from, apart from the panes'
 // contents and the time: the frame it was drawn into, the session's
-// counters, the guest's own (Guest.shownGen) and its view size.
+// counters and the guest's own (Guest.shownGen). The view does not
+// depend on the guest's size (guest.ComposeSameView draws anew at
+// another).
 type viewStamp struct {
 	frame                       *guest.Frame
 	stateGen, viewGen, shownGen uint64
-	w, h                        int
 }
 
 // MaxObserverSize bounds each dimension of the observer's view, as

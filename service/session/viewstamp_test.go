@@ -40,6 +40,10 @@ func TestFramesFollowChangesBesideOutput(t *testing.T) {
 			func(s *Session, g *Guest) { apply(t, s, cmd("setw", "-g", "monitor-activity", "on")) },
 			func(s *Session, g *Guest, c *silenceClock) { apply(t, s, out(11, "x")) },
 			func(v *guest.View, f *guest.Frame, status string) bool { return v.Windows[1].Activity }},
+		{"silence in a window already monitored",
+			func(s *Session, g *Guest) { apply(t, s, cmd("setw", "-t", "0", "monitor-silence", "5"), out(10, "x")) },
+			func(s *Session, g *Guest, c *silenceClock) { c.now = c.now.Add(5 * time.Second); c.fire() },
+			func(v *guest.View, f *guest.Frame, status string) bool { return v.Windows[0].Silence }},
 		{"a bell rung by output", nil,
 			func(s *Session, g *Guest, c *silenceClock) { apply(t, s, out(12, "\a")) },
 			func(v *guest.View, f *guest.Frame, status string) bool { return f.Rings == 1 }},
@@ -52,7 +56,9 @@ func TestFramesFollowChangesBesideOutput(t *testing.T) {
 			func(v *guest.View, f *guest.Frame, status string) bool { return strings.HasPrefix(status, "[work] ") }},
 		{"the host away", nil,
 			func(s *Session, g *Guest, c *silenceClock) { s.setAwayNotice("the host is away") },
-			func(v *guest.View, f *guest.Frame, status string) bool { return strings.Contains(status, "the host is away") }},
+			func(v *guest.View, f *guest.Frame, status string) bool {
+				return strings.Contains(status, "the host is away")
+			}},
 		{"a guest's message", nil,
 			func(s *Session, g *Guest, c *silenceClock) { g.ShowMessage("hello", time.Minute) },
 			func(v *guest.View, f *guest.Frame, status string) bool { return strings.HasPrefix(status, "hello") }},
