@@ -112,7 +112,7 @@ func (s *Session) visualAlert(visual, msg string) {
 // showAll shows a status-line message to every guest for display-time.
 // The caller holds s.mu.
 func (s *Session) showAll(msg string) {
-	for g := range s.guests {
+	for _, g := range s.guests {
 		g.ShowMessage(msg, s.messageTime())
 	}
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,15 +113,11 @@ func (g *Guest) TakeDataTime() time.Time {
 	return time.Time{}
 }
 
-// noteData records that host output arrived now for guests that have none
-// waiting to be drawn. The caller holds mu.
-func (s *Session) noteData() {
-	var now int64
-	for g := range s.guests {
+// noteData records that host output arrived at now (unix ns) for guests
+// that have none waiting to be drawn. The caller holds mu.
+func (s *Session) noteData(now int64) {
+	for _, g := range s.guests {
 		if g.dataAt.Load() == 0 {
-			if now == 0 {
-				now = time.Now().UnixNano()
-			}
 			g.dataAt.CompareAndSwap(0, now)
 		}
 	}
@@ -180,7 +177,7 @@ func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, 
 	s.nextClientID++
 	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, Transport: transport, joined: time.Now(),
 		w: w, h: h, changed: make(chan struct{}, 1), kicked: make(chan struct{})}
-	s.guests[g] = struct{}{}
+	s.guests = append(s.guests, g)
 	n := len(s.guests)
 	recorded, shown := s.rec.obs != nil, max(s.messageTime(), 5*time.Second)
 	s.mu.Unlock()
@@ -198,11 +195,12 @@ func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, 
 // Detach removes g.
 func (s *Session) Detach(g *Guest) {
 	s.mu.Lock()
-	if _, ok := s.guests[g]; !ok {
+	i := slices.Index(s.guests, g)
+	if i < 0 {
 		s.mu.Unlock()
 		return
 	}
-	delete(s.guests, g)
+	s.guests = slices.Delete(s.guests, i, i+1)
 	n := len(s.guests)
 	s.mu.Unlock()
 	s.mark(guestMark("left", g))
@@ -228,7 +226,7 @@ func (s *Session) guestCapReached(readOnly bool) error {
 		return nil
 	}
 	n := 0
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ReadOnly == readOnly {
 			n++
 		}
@@ -271,7 +269,7 @@ func (s *Session) sendSize() error {
 	defer s.sizeMu.Unlock()
 	s.mu.Lock()
 	sx, sy := -1, -1
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ReadOnly {
 			continue
 		}
@@ -318,7 +316,7 @@ func (s *Session) Exec(g *Guest, argv []string) error {
 func (s *Session) showFailure(clientID int, cause string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ClientID == clientID {
 			g.ShowMessage(capitalize(cause), s.messageTime())
 		}

@@ -124,7 +124,7 @@ type Session struct {
 	opts         options // see options.go for precedence
 	foreground   bool
 	name         string // the session's name, as guests' rename-session set it ("" for "0")
-	guests       map[*Guest]struct{}
+	guests       []*Guest
 	nextClientID int
 	sizeMu       sync.Mutex
 	sentSize     [2]int // under sizeMu and mu
@@ -190,7 +190,6 @@ func New(cfg Config, host HostSender) *Session {
 		panes:      map[int]*pane{},
 		keys:       keys.NewTable(),
 		opts:       newOptions(),
-		guests:     map[*Guest]struct{}{},
 		done:       make(chan struct{}),
 		sentSize:   [2]int{-2, -2},
 		id:         newSessionID(),
@@ -291,7 +290,8 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	}
 	switch m := m.(type) {
 	case *protocol.PtyData:
-		s.activity.touch()
+		now := time.Now().UnixNano() // one clock read for the activity and the guests
+		s.activity.at.Store(now)
 		if p := s.panes[m.PaneID]; p != nil {
 			bells, title := p.emu.Bells(), p.emu.Title()
 			p.emu.Write(m.Data)
@@ -299,7 +299,7 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 				s.viewGen++ // window formats read it (#T)
 			}
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
-			s.noteData()
+			s.noteData(now)
 			if short := p.emu.Short(); short != nil { // the message is built for a refusal only: output comes a keystroke at a time
 				err = s.cellsRefusal(short, "the output of pane "+strconv.Itoa(m.PaneID))
 			}
@@ -509,7 +509,7 @@ func (s *Session) announce() error {
 // changed tells every guest that the state moved on; it never blocks.
 func (s *Session) changed() {
 	s.mu.RLock()
-	for g := range s.guests {
+	for _, g := range s.guests {
 		g.poke()
 	}
 	if g := s.rec.observer; g != nil {
