@@ -152,7 +152,16 @@ type composer struct {
 // same view otherwise: see viewKey) it redraws only the panes whose screens
 // changed (always those without a change counter) and marks in f.dirty
 // the rows whose cells changed; otherwise it draws everything anew.
-func Compose(v *View, w, h int, f *Frame) {
+func Compose(v *View, w, h int, f *Frame) { compose(v, w, h, f, false) }
+
+// ComposeSameView is Compose for a caller that knows that v holds what it
+// held at the previous Compose into f, apart from the panes' screens'
+// contents and StatusClock: it does not hash the view (viewKey) to find
+// that out. At another size than the previous Compose's it draws
+// everything anew, as Compose does.
+func ComposeSameView(v *View, w, h int, f *Frame) { compose(v, w, h, f, true) }
+
+func compose(v *View, w, h int, f *Frame, same bool) {
 	if w < 0 {
 		w = 0
 	}
@@ -196,7 +205,12 @@ func Compose(v *View, w, h int, f *Frame) {
 		statusY, f.off = 0, 1
 	}
 
-	key := f.viewKey(v, w, h)
+	var key uint64
+	if same && f.composed && f.W == w && f.H == h {
+		key = f.key
+	} else {
+		key = f.viewKey(v, w, h)
+	}
 	if f.composed && key == f.key && f.W == w && f.H == h && len(f.Cells) == w*h &&
 		len(f.drawn) == len(c.panes) {
 		// Only the panes' screens can have changed.

@@ -107,7 +107,7 @@ func (s *Session) Info() Info {
 	in := Info{ID: s.id, Started: s.started, IdleSeconds: int64(s.activity.since() / time.Second), HostConnected: !s.hostAway()}
 	s.mu.RLock()
 	in.Name, in.HostName, in.HostAddr = s.sessionName(), s.hostName, s.hostAddr
-	for g := range s.guests {
+	for _, g := range s.guests {
 		c := &in.Guests
 		switch {
 		case g.Transport == TransportWeb && g.ReadOnly:
@@ -128,7 +128,7 @@ func (s *Session) Info() Info {
 func (s *Session) GuestList() []GuestInfo {
 	s.mu.RLock()
 	out := make([]GuestInfo, 0, len(s.guests))
-	for g := range s.guests {
+	for _, g := range s.guests {
 		out = append(out, GuestInfo{ID: g.ClientID, Transport: string(g.Transport), ReadOnly: g.ReadOnly,
 			Addr: g.Addr, Joined: g.joined, Cols: g.w, Rows: g.h})
 	}
@@ -143,7 +143,7 @@ func (s *Session) Say(text string) error {
 	msg := SayPrefix + text
 	s.mu.RLock()
 	d := max(s.messageTime(), minSayTime)
-	for g := range s.guests {
+	for _, g := range s.guests {
 		g.ShowMessage(msg, d)
 	}
 	s.mu.RUnlock()
@@ -177,7 +177,7 @@ func CleanSayText(text string) (string, error) {
 func (s *Session) KickGuest(id int) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ClientID == id {
 			g.kick(GuestKickedText)
 			return true

@@ -55,19 +55,21 @@ func (a *windowAlerts) clock() time.Time {
 // noteOutput records n bytes of a pane's output (bell: it rang the bell)
 // against its window's alerts. The caller holds s.mu.
 func (s *Session) noteOutput(paneID, n int, bell bool) {
-	w := s.windowOfPane(paneID)
-	if w == nil || n == 0 {
+	i := s.windowOfPane(paneID)
+	if i < 0 || n == 0 {
 		return // tmux counts no activity for an empty read
 	}
-	s.restartSilence(w.idx)
-	current := w.idx == s.activeWindow
+	o := &s.resolvedOptions().windows[i]
+	idx := s.windows[i].idx
+	s.restartSilence(idx, o.monitorSilence)
+	current := idx == s.activeWindow
 	// tmux 2.4 queues the output's activity before it reads the bytes,
 	// and drops alerts queued while a check is pending: with
 	// monitor-activity on, that check is already pending when a BEL comes,
 	// so such a window never shows '!' nor rings.
-	if s.opts.windowOpt(w.idx, "monitor-activity") == "on" {
-		if !current && s.setAlert(w.idx, alertActivity) {
-			s.visualAlert("visual-activity", "Activity in window "+strconv.Itoa(w.idx))
+	if o.monitorActivity {
+		if !current && s.setAlert(idx, alertActivity) {
+			s.visualAlert("visual-activity", "Activity in window "+strconv.Itoa(idx))
 		}
 		return
 	}
@@ -75,9 +77,9 @@ func (s *Session) noteOutput(paneID, n int, bell bool) {
 		return
 	}
 	if !current {
-		s.setAlert(w.idx, alertBell)
+		s.setAlert(idx, alertBell)
 	}
-	s.bellAlert(w.idx, current)
+	s.bellAlert(idx, current)
 }
 
 // bellAlert is what alerts_check_bell does for each client, by
@@ -91,6 +93,7 @@ func (s *Session) bellAlert(idx int, current bool) {
 	switch {
 	case s.opts.sessionOpt("visual-bell") != "on":
 		s.rings++
+		s.viewGen++
 	case action == "current":
 		s.showAll("Bell in current window")
 	default:
@@ -109,20 +112,22 @@ func (s *Session) visualAlert(visual, msg string) {
 // showAll shows a status-line message to every guest for display-time.
 // The caller holds s.mu.
 func (s *Session) showAll(msg string) {
-	for g := range s.guests {
+	for _, g := range s.guests {
 		g.ShowMessage(msg, s.messageTime())
 	}
 }
 
-func (s *Session) windowOfPane(paneID int) *window {
+// windowOfPane is the position in s.windows of the window holding
+// paneID, -1 for none.
+func (s *Session) windowOfPane(paneID int) int {
 	for i := range s.windows {
 		for _, p := range s.windows[i].panes {
 			if p.id == paneID {
-				return &s.windows[i]
+				return i
 			}
 		}
 	}
-	return nil
+	return -1
 }
 
 // setAlert flags window idx and reports whether the flag is new.
@@ -131,15 +136,20 @@ func (s *Session) setAlert(idx int, f alertFlags) bool {
 		s.alerts.flags = map[int]alertFlags{}
 	}
 	had := s.alerts.flags[idx]
+	if had&f != 0 {
+		return false
+	}
 	s.alerts.flags[idx] |= f
-	return had&f == 0
+	s.viewGen++
+	return true
 }
 
 // windowBecameCurrent clears a window's alerts (winlink_clear_flags) and,
 // as tmux counts selecting a window as activity, restarts its silence.
 func (s *Session) windowBecameCurrent(idx int) {
 	delete(s.alerts.flags, idx)
-	s.restartSilence(idx)
+	s.viewGen++
+	s.restartSilence(idx, s.monitorSilence(idx))
 }
 
 // forgetAlerts drops the alerts of windows that no longer exist, so that a
@@ -148,6 +158,7 @@ func (s *Session) forgetAlerts() {
 	for idx := range s.alerts.flags {
 		if s.windowByIdx(idx) == nil {
 			delete(s.alerts.flags, idx)
+			s.viewGen++
 		}
 	}
 	for idx, st := range s.alerts.silence {
@@ -159,17 +170,17 @@ func (s *Session) forgetAlerts() {
 }
 
 // restartSilence (re)arms window idx's silence timer for its
-// monitor-silence, or stops it when that is 0 (alerts_reset).
-func (s *Session) restartSilence(idx int) {
-	secs, _ := strconv.Atoi(s.opts.windowOpt(idx, "monitor-silence"))
-	st := s.alerts.silence[idx]
+// monitor-silence of secs seconds, or stops it when that is 0
+// (alerts_reset).
+func (s *Session) restartSilence(idx, secs int) {
 	if secs <= 0 {
-		if st != nil {
+		if st := s.alerts.silence[idx]; st != nil {
 			st.timer.Stop()
 			delete(s.alerts.silence, idx)
 		}
 		return
 	}
+	st := s.alerts.silence[idx]
 	d := time.Duration(secs) * time.Second
 	if st != nil {
 		st.due = s.alerts.clock().Add(d)
@@ -230,7 +241,8 @@ func (s *Session) alertsAfterCommand(argv []string) {
 	for _, a := range argv[1:] {
 		if a == "monitor-silence" {
 			for i := range s.windows {
-				s.restartSilence(s.windows[i].idx)
+				idx := s.windows[i].idx
+				s.restartSilence(idx, s.monitorSilence(idx))
 			}
 			return
 		}
@@ -238,14 +250,15 @@ func (s *Session) alertsAfterCommand(argv []string) {
 }
 
 // alertsView fills a window's alert flags and the style they are drawn
-// with (status_print: the bell style over the activity one).
-func (s *Session) alertsView(wv *guest.WindowView) {
+// with (status_print: the bell style over the activity one), from its
+// options o.
+func (s *Session) alertsView(wv *guest.WindowView, o *windowOpts) {
 	f := s.alerts.flags[wv.Index]
 	wv.Activity, wv.Bell, wv.Silence = f&alertActivity != 0, f&alertBell != 0, f&alertSilence != 0
 	switch {
 	case wv.Bell:
-		wv.AlertStyle = s.opts.windowOpt(wv.Index, "window-status-bell-style")
+		wv.AlertStyle = o.bellStyle
 	case wv.Activity || wv.Silence:
-		wv.AlertStyle = s.opts.windowOpt(wv.Index, "window-status-activity-style")
+		wv.AlertStyle = o.activityStyle
 	}
 }

@@ -124,6 +124,7 @@ func (s *Session) dropPanes(held int64) {
 		p.dropOutput()
 		delete(s.panes, id)
 	}
+	s.stateGen++ // guests' views hold the panes
 	s.mu.Unlock()
 	if held*vt.CellBytes >= returnMemoryAbove {
 		returnMemory()

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type Guest struct {
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
 	view    guest.View // reused by Compose, under Session.mu
+	stamp   viewStamp  // what view was built from (Compose), under Session.mu
 
 	msgMu    sync.Mutex
 	message  string
@@ -40,6 +42,9 @@ type Guest struct {
 	prompt   guest.Prompt // the guest's open status-line prompt
 	local    guest.LocalView
 	numbers  time.Time // local.PaneNumbers shows until then
+	// shownChanges counts the changes to message, prompt and local,
+	// their expiry included (shownGen).
+	shownChanges uint64
 }
 
 // SetPrompt shows p, the guest's own status-line prompt (Text "" closes
@@ -47,14 +52,44 @@ type Guest struct {
 func (g *Guest) SetPrompt(p guest.Prompt) {
 	g.msgMu.Lock()
 	g.prompt = p
+	g.shownChanges++
 	g.msgMu.Unlock()
 	g.poke()
 }
 
-func (g *Guest) currentPrompt() guest.Prompt {
+// shown is what g shows by itself now: its status-line message, its
+// prompt, its own views over the window, and shownGen.
+func (g *Guest) shown() (msg string, p guest.Prompt, local guest.LocalView, gen uint64) {
 	g.msgMu.Lock()
 	defer g.msgMu.Unlock()
-	return g.prompt
+	g.expire()
+	return g.message, g.prompt, g.local, g.shownChanges
+}
+
+// shownGen counts the changes to what g shows by itself (shown): while it
+// stays the same, so does that.
+func (g *Guest) shownGen() uint64 {
+	g.msgMu.Lock()
+	defer g.msgMu.Unlock()
+	g.expire()
+	return g.shownChanges
+}
+
+// expire drops the message and the pane numbers whose time is up. The
+// caller holds msgMu.
+func (g *Guest) expire() {
+	if g.message == "" && !g.local.PaneNumbers {
+		return // no clock to read
+	}
+	now := time.Now()
+	if g.message != "" && now.After(g.msgUntil) {
+		g.message = ""
+		g.shownChanges++
+	}
+	if g.local.PaneNumbers && !now.Before(g.numbers) {
+		g.local.PaneNumbers = false
+		g.shownChanges++
+	}
 }
 
 // Changed delivers a signal whenever the session changed since the guest
@@ -78,15 +113,11 @@ func (g *Guest) TakeDataTime() time.Time {
 	return time.Time{}
 }
 
-// noteData records that host output arrived now for guests that have none
-// waiting to be drawn. The caller holds mu.
-func (s *Session) noteData() {
-	var now int64
-	for g := range s.guests {
+// noteData records that host output arrived at now (unix ns) for guests
+// that have none waiting to be drawn. The caller holds mu.
+func (s *Session) noteData(now int64) {
+	for _, g := range s.guests {
 		if g.dataAt.Load() == 0 {
-			if now == 0 {
-				now = time.Now().UnixNano()
-			}
 			g.dataAt.CompareAndSwap(0, now)
 		}
 	}
@@ -96,18 +127,10 @@ func (s *Session) noteData() {
 func (g *Guest) ShowMessage(msg string, d time.Duration) {
 	g.msgMu.Lock()
 	g.message, g.msgUntil = msg, time.Now().Add(d)
+	g.shownChanges++
 	g.msgMu.Unlock()
 	g.poke()
 	time.AfterFunc(d, g.poke)
-}
-
-func (g *Guest) currentMessage() string {
-	g.msgMu.Lock()
-	defer g.msgMu.Unlock()
-	if g.message != "" && time.Now().After(g.msgUntil) {
-		g.message = ""
-	}
-	return g.message
 }
 
 // Transport is what carries a guest's terminal.
@@ -154,7 +177,7 @@ func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, 
 	s.nextClientID++
 	g := &Guest{ClientID: s.nextClientID, ReadOnly: readOnly, Addr: addr, Transport: transport, joined: time.Now(),
 		w: w, h: h, changed: make(chan struct{}, 1), kicked: make(chan struct{})}
-	s.guests[g] = struct{}{}
+	s.guests = append(s.guests, g)
 	n := len(s.guests)
 	recorded, shown := s.rec.obs != nil, max(s.messageTime(), 5*time.Second)
 	s.mu.Unlock()
@@ -172,11 +195,12 @@ func (s *Session) AttachVia(transport Transport, readOnly bool, addr string, w, 
 // Detach removes g.
 func (s *Session) Detach(g *Guest) {
 	s.mu.Lock()
-	if _, ok := s.guests[g]; !ok {
+	i := slices.Index(s.guests, g)
+	if i < 0 {
 		s.mu.Unlock()
 		return
 	}
-	delete(s.guests, g)
+	s.guests = slices.Delete(s.guests, i, i+1)
 	n := len(s.guests)
 	s.mu.Unlock()
 	s.mark(guestMark("left", g))
@@ -202,7 +226,7 @@ func (s *Session) guestCapReached(readOnly bool) error {
 		return nil
 	}
 	n := 0
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ReadOnly == readOnly {
 			n++
 		}
@@ -245,7 +269,7 @@ func (s *Session) sendSize() error {
 	defer s.sizeMu.Unlock()
 	s.mu.Lock()
 	sx, sy := -1, -1
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ReadOnly {
 			continue
 		}
@@ -292,7 +316,7 @@ func (s *Session) Exec(g *Guest, argv []string) error {
 func (s *Session) showFailure(clientID int, cause string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for g := range s.guests {
+	for _, g := range s.guests {
 		if g.ClientID == clientID {
 			g.ShowMessage(capitalize(cause), s.messageTime())
 		}

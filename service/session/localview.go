@@ -35,20 +35,12 @@ func (g *Guest) SetLocal(v guest.LocalView, d time.Duration) {
 	if v.PaneNumbers {
 		g.numbers = time.Now().Add(d)
 	}
+	g.shownChanges++
 	g.msgMu.Unlock()
 	g.poke()
 	if v.PaneNumbers {
 		time.AfterFunc(d, g.poke)
 	}
-}
-
-func (g *Guest) currentLocal() guest.LocalView {
-	g.msgMu.Lock()
-	defer g.msgMu.Unlock()
-	if g.local.PaneNumbers && !time.Now().Before(g.numbers) {
-		g.local.PaneNumbers = false
-	}
-	return g.local
 }
 
 // ShowGuestMessage shows msg on g's status line for the display-time.
@@ -57,25 +49,6 @@ func (s *Session) ShowGuestMessage(g *Guest, msg string) {
 	d := s.messageTime()
 	s.mu.RUnlock()
 	g.ShowMessage(msg, d)
-}
-
-// localView fills the View's fields for g's own views. The caller holds
-// s.mu.
-func (s *Session) localView(v *guest.View, g *Guest) {
-	v.Local = g.currentLocal()
-	v.PanesColour = s.opts.sessionOpt("display-panes-colour")
-	v.PanesActiveColour = s.opts.sessionOpt("display-panes-active-colour")
-	v.ModeStyle = s.opts.windowOpt(s.activeWindow, "mode-style")
-	if w := s.windowByIdx(s.activeWindow); w != nil {
-		base := s.paneBase(w.idx)
-		for i := range v.Panes {
-			for idx, p := range w.panes {
-				if p.id == v.Panes[i].ID {
-					v.Panes[i].Index = base + idx
-				}
-			}
-		}
-	}
 }
 
 // paneBase is window idx's pane-base-index. The caller holds s.mu.
@@ -95,6 +68,7 @@ func (s *Session) noteRename(argv []string) {
 	}
 	s.mu.Lock()
 	s.name = args[0]
+	s.viewGen++
 	s.mu.Unlock()
 }
 

@@ -76,8 +76,8 @@ func init() {
 		optTable[base+"-attr"] = optDef{kind: optAttr, window: win, style: name}
 	}
 	for name, def := range map[string]string{
-		"window-status-format":         "#I:#W#{?window_flags,#{window_flags}, }",
-		"window-status-current-format": "#I:#W#{?window_flags,#{window_flags}, }",
+		"window-status-format":         windowStatusFormatDefault,
+		"window-status-current-format": windowStatusFormatDefault,
 		"window-status-separator":      " ",
 	} {
 		optTable[name] = optDef{kind: optString, window: true, def: def}
@@ -103,6 +103,10 @@ func init() {
 	optTable["display-panes-colour"] = optDef{kind: optColour, def: "blue"}
 	optTable["display-panes-active-colour"] = optDef{kind: optColour, def: "red"}
 }
+
+// windowStatusFormatDefault is tmate 2.4.0's window-status-format and
+// window-status-current-format.
+const windowStatusFormatDefault = "#I:#W#{?window_flags,#{window_flags}, }"
 
 // options is the store of the options above: global, session and
 // per-window (by window index) values.
@@ -360,18 +364,23 @@ func windowTarget(t string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
+// monitorSilence is window idx's monitor-silence in seconds (0: off).
+func (s *Session) monitorSilence(idx int) int {
+	return s.opts.number(s.opts.windowOpt(idx, "monitor-silence"))
+}
+
 // modeStyle is window idx's mode-style as a cell.
 func (s *Session) modeStyle(idx int) vt.Cell {
 	return guest.Style(s.opts.windowOpt(idx, "mode-style"), modeStyleDefault)
 }
 
-// optionsView fills the View's option fields. The caller holds s.mu.
-func (s *Session) optionsView(v *guest.View) {
-	o := s.readStatusOpts()
+// optionsView fills the View's option fields from o (resolvedOptions).
+// The caller holds s.mu.
+func (s *Session) optionsView(v *guest.View, o *viewOpts) {
 	v.StatusOn, v.StatusTop = o.on, o.top
 	v.StatusStyle, v.MessageStyle, v.StatusJustify = o.style, o.messageStyle, o.justify
 	v.StatusLeftLength, v.StatusRightLength = o.leftLength, o.rightLength
-	v.StatusExpand, v.StatusClock = false, 0 // v is the guest's view of the last frame
+	v.StatusExpand = false // v is the guest's view of the last frame
 	if !s.statusFromHost {
 		// No client of the host's draws a status line, so it sends none:
 		// guests expand the host's formats themselves, as its client would.
@@ -379,20 +388,18 @@ func (s *Session) optionsView(v *guest.View) {
 		v.StatusLeft, v.StatusRight = o.left, o.right
 		s.statusClock.Do(func() { go s.tickStatusClock() })
 	}
-	if o.clockStep > 0 {
-		t := statusNow().Unix()
-		v.StatusClock = t - t%o.clockStep
-	}
+	v.StatusClock = o.statusClock()
 	v.StatusLeftStyle, v.StatusRightStyle = o.leftStyle, o.rightStyle
 	v.Host = s.hostName
 	v.SessionName = s.sessionName()
 	v.PaneBorderStyle, v.PaneActiveBorderStyle = o.border, o.activeBorder
 }
 
-// statusOpts is what optionsView reads of the options, kept from one frame
-// to the next until the host changes them: option lookups by name were a
-// quarter of an echo's frame.
-type statusOpts struct {
+// viewOpts is what frames and output read of the options, resolved by name
+// once per change of the host's state and kept until the next: option
+// lookups by name, per frame and per window, were a quarter of an echo's
+// frame on cold caches.
+type viewOpts struct {
 	gen                                uint64 // Session.stateGen when read
 	on, top                            bool
 	style, messageStyle, justify       string
@@ -400,35 +407,84 @@ type statusOpts struct {
 	left, right, leftStyle, rightStyle string
 	border, activeBorder               string
 	clockStep                          int64
+	// display-panes' colours and the active window's mode-style
+	panesColour, panesActiveColour, modeStyle string
+	// windows[i] is s.windows[i]'s
+	windows []windowOpts
 }
 
-// readStatusOpts returns the status options as they are now, read again
-// only after the host changed the session's state. The caller holds s.mu
-// (a read lock: guests' frames read them at once, hence the atomic).
-func (s *Session) readStatusOpts() *statusOpts {
-	if o := s.statusOpts.Load(); o != nil && o.gen == s.stateGen {
+// windowOpts is one window's options that its status entry, its alerts and
+// its panes read.
+type windowOpts struct {
+	format, currentFormat, separator string
+	style, currentStyle, lastStyle   string
+	bellStyle, activityStyle         string
+	monitorActivity                  bool
+	monitorSilence                   int // seconds, 0: off
+	paneBase                         int
+	viKeys                           bool    // mode-keys vi
+	modeStyle                        vt.Cell // mode-style, for copy mode
+}
+
+// resolvedOptions returns the options as they are now, read again only
+// after the host changed the session's state. The caller holds s.mu (a
+// read lock: guests' frames read them at once, hence the atomic).
+func (s *Session) resolvedOptions() *viewOpts {
+	if o := s.viewOpts.Load(); o != nil && o.gen == s.stateGen {
 		return o
 	}
 	opts := &s.opts
-	o := &statusOpts{
-		gen:          s.stateGen,
-		on:           opts.sessionOpt("status") == "on",
-		top:          opts.sessionOpt("status-position") == "top",
-		style:        opts.sessionOpt("status-style"),
-		messageStyle: opts.sessionOpt("message-style"),
-		justify:      opts.sessionOpt("status-justify"),
-		leftLength:   lengthView(opts.number(opts.sessionOpt("status-left-length"))),
-		rightLength:  lengthView(opts.number(opts.sessionOpt("status-right-length"))),
-		left:         opts.sessionOpt("status-left"),
-		right:        opts.sessionOpt("status-right"),
-		leftStyle:    opts.sessionOpt("status-left-style"),
-		rightStyle:   opts.sessionOpt("status-right-style"),
-		border:       opts.windowOpt(s.activeWindow, "pane-border-style"),
-		activeBorder: opts.windowOpt(s.activeWindow, "pane-active-border-style"),
+	o := &viewOpts{
+		gen:               s.stateGen,
+		on:                opts.sessionOpt("status") == "on",
+		top:               opts.sessionOpt("status-position") == "top",
+		style:             opts.sessionOpt("status-style"),
+		messageStyle:      opts.sessionOpt("message-style"),
+		justify:           opts.sessionOpt("status-justify"),
+		leftLength:        lengthView(opts.number(opts.sessionOpt("status-left-length"))),
+		rightLength:       lengthView(opts.number(opts.sessionOpt("status-right-length"))),
+		left:              opts.sessionOpt("status-left"),
+		right:             opts.sessionOpt("status-right"),
+		leftStyle:         opts.sessionOpt("status-left-style"),
+		rightStyle:        opts.sessionOpt("status-right-style"),
+		border:            opts.windowOpt(s.activeWindow, "pane-border-style"),
+		activeBorder:      opts.windowOpt(s.activeWindow, "pane-active-border-style"),
+		panesColour:       opts.sessionOpt("display-panes-colour"),
+		panesActiveColour: opts.sessionOpt("display-panes-active-colour"),
+		modeStyle:         opts.windowOpt(s.activeWindow, "mode-style"),
+		windows:           make([]windowOpts, len(s.windows)),
+	}
+	for i := range s.windows {
+		idx := s.windows[i].idx
+		o.windows[i] = windowOpts{
+			format:          opts.windowOpt(idx, "window-status-format"),
+			currentFormat:   opts.windowOpt(idx, "window-status-current-format"),
+			separator:       opts.windowOpt(idx, "window-status-separator"),
+			style:           opts.windowOpt(idx, "window-status-style"),
+			currentStyle:    opts.windowOpt(idx, "window-status-current-style"),
+			lastStyle:       opts.windowOpt(idx, "window-status-last-style"),
+			bellStyle:       opts.windowOpt(idx, "window-status-bell-style"),
+			activityStyle:   opts.windowOpt(idx, "window-status-activity-style"),
+			monitorActivity: opts.windowOpt(idx, "monitor-activity") == "on",
+			monitorSilence:  s.monitorSilence(idx),
+			paneBase:        s.paneBase(idx),
+			viKeys:          opts.windowOpt(idx, "mode-keys") == "vi",
+			modeStyle:       s.modeStyle(idx),
+		}
 	}
 	o.clockStep = s.statusClockStep(!s.statusFromHost, o.left, o.right)
-	s.statusOpts.Store(o)
+	s.viewOpts.Store(o)
 	return o
+}
+
+// statusClock is the View's StatusClock now: the time by whole clock
+// steps, 0 when no status format reads it.
+func (o *viewOpts) statusClock() int64 {
+	if o.clockStep <= 0 {
+		return 0
+	}
+	t := statusNow().Unix()
+	return t - t%o.clockStep
 }
 
 // statusNow is the time status formats show (benchmarks stand a clock in).
@@ -443,24 +499,23 @@ func lengthView(n int) int {
 	return n
 }
 
-// windowOptionsView fills a window's status options (status_print), its
-// alerts and what its formats read of its active pane.
-func (s *Session) windowOptionsView(wv *guest.WindowView) {
-	s.alertsView(wv)
-	s.windowPaneView(wv)
-	o := &s.opts
+// windowOptionsView fills a window's status options (status_print) from
+// o, its alerts and what its formats read of its active pane.
+func (s *Session) windowOptionsView(wv *guest.WindowView, w *window, o *windowOpts) {
+	s.alertsView(wv, o)
+	s.windowPaneView(wv, w, o)
 	wv.Custom = true
-	wv.Styles[0] = o.windowOpt(wv.Index, "window-status-style")
-	wv.Format = o.windowOpt(wv.Index, "window-status-format")
+	wv.Styles[0] = o.style
+	wv.Format = o.format
 	if wv.Active {
-		wv.Styles[1] = o.windowOpt(wv.Index, "window-status-current-style")
-		wv.Format = o.windowOpt(wv.Index, "window-status-current-format")
+		wv.Styles[1] = o.currentStyle
+		wv.Format = o.currentFormat
 	}
 	if wv.Last {
-		wv.Styles[2] = o.windowOpt(wv.Index, "window-status-last-style")
+		wv.Styles[2] = o.lastStyle
 	}
-	wv.Separator = o.windowOpt(wv.Index, "window-status-separator")
-	if wv.Format == optTable["window-status-format"].def && wv.Separator == " " &&
+	wv.Separator = o.separator
+	if wv.Format == windowStatusFormatDefault && wv.Separator == " " &&
 		plainStyle(wv.Styles[0]) && plainStyle(wv.Styles[1]) && plainStyle(wv.Styles[2]) {
 		// tmate's defaults: the guest draws them without expanding.
 		wv.Custom, wv.Format, wv.Separator, wv.Styles = false, "", "", [3]string{}
@@ -487,19 +542,15 @@ func (s *Session) messageTime() time.Duration {
 	return time.Minute
 }
 
-// windowPaneView fills what a window's formats read of its active pane
+// windowPaneView fills what window w's formats read of its active pane
 // (format_defaults_pane for wl->window->active).
-func (s *Session) windowPaneView(wv *guest.WindowView) {
-	w := s.windowByIdx(wv.Index)
-	if w == nil {
-		return
-	}
+func (s *Session) windowPaneView(wv *guest.WindowView, w *window, o *windowOpts) {
 	wv.PaneCount = len(w.panes)
 	for i, p := range w.panes {
 		if p.id != w.activePane {
 			continue
 		}
-		wv.PaneIndex, wv.PaneID = i+s.opts.number(s.opts.windowOpt(wv.Index, "pane-base-index")), p.id
+		wv.PaneIndex, wv.PaneID = i+o.paneBase, p.id
 		if pn := s.panes[p.id]; pn != nil {
 			wv.PaneTitle = pn.emu.Title()
 		}

@@ -156,6 +156,7 @@ func (s *Session) hostAway() bool {
 func (s *Session) setAwayNotice(msg string) {
 	s.mu.Lock()
 	s.awayNotice = msg
+	s.viewGen++
 	s.mu.Unlock()
 	s.changed()
 }

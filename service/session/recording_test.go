@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,7 +120,7 @@ func TestRecordingObserverIsNoGuest(t *testing.T) {
 		t.Errorf("input %q: want only the read-write guest's", rec.input)
 	}
 	s.mu.RLock()
-	_, listed := s.guests[rec.observer]
+	listed := slices.Contains(s.guests, rec.observer)
 	s.mu.RUnlock()
 	if listed {
 		t.Error("the observer is among the guests")

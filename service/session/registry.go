@@ -301,7 +301,7 @@ func (r *Registry) Stats() Stats {
 			st.Live++
 		}
 		s.mu.RLock()
-		for g := range s.guests {
+		for _, g := range s.guests {
 			st.Guests[GuestKind{g.Transport, g.ReadOnly}]++
 		}
 		s.mu.RUnlock()

@@ -124,7 +124,7 @@ type Session struct {
 	opts         options // see options.go for precedence
 	foreground   bool
 	name         string // the session's name, as guests' rename-session set it ("" for "0")
-	guests       map[*Guest]struct{}
+	guests       []*Guest
 	nextClientID int
 	sizeMu       sync.Mutex
 	sentSize     [2]int // under sizeMu and mu
@@ -137,9 +137,16 @@ type Session struct {
 	statusClock    sync.Once // starts tickStatusClock
 	// stateGen counts, under mu, the host's messages other than output:
 	// only they change the options, windows and status source that
-	// statusOpts was read from (options.go).
-	stateGen   uint64
-	statusOpts atomic.Pointer[statusOpts]
+	// viewOpts was read from (options.go).
+	stateGen uint64
+	viewOpts atomic.Pointer[viewOpts]
+	// viewGen counts, under mu, the changes to what guests see apart from
+	// the panes' contents that come without a change of stateGen: alerts,
+	// rings, pane titles, the session's name, the away notice. While
+	// neither moves, nor the guest's own messages, prompt and views
+	// (Guest.shownGen), a guest's next frame can skip building its view
+	// again (Compose).
+	viewGen uint64
 
 	rc         *hostLink // the same as host: the host's current connection (reconnect.go)
 	awayNotice string    // under mu: what guests read while the host is away
@@ -183,7 +190,6 @@ func New(cfg Config, host HostSender) *Session {
 		panes:      map[int]*pane{},
 		keys:       keys.NewTable(),
 		opts:       newOptions(),
-		guests:     map[*Guest]struct{}{},
 		done:       make(chan struct{}),
 		sentSize:   [2]int{-2, -2},
 		id:         newSessionID(),
@@ -278,16 +284,22 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, output := m.(*protocol.PtyData); !output {
-		s.stateGen++
+		// Counted once the message is applied: what reads the options
+		// while it is applied must not keep them for after.
+		defer func() { s.stateGen++ }()
 	}
 	switch m := m.(type) {
 	case *protocol.PtyData:
-		s.activity.touch()
+		now := time.Now().UnixNano() // one clock read for the activity and the guests
+		s.activity.at.Store(now)
 		if p := s.panes[m.PaneID]; p != nil {
-			bells := p.emu.Bells()
+			bells, title := p.emu.Bells(), p.emu.Title()
 			p.emu.Write(m.Data)
+			if p.emu.Title() != title {
+				s.viewGen++ // window formats read it (#T)
+			}
 			s.noteOutput(m.PaneID, len(m.Data), p.emu.Bells() != bells)
-			s.noteData()
+			s.noteData(now)
 			if short := p.emu.Short(); short != nil { // the message is built for a refusal only: output comes a keystroke at a time
 				err = s.cellsRefusal(short, "the output of pane "+strconv.Itoa(m.PaneID))
 			}
@@ -497,7 +509,7 @@ func (s *Session) announce() error {
 // changed tells every guest that the state moved on; it never blocks.
 func (s *Session) changed() {
 	s.mu.RLock()
-	for g := range s.guests {
+	for _, g := range s.guests {
 		g.poke()
 	}
 	if g := s.rec.observer; g != nil {
@@ -509,19 +521,23 @@ func (s *Session) changed() {
 // View fills v with what guests draw now. The caller must hold the read lock
 // (see Compose).
 func (s *Session) view(v *guest.View, g *Guest) {
+	o := s.resolvedOptions()
 	v.W, v.H = s.sx, s.sy
 	v.Panes = v.Panes[:0]
 	v.Windows = v.Windows[:0]
 	v.StatusLeft, v.StatusRight = s.statusLeft, s.statusRight
 	v.Rings = s.rings
-	s.optionsView(v)
-	v.Message = g.currentMessage()
+	s.optionsView(v, o)
+	v.Message, v.Prompt, v.Local, _ = g.shown()
 	if v.Message == "" {
 		v.Message = s.awayNotice
 	}
-	v.Prompt = g.currentPrompt()
 	v.ActivePane = -1
-	if w := s.windowByIdx(s.activeWindow); w != nil {
+	for i := range s.windows {
+		w := &s.windows[i]
+		if w.idx != s.activeWindow {
+			continue
+		}
 		v.ActivePane = w.activePane
 		if v.Prompt.Text != "" {
 			for i, p := range w.panes {
@@ -531,7 +547,8 @@ func (s *Session) view(v *guest.View, g *Guest) {
 			}
 		}
 		zoomed := isZoomed(w, s.sx, s.sy)
-		for _, p := range w.panes {
+		wo := &o.windows[i]
+		for j, p := range w.panes {
 			if zoomed && p.id != w.activePane {
 				continue
 			}
@@ -542,11 +559,12 @@ func (s *Session) view(v *guest.View, g *Guest) {
 					if !m.Backing {
 						pn.copy.emu = pn.out
 					}
-					pn.copy.viKeys = s.opts.windowOpt(w.idx, "mode-keys") == "vi"
-					pn.copy.style = s.modeStyle(w.idx)
+					pn.copy.viKeys = wo.viKeys
+					pn.copy.style = wo.modeStyle
 					scr = &pn.copy
 				}
-				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, X: p.x, Y: p.y, W: p.w, H: p.h, Screen: scr})
+				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, Index: wo.paneBase + j,
+					X: p.x, Y: p.y, W: p.w, H: p.h, Screen: scr})
 			}
 		}
 	}
@@ -557,10 +575,10 @@ func (s *Session) view(v *guest.View, g *Guest) {
 			Index: w.idx, Name: w.name, Active: active, Last: w.idx == s.lastWindow,
 			Zoomed: isZoomed(w, s.sx, s.sy), // tmux flags any zoomed window, not only the active one
 		}
-		s.windowOptionsView(&wv)
+		s.windowOptionsView(&wv, w, &o.windows[i])
 		v.Windows = append(v.Windows, wv)
 	}
-	s.localView(v, g)
+	v.PanesColour, v.PanesActiveColour, v.ModeStyle = o.panesColour, o.panesActiveColour, o.modeStyle
 }
 
 // expandPrompt expands the formats a prompt string may use for the active
@@ -614,12 +632,33 @@ func isZoomed(w *window, sx, sy int) bool {
 }
 
 // Compose draws the session for g into f, at g's view size (viewSize).
+// When nothing but the panes' contents (and the status line's clock) can
+// have changed since g's previous frame into f, it leaves g's view as it
+// was and tells guest.Compose so: an echo then builds no view and hashes
+// none.
 func (s *Session) Compose(g *Guest, f *guest.Frame) {
 	s.mu.RLock()
 	defer s.mu.RUnlock() // a panic here, which ends the session, must not leave it locked
-	s.view(&g.view, g)
 	w, h := s.viewSize(g)
+	stamp := viewStamp{frame: f, stateGen: s.stateGen, viewGen: s.viewGen, shownGen: g.shownGen()}
+	if stamp == g.stamp {
+		g.view.StatusClock = s.resolvedOptions().statusClock()
+		guest.ComposeSameView(&g.view, w, h, f)
+		return
+	}
+	s.view(&g.view, g)
+	g.stamp = stamp
 	guest.Compose(&g.view, w, h, f)
+}
+
+// viewStamp is what a guest's view was built from, apart from the panes'
+// contents and the time: the frame it was drawn into, the session's
+// counters and the guest's own (Guest.shownGen). The view does not
+// depend on the guest's size (guest.ComposeSameView draws anew at
+// another).
+type viewStamp struct {
+	frame                       *guest.Frame
+	stateGen, viewGen, shownGen uint64
 }
 
 // MaxObserverSize bounds each dimension of the observer's view, as

@@ -55,6 +55,12 @@ func newTestSession(t *testing.T, cfg Config) (*Session, *hostLog) {
 	return s, h
 }
 
+// currentMessage is the status-line message g shows now.
+func (g *Guest) currentMessage() string {
+	msg, _, _, _ := g.shown()
+	return msg
+}
+
 func apply(t *testing.T, s *Session, msgs ...protocol.HostMessage) {
 	t.Helper()
 	for _, m := range msgs {
