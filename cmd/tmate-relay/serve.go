@@ -43,6 +43,12 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
+	// Signals are taken from the start: a SIGTERM while the relay starts
+	// (systemd stopping it, a node of a cluster that has just listed
+	// itself in etcd) waits for the stop below instead of killing the
+	// process, which would leave its cluster lease to expire.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	trail, err := audit.New(audit.Options{
 		Journal: audit.UnderJournal(), Stderr: os.Stderr, Format: cfg.Audit.Format,
 		File: cfg.Audit.File, Log: log,
@@ -227,8 +233,6 @@ func runServe(args []string) error {
 		defer startRepo(cfg, m, log)() // the signed apt/yum repositories /apt/, /yum/
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 wait:
 	for {
 		select {
