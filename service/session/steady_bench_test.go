@@ -18,16 +18,7 @@ func BenchmarkSteadyLineFrame(b *testing.B) {
 	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	statusNow = func() time.Time { return clock }
 	b.Cleanup(func() { statusNow = time.Now })
-	s := New(Config{AdvertiseHost: "relay.example", AdvertisePort: 10022}, &hostLog{})
-	b.Cleanup(func() { s.End("done") })
-	apply := func(m protocol.HostMessage) {
-		if _, _, err := s.ApplyQuiet(m); err != nil {
-			b.Fatal(err)
-		}
-	}
-	apply(&protocol.SyncLayout{SX: 80, SY: 24, Windows: []protocol.Window{{
-		Idx: 0, ActivePaneID: 0, Panes: []protocol.PaneLayout{{ID: 0, SX: 80, SY: 24}},
-	}}})
+	s := benchSession(b)
 	type view struct {
 		g *Guest
 		f guest.Frame
@@ -45,7 +36,7 @@ func BenchmarkSteadyLineFrame(b *testing.B) {
 	frame := func(n int) int {
 		clock = clock.Add(time.Second)
 		line = append(strconv.AppendInt(append(line[:0], "load 7 mark "...), int64(n), 10), '\r', '\n')
-		apply(&protocol.PtyData{PaneID: 0, Data: line})
+		benchApply(b, s, &protocol.PtyData{PaneID: 0, Data: line})
 		bytes := 0
 		for _, v := range views {
 			s.Compose(v.g, &v.f)
