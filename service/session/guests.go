@@ -33,8 +33,9 @@ type Guest struct {
 
 	w, h    int // terminal size, under Session.mu
 	changed chan struct{}
-	view    guest.View // reused by Compose, under Session.mu
-	stamp   viewStamp  // what view was built from (Compose), under Session.mu
+	drawer  InlineDrawer // under Session.mu: draws g in the host's reader, nil for none
+	view    guest.View   // reused by Compose, under Session.mu
+	stamp   viewStamp    // what view was built from (Compose), under Session.mu
 
 	msgMu    sync.Mutex
 	message  string
@@ -202,6 +203,7 @@ func (s *Session) Detach(g *Guest) {
 	}
 	s.guests = slices.Delete(s.guests, i, i+1)
 	n := len(s.guests)
+	s.typist.CompareAndSwap(g, nil)
 	s.mu.Unlock()
 	s.mark(guestMark("left", g))
 	select {
@@ -300,6 +302,7 @@ func (s *Session) SendKeys(g *Guest, keys []uint64) error {
 		return nil
 	}
 	s.activity.touch()
+	s.typist.Store(g)
 	return s.rc.PaneKeys(-1, keys)
 }
 
@@ -308,6 +311,7 @@ func (s *Session) Exec(g *Guest, argv []string) error {
 	if g.ReadOnly {
 		return nil
 	}
+	s.typist.Store(g)
 	s.noteRename(argv)
 	return s.host.ExecCmd(g.ClientID, argv...)
 }

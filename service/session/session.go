@@ -125,6 +125,7 @@ type Session struct {
 	foreground   bool
 	name         string // the session's name, as guests' rename-session set it ("" for "0")
 	guests       []*Guest
+	typist       atomic.Pointer[Guest] // the guest that last sent the host keys or a command
 	nextClientID int
 	sizeMu       sync.Mutex
 	sentSize     [2]int // under sizeMu and mu
@@ -342,6 +343,59 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 
 // NotifyGuests tells every guest that the state moved on; it never blocks.
 func (s *Session) NotifyGuests() { s.changed() }
+
+// An InlineDrawer draws a guest's frame in the goroutine that changed the
+// session, when the guest's own loop is idle (viewer).
+type InlineDrawer interface {
+	// DrawNow draws and writes the guest's frame of the newest state and
+	// reports whether it did; false leaves it to the guest's loop. slow is
+	// called, from another goroutine, if the write takes long.
+	DrawNow(slow func()) bool
+}
+
+// SetInlineDrawer lets NotifyGuestsDrawingOne draw g's frames with d (nil:
+// no more).
+func (s *Session) SetInlineDrawer(g *Guest, d InlineDrawer) {
+	s.mu.Lock()
+	g.drawer = d
+	s.mu.Unlock()
+}
+
+// NotifyGuestsDrawingOne is NotifyGuests for a change after a quiet spell
+// (the echo of a key): one guest, the last to type if it can be, is drawn
+// in the calling goroutine, which spares the echo the wake-up of that
+// guest's goroutine; the others are told first, so that their goroutines
+// draw meanwhile. slow is as for InlineDrawer: the caller hands its work
+// on to another goroutine if a write blocks.
+func (s *Session) NotifyGuestsDrawingOne(slow func()) {
+	s.mu.RLock()
+	pick := s.typist.Load()
+	if pick == nil || pick.drawer == nil {
+		pick = nil
+		for _, g := range s.guests {
+			if g.drawer != nil {
+				pick = g
+				break
+			}
+		}
+	}
+	for _, g := range s.guests {
+		if g != pick {
+			g.poke()
+		}
+	}
+	if g := s.rec.observer; g != nil {
+		g.poke()
+	}
+	var d InlineDrawer
+	if pick != nil {
+		d = pick.drawer
+	}
+	s.mu.RUnlock()
+	if d != nil && !d.DrawNow(slow) {
+		pick.poke()
+	}
+}
 
 // applyLayout replaces the layout and creates, resizes or drops pane
 // emulators to match it.

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"tmate-relay/service/audit"
-	"tmate-relay/service/internal/faultinject"
 	"tmate-relay/service/internal/ratelimit"
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/peertext"
@@ -100,7 +99,11 @@ func (c *conn) host() {
 		go refreshReconnectionData(sess, rc.RefreshEvery(), stop)
 	}
 
-	reason, failed, lost := c.readHost(sess, stream, in)
+	end := c.readHost(sess, stream, in)
+	if end.crashed {
+		return // Crash ended the session
+	}
+	reason, failed, lost := end.reason, end.failed, end.lost
 	if sess.HostGen() != gen {
 		return // a reconnection of this host took this connection's place
 	}
@@ -356,72 +359,6 @@ func (c *conn) refuseHost(notice, logMsg string, logArgs ...any) {
 	enc.Notify(notice)
 	c.srv.cfg.Log.Info(logMsg, append([]any{"addr", c.addr}, logArgs...)...)
 	c.lingerThenClose()
-}
-
-// maxUntold bounds how long guests go untold of a change while the host's
-// stream keeps the read buffer from running dry.
-const maxUntold = 2 * time.Millisecond
-
-// readHost applies the host's messages until it finishes, fails or the
-// session is ended from outside; it returns the reason guests are shown,
-// whether the host's stream was at fault and whether the connection was
-// lost without the host finishing. Guests are told of changes once
-// the messages read so far (in) are all applied, so that what arrived
-// together is drawn together.
-func (c *conn) readHost(sess *session.Session, stream *hostStream, in *bufio.Reader) (reason string, failed, lost bool) {
-	var untold time.Time // first change not yet told, zero if none
-	defer func() {
-		if !untold.IsZero() {
-			sess.NotifyGuests()
-		}
-	}()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-sess.Done(): // shut down by the relay: unblock the reader
-			c.ch.Close()
-		case <-stop:
-		}
-	}()
-	for {
-		m, err := stream.Next()
-		if faultinject.Hook != nil && err == nil {
-			faultinject.Hook(faultinject.HostRead, m)
-		}
-		if err != nil {
-			select {
-			case <-sess.Done():
-				return sess.EndReason(), false, false
-			default:
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return "The host disconnected.", false, true
-			}
-			c.srv.cfg.Log.Info("host stream failed", "addr", c.addr, "err", err)
-			return "The host's stream could not be read: " + err.Error(), true, false
-		}
-		changed, fin, err := sess.ApplyQuiet(m)
-		var refused *session.RefusedError
-		if errors.As(err, &refused) {
-			c.srv.cfg.Log.Info("host refused", "addr", c.addr, "why", refused.Msg)
-			return refused.Msg, true, false
-		}
-		if changed && untold.IsZero() {
-			untold = time.Now()
-		}
-		if !untold.IsZero() && (in.Buffered() == 0 || time.Since(untold) >= maxUntold) {
-			sess.NotifyGuests()
-			untold = time.Time{}
-		}
-		if err != nil {
-			c.srv.cfg.Log.Info("host sent an unusable message", "addr", c.addr, "err", err)
-			return "The host sent something the relay cannot show: " + err.Error(), true, false
-		}
-		if fin {
-			return "The host closed the session.", false, false
-		}
-	}
 }
 
 // waitSubsystem answers the channel's requests until the host asks for the

@@ -3,6 +3,7 @@ package viewer
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,9 @@ type frameTerm struct {
 type stampedFrame struct {
 	at   time.Time
 	data string
+	// byMaker: written from within the call that made the change
+	// (Session.NotifyGuestsDrawingOne), not by the guest's loop.
+	byMaker bool
 }
 
 func (f *frameTerm) Write(b []byte) (int, error) {
@@ -43,7 +47,8 @@ func (f *frameTerm) Write(b []byte) (int, error) {
 		}
 	}
 	f.mu.Lock()
-	f.frames = append(f.frames, stampedFrame{time.Now(), string(b)})
+	byMaker := strings.Contains(string(debug.Stack()), "NotifyGuestsDrawingOne")
+	f.frames = append(f.frames, stampedFrame{time.Now(), string(b), byMaker})
 	f.mu.Unlock()
 	return f.fakeTerm.Write(b)
 }
@@ -118,6 +123,55 @@ func TestFrameAfterIdleIsNotDelayed(t *testing.T) {
 			})
 		})
 	}
+}
+
+// quietOutput applies output as the host's reader does after a quiet
+// spell: the change is drawn for one guest in the calling goroutine.
+func quietOutput(s *session.Session, t *testing.T, text string) {
+	t.Helper()
+	if _, _, err := s.ApplyQuiet(&protocol.PtyData{PaneID: 0, Data: []byte(text)}); err != nil {
+		t.Fatal(err)
+	}
+	s.NotifyGuestsDrawingOne(func() { t.Error("a write to a terminal that takes frames at once was slow") })
+}
+
+// After a quiet spell, the change is drawn by the goroutine that made it
+// (the host's reader), before that call returns: the echo wakes no other
+// goroutine. While the guest's loop has a frame in flight, the change is
+// left to the loop, which draws it, with every change since, next.
+func TestQuietChangeIsDrawnByItsMaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		s, term, stop := onePaneSession(t, gate)
+		defer stop()
+		gate <- struct{}{} // the first frame
+		synctest.Wait()
+		for i, echo := range []string{"a", "b", "c"} {
+			time.Sleep(time.Second)
+			go func() { gate <- struct{}{} }() // the maker's write goes through
+			quietOutput(s, t, echo)
+			frames := term.written()
+			if last := frames[len(frames)-1]; len(frames) != i+2 || !strings.Contains(last.data, echo) || !last.byMaker {
+				t.Fatalf("echo %d (%q): once the maker's call returned, %d frames, the last %+v: want %d, the last with the echo, written by the maker",
+					i+1, echo, len(frames), last, i+2)
+			}
+			synctest.Wait()
+		}
+
+		output(s, t, "d") // the loop's frame...
+		synctest.Wait()   // ...is in flight
+		quietOutput(s, t, "e")
+		if frames := term.written(); len(frames) != 4 {
+			t.Fatalf("a frame was written while another was in flight: %+v", frames[4:])
+		}
+		gate <- struct{}{} // "d" is written
+		gate <- struct{}{} // and the next frame, by the loop
+		synctest.Wait()
+		frames := term.written()
+		if len(frames) != 6 || !strings.Contains(frames[5].data, "e") || frames[5].byMaker {
+			t.Fatalf("after the frame in flight: %+v, want one more frame, with e, by the loop", frames[4:])
+		}
+	})
 }
 
 // The changes made while a frame is in flight are drawn together, as one

@@ -9,7 +9,8 @@
 // writes to a client when its tty can take more: a change is drawn at once
 // when no frame is in flight, and the changes made while one is (a flood
 // of output to a slow or busy guest) are drawn together, as the newest
-// state, in the next frame.
+// state, in the next frame. A change after a quiet spell may be drawn by
+// the goroutine that made it (DrawNow), without waking the guest's.
 package viewer
 
 import (
@@ -115,16 +116,44 @@ var errStalled = errors.New("the guest stopped taking output")
 // a write has not finished within timeout. Frames are never queued (one is
 // in flight at a time, see Run), so a guest that stops reading holds one
 // frame and the transport's buffers, and for no longer than timeout. Its
-// one timer is armed again for each frame: a new timer per frame would
-// cost every keystroke's echo an allocation.
+// timers are armed again for each frame: a new timer per frame would cost
+// every keystroke's echo an allocation.
 type writeGuard struct {
 	term    Terminal
 	timeout time.Duration
 	timer   *time.Timer
 	stalled atomic.Bool
+
+	slowTimer *time.Timer // calls slow once a write took inlineWriteBudget
+	slowMu    sync.Mutex
+	slow      func() // the write's, nil when none is out
 }
 
-func (w *writeGuard) write(b []byte) error {
+// inlineWriteBudget is how long a frame drawn in the host's reader
+// (DrawNow) may take to write before the reader's work goes on in another
+// goroutine. A write takes tens of µs unless the guest's transport is
+// full, and then it may take until the guest is dropped.
+const inlineWriteBudget = time.Millisecond
+
+// write writes b; slow, if not nil, is called once, from the timer's
+// goroutine, should the write take longer than inlineWriteBudget.
+func (w *writeGuard) write(b []byte, slow func()) error {
+	if slow != nil {
+		w.slowMu.Lock()
+		w.slow = slow
+		w.slowMu.Unlock()
+		if w.slowTimer == nil {
+			w.slowTimer = time.AfterFunc(inlineWriteBudget, w.tookLong)
+		} else {
+			w.slowTimer.Reset(inlineWriteBudget)
+		}
+		defer func() {
+			w.slowTimer.Stop()
+			w.slowMu.Lock()
+			w.slow = nil // a timer that fired late finds nothing to call
+			w.slowMu.Unlock()
+		}()
+	}
 	if w.timer == nil {
 		w.timer = time.AfterFunc(w.timeout, func() {
 			w.stalled.Store(true)
@@ -139,6 +168,16 @@ func (w *writeGuard) write(b []byte) error {
 		return errStalled
 	}
 	return err
+}
+
+func (w *writeGuard) tookLong() {
+	w.slowMu.Lock()
+	slow := w.slow
+	w.slow = nil
+	w.slowMu.Unlock()
+	if slow != nil {
+		slow()
+	}
 }
 
 // Run draws the session for g on term until the guest detaches,
@@ -161,27 +200,20 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 		}
 	}()
 
-	var (
-		frame    guest.Frame
-		renderer guest.Renderer
-		buf      = append([]byte(nil), guest.Enter()...)
-	)
+	d := &drawer{sess: sess, g: g, term: term, cfg: cfg, turn: make(chan struct{}, 1),
+		buf: append([]byte(nil), guest.Enter()...),
+		out: &writeGuard{term: term, timeout: cfg.WriteTimeout}}
 	if cs, ok := term.(CursorStyler); ok {
-		renderer.CursorStyles = cs.CursorStyles()
+		d.renderer.CursorStyles = cs.CursorStyles()
 	}
-	receipts, _ := term.(Receipter)
-	out := &writeGuard{term: term, timeout: cfg.WriteTimeout}
+	d.receipts, _ = term.(Receipter)
+	sess.SetInlineDrawer(g, d)
+	defer d.close()
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
 		ended.Store(true)
-		buf = renderer.Leave(buf[:0])
-		buf = append(buf, LastWords("["+msg+"]")...)
-		if err := out.write(buf); errors.Is(err, errStalled) {
-			return StalledMessage(cfg.WriteTimeout)
-		}
-		term.End(msg)
-		return msg
+		return d.leave(msg)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -203,33 +235,142 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 			}
 			return leave(why)
 		}
-		// Drawn at once: nothing is in flight, as Write returned. The
-		// changes made while it was writing left one signal in Changed,
-		// so they make one frame, of the newest state.
-		dataAt := g.TakeDataTime() // before Compose: the frame shows that output
-		sess.Compose(g, &frame)
-		buf = renderer.Render(buf, &frame)
-		if len(buf) > 0 {
-			if err := out.write(buf); err != nil {
-				if errors.Is(err, errStalled) {
-					return StalledMessage(cfg.WriteTimeout)
-				}
-				return "disconnected"
+		if err := d.drawFromLoop(); err != nil {
+			if errors.Is(err, errStalled) {
+				return StalledMessage(cfg.WriteTimeout)
 			}
-			g.AddBytes(len(buf))
-			cfg.Metrics.FrameWritten(g.Transport, len(buf), dataAt)
-			// The session changed again while this frame was written: a
-			// flood. The next frame waits until this one reached the
-			// guest, so that a guest behind on a slow link gets fewer
-			// frames rather than a queue of late ones. A frame after a
-			// quiet spell asks nothing: a question per frame would cost
-			// every session a round trip of packets.
-			if receipts != nil && len(g.Changed()) > 0 {
-				receipts.AwaitReceipt()
-			}
+			return "disconnected"
 		}
-		buf = buf[:0]
 	}
+}
+
+// drawer draws a guest's frames: in the guest's own loop (Run) when told
+// of a change, or at once in the goroutine that made the change (DrawNow,
+// the host's reader) when the loop is idle, which saves an echo the
+// wake-up of the loop's goroutine. One of them draws at a time (turn).
+type drawer struct {
+	sess     *session.Session
+	g        *session.Guest
+	term     Terminal
+	cfg      Config
+	receipts Receipter // nil when the transport cannot tell
+
+	// turn is held (a value in it) while a frame is drawn and written, and
+	// guards the fields below. A channel rather than a mutex: a guest's
+	// loop may wait for it as long as a blocked write lasts, and a wait on
+	// a channel is one the fake clock of tests can see.
+	turn     chan struct{}
+	frame    guest.Frame
+	renderer guest.Renderer
+	buf      []byte
+	out      *writeGuard
+	failed   error // a DrawNow's write failed: the loop ends with it
+	closed   bool  // the loop ended: nothing more is drawn
+}
+
+func (d *drawer) lock()   { d.turn <- struct{}{} }
+func (d *drawer) unlock() { <-d.turn }
+func (d *drawer) tryLock() bool {
+	select {
+	case d.turn <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// drawFromLoop draws the newest state, or returns the error a DrawNow's
+// write failed with. The turn is given back in a defer: after a panic here
+// the loop's recovery takes it to say why.
+func (d *drawer) drawFromLoop() error {
+	d.lock()
+	defer d.unlock()
+	if d.failed != nil {
+		return d.failed
+	}
+	// Drawn at once: nothing is in flight, as Write returned. The changes
+	// made while it was writing left one signal in Changed, so they make
+	// one frame, of the newest state.
+	wrote, err := d.draw(nil)
+	// The session changed again while this frame was written: a flood.
+	// The next frame waits until this one reached the guest, so that a
+	// guest behind on a slow link gets fewer frames rather than a queue of
+	// late ones. A frame after a quiet spell asks nothing: a question per
+	// frame would cost every session a round trip of packets. The turn
+	// stays taken: no frame is drawn elsewhere meanwhile.
+	if wrote && d.receipts != nil && len(d.g.Changed()) > 0 {
+		d.receipts.AwaitReceipt()
+	}
+	return err
+}
+
+// DrawNow draws the guest's frame in the calling goroutine when its loop
+// is not drawing (one frame in flight at a time) and reports whether it
+// did; a false leaves the change to the loop. slow is called, from another
+// goroutine, when the write has not returned within inlineWriteBudget: the
+// caller's other work can then go on elsewhere. A panic here ends the
+// session, as in the loop.
+func (d *drawer) DrawNow(slow func()) (drawn bool) {
+	if !d.tryLock() {
+		return false
+	}
+	defer d.unlock()
+	if d.closed || d.failed != nil {
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			d.sess.Crash("guest view", r)
+			drawn = true // the session has ended: the loop says why
+		}
+	}()
+	if _, err := d.draw(slow); err != nil {
+		d.failed = err // the loop, told of the change, ends with it
+		return false
+	}
+	return true
+}
+
+// draw composes, renders and writes the newest state, if it differs from
+// what the guest shows; it reports whether it wrote. The caller has the
+// turn.
+func (d *drawer) draw(slow func()) (wrote bool, err error) {
+	dataAt := d.g.TakeDataTime() // before Compose: the frame shows that output
+	d.sess.Compose(d.g, &d.frame)
+	d.buf = d.renderer.Render(d.buf, &d.frame)
+	defer func() { d.buf = d.buf[:0] }()
+	if len(d.buf) == 0 {
+		return false, nil
+	}
+	if err := d.out.write(d.buf, slow); err != nil {
+		return false, err
+	}
+	d.g.AddBytes(len(d.buf))
+	d.cfg.Metrics.FrameWritten(d.g.Transport, len(d.buf), dataAt)
+	return true, nil
+}
+
+// leave writes the relay's last words to the guest and ends its
+// connection; it returns why the loop ended.
+func (d *drawer) leave(msg string) string {
+	d.lock()
+	defer d.unlock()
+	d.closed = true
+	d.buf = d.renderer.Leave(d.buf[:0])
+	d.buf = append(d.buf, LastWords("["+msg+"]")...)
+	if err := d.out.write(d.buf, nil); errors.Is(err, errStalled) {
+		return StalledMessage(d.cfg.WriteTimeout)
+	}
+	d.term.End(msg)
+	return msg
+}
+
+// close stops all drawing once the loop ends.
+func (d *drawer) close() {
+	d.sess.SetInlineDrawer(d.g, nil)
+	d.lock()
+	d.closed = true
+	d.unlock()
 }
 
 // readInput turns the guest's bytes into actions until the terminal closes
