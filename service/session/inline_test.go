@@ -1,7 +1,11 @@
 package session
 
 import (
+	"sync"
 	"testing"
+
+	"tmate-relay/service/guest"
+	"tmate-relay/service/protocol"
 )
 
 // drawLog is an InlineDrawer that records its calls and draws as told.
@@ -89,4 +93,29 @@ func TestADetachedDrawerIsNotCalled(t *testing.T) {
 	if s.typist.Load() != nil {
 		t.Error("a guest that left is still the session's typist")
 	}
+}
+
+// Guests compose at once, each under the session's read lock (and the
+// host's reader composes for one of them): a pane in copy mode is shown to
+// all of them without any of them writing to the session. Run with -race.
+func TestGuestsComposeACopyModePaneAtOnce(t *testing.T) {
+	s, _ := newTestSession(t, Config{})
+	w0 := protocol.Window{Idx: 0, Name: "sh", ActivePaneID: 1, Panes: []protocol.PaneLayout{{ID: 1, SX: 40, SY: 3}}}
+	apply(t, s, layout(40, 3, 0, w0), &protocol.PtyData{PaneID: 1, Data: []byte("$ ")},
+		&protocol.SyncCopyMode{PaneID: 1, CopyMode: &protocol.CopyMode{Backing: true}})
+	var wg sync.WaitGroup
+	for range 2 {
+		g, err := s.Attach(false, "192.0.2.1", 40, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			var f guest.Frame
+			for range 50 {
+				s.Compose(g, &f)
+				g.stamp = viewStamp{} // build the view each time, as after a change of state
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -287,7 +287,10 @@ func (s *Session) applyState(m protocol.HostMessage) (changed bool, err error) {
 	if _, output := m.(*protocol.PtyData); !output {
 		// Counted once the message is applied: what reads the options
 		// while it is applied must not keep them for after.
-		defer func() { s.stateGen++ }()
+		defer func() {
+			s.stateGen++
+			s.syncCopyScreens()
+		}()
 	}
 	switch m := m.(type) {
 	case *protocol.PtyData:
@@ -609,13 +612,7 @@ func (s *Session) view(v *guest.View, g *Guest) {
 			if pn := s.panes[p.id]; pn != nil {
 				var scr guest.Screen = pn.emu
 				if m := pn.copy.mode; m != nil && (m.Backing || pn.out != nil) {
-					pn.copy.emu = pn.emu
-					if !m.Backing {
-						pn.copy.emu = pn.out
-					}
-					pn.copy.viKeys = wo.viKeys
-					pn.copy.style = wo.modeStyle
-					scr = &pn.copy
+					scr = &pn.copy // set up by syncCopyScreens
 				}
 				v.Panes = append(v.Panes, guest.PaneView{ID: p.id, Index: wo.paneBase + j,
 					X: p.x, Y: p.y, W: p.w, H: p.h, Screen: scr})
@@ -633,6 +630,28 @@ func (s *Session) view(v *guest.View, g *Guest) {
 		v.Windows = append(v.Windows, wv)
 	}
 	v.PanesColour, v.PanesActiveColour, v.ModeStyle = o.panesColour, o.panesActiveColour, o.modeStyle
+}
+
+// syncCopyScreens points each pane in copy mode at the screen it shows and
+// gives it its window's mode options, once the host changed the session's
+// state: guests compose frames under the read lock, several at once, and
+// only read them. The caller holds mu.
+func (s *Session) syncCopyScreens() {
+	o := s.resolvedOptions()
+	for i := range s.windows {
+		wo := &o.windows[i]
+		for _, p := range s.windows[i].panes {
+			pn := s.panes[p.id]
+			if pn == nil || pn.copy.mode == nil {
+				continue
+			}
+			pn.copy.emu = pn.emu
+			if !pn.copy.mode.Backing && pn.out != nil {
+				pn.copy.emu = pn.out
+			}
+			pn.copy.viKeys, pn.copy.style = wo.viKeys, wo.modeStyle
+		}
+	}
 }
 
 // expandPrompt expands the formats a prompt string may use for the active
