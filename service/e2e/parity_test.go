@@ -443,11 +443,23 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 		}
 	}
 	if !pc.tips {
+		// clear (ESC[H ESC[J) pushes every line in use into the pane's
+		// history, so the workload's history starts with what the screen
+		// held then; copy-mode's [offset/history] shows it. That must be
+		// the typed line alone: typed before the shell's first prompt,
+		// the line is echoed above the prompt (two lines), and a line
+		// naming the host's directory wraps when the temporary
+		// directory's name is long. So the prompt first, then a line
+		// that fits any width (cd goes to HOME, the host's directory).
+		eventually(t, 10*time.Second, "the host's shell prompt", func() (bool, string) {
+			s := hs.capture()
+			return strings.TrimSpace(s) == "$", s
+		})
 		// The workload's first keys only once the pane is clear: typed
 		// earlier, they interleave with the cd line and clear. The shell
 		// signals when clear has run; before that the pane's first prompt
 		// looks the same as the cleared one.
-		hs.run("send-keys", "-l", "cd "+hs.home+" && clear; tmate wait-for -S parity-cleared")
+		hs.run("send-keys", "-l", "cd && clear; tmate wait-for -S parity-cleared")
 		hs.run("send-keys", "Enter")
 		if out, err := hs.outputWithin(20*time.Second, "wait-for", "parity-cleared"); err != nil {
 			t.Fatalf("the host's shell did not run clear: %v %s\n%s", err, out, hs.capture())
@@ -456,6 +468,10 @@ func runParity(t *testing.T, r *relay, pc parityCase) {
 			s := hs.capture()
 			return strings.TrimSpace(s) == "$", s
 		})
+		if n := hs.display("#{history_size}"); n != "1" {
+			t.Fatalf("the host's history before the workload: %s lines, want the typed line alone:\n%s",
+				n, hs.capture("-S", "-", "-E", "-1"))
+		}
 	}
 	token := tokenOf(t, hs.display("#{tmate_ssh}"))
 	ref := startTerm(t, w, h, []string{"TERM=screen-256color", "HOME=" + hs.home},
