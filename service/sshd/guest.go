@@ -92,6 +92,7 @@ func (c *conn) guest() {
 		InputRate:    c.srv.cfg.InputRate,
 		Metrics:      c.srv.cfg.Metrics,
 		WriteTimeout: c.srv.cfg.GuestWriteTimeout,
+		Watchdog:     c.srv.watchdog,
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"tmate-relay/service/metrics"
 	"tmate-relay/service/protocol"
 	"tmate-relay/service/session"
+	"tmate-relay/service/viewer"
 )
 
 // HostUser is the SSH user name tmate hosts log in with.
@@ -107,6 +108,8 @@ type Server struct {
 	auth     sync.Map // remote address string -> *authNote, during the handshake
 	// hostRefusals lets a refused host back in once to read why (auth.go).
 	hostRefusals hostRefusals
+	// watchdog watches the frames hosts' readers draw for guests.
+	watchdog *viewer.Watchdog
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -173,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionsPerAddress <= 0 {
 		cfg.SessionsPerAddress = 50
 	}
-	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{}), draining: make(chan struct{})}
+	s := &Server{cfg: cfg, listeners: map[net.Listener]struct{}{}, conns: map[*ssh.ServerConn]struct{}{}, stopping: make(chan struct{}), draining: make(chan struct{}), watchdog: viewer.NewWatchdog()}
 	s.limits = newAddrLimits(cfg.TokenFailures, cfg.FailureWindow, cfg.MaxStartups, cfg.MaxStartupsTotal, cfg.StartupWait)
 	s.hosts = hostCounts{max: cfg.SessionsPerAddress}
 	if cfg.HostAuthorizedKeys != "" {

@@ -76,7 +76,7 @@ func onePaneSession(t *testing.T, gate chan struct{}) (s *session.Session, term 
 	}
 	term = &frameTerm{fakeTerm: newFakeTerm(), gate: gate}
 	done := make(chan string)
-	go func() { done <- Run(s, g, term, Config{}) }()
+	go func() { done <- Run(s, g, term, Config{Watchdog: NewWatchdog()}) }()
 	return s, term, func() {
 		if gate != nil {
 			close(gate)
@@ -85,6 +85,7 @@ func onePaneSession(t *testing.T, gate chan struct{}) (s *session.Session, term 
 		<-done
 		term.typeIn.Close()
 		close(term.resizes)
+		time.Sleep(watchdogIdle + watchdogTick) // the watchdog stops once idle
 	}
 }
 

@@ -90,6 +90,10 @@ type Config struct {
 	// WriteTimeout bounds one write to the guest (30 s): a guest that has
 	// taken nothing for that long is dropped ([limits] guest_write_timeout).
 	WriteTimeout time.Duration
+	// Watchdog lets the host's reader draw the guest's frame after a quiet
+	// spell (DrawNow), and hands its work on when such a write blocks; nil:
+	// every frame is drawn in the guest's own goroutine.
+	Watchdog *Watchdog
 }
 
 func (c Config) withDefaults() Config {
@@ -116,41 +120,33 @@ var errStalled = errors.New("the guest stopped taking output")
 // a write has not finished within timeout. Frames are never queued (one is
 // in flight at a time, see Run), so a guest that stops reading holds one
 // frame and the transport's buffers, and for no longer than timeout. Its
-// timers are armed again for each frame: a new timer per frame would cost
-// every keystroke's echo an allocation.
+// one timer is armed again for each frame: a new timer per frame would
+// cost every keystroke's echo an allocation. (A timeout this long is due
+// after the runtime's other timers and wakes nothing.)
 type writeGuard struct {
 	term    Terminal
 	timeout time.Duration
 	timer   *time.Timer
 	stalled atomic.Bool
 
-	slowTimer *time.Timer // calls slow once a write took inlineWriteBudget
+	watch     *Watchdog // calls slow when a write takes long
 	slowMu    sync.Mutex
-	slow      func() // the write's, nil when none is out
+	slow      func() // the write's, nil when none is out or it was called
+	slowSince int64  // when that write started, unix ns
 }
 
-// inlineWriteBudget is how long a frame drawn in the host's reader
-// (DrawNow) may take to write before the reader's work goes on in another
-// goroutine. A write takes tens of µs unless the guest's transport is
-// full, and then it may take until the guest is dropped.
-const inlineWriteBudget = time.Millisecond
-
-// write writes b; slow, if not nil, is called once, from the timer's
-// goroutine, should the write take longer than inlineWriteBudget.
+// write writes b; slow, if not nil, is called once, from the watchdog's
+// goroutine, should the write take a tick of the watchdog or more.
 func (w *writeGuard) write(b []byte, slow func()) error {
 	if slow != nil {
+		now := time.Now().UnixNano()
 		w.slowMu.Lock()
-		w.slow = slow
+		w.slow, w.slowSince = slow, now
 		w.slowMu.Unlock()
-		if w.slowTimer == nil {
-			w.slowTimer = time.AfterFunc(inlineWriteBudget, w.tookLong)
-		} else {
-			w.slowTimer.Reset(inlineWriteBudget)
-		}
+		w.watch.started(now)
 		defer func() {
-			w.slowTimer.Stop()
 			w.slowMu.Lock()
-			w.slow = nil // a timer that fired late finds nothing to call
+			w.slow = nil
 			w.slowMu.Unlock()
 		}()
 	}
@@ -170,14 +166,18 @@ func (w *writeGuard) write(b []byte, slow func()) error {
 	return err
 }
 
-func (w *writeGuard) tookLong() {
+// checkSlow calls the slow function of a write out since budget before
+// now (unix ns).
+func (w *writeGuard) checkSlow(now int64, budget time.Duration) {
 	w.slowMu.Lock()
 	slow := w.slow
+	if slow == nil || now-w.slowSince < int64(budget) {
+		w.slowMu.Unlock()
+		return
+	}
 	w.slow = nil
 	w.slowMu.Unlock()
-	if slow != nil {
-		slow()
-	}
+	slow()
 }
 
 // Run draws the session for g on term until the guest detaches,
@@ -202,13 +202,17 @@ func Run(sess *session.Session, g *session.Guest, term Terminal, cfg Config) (wh
 
 	d := &drawer{sess: sess, g: g, term: term, cfg: cfg, turn: make(chan struct{}, 1),
 		buf: append([]byte(nil), guest.Enter()...),
-		out: &writeGuard{term: term, timeout: cfg.WriteTimeout}}
+		out: &writeGuard{term: term, timeout: cfg.WriteTimeout, watch: cfg.Watchdog}}
 	if cs, ok := term.(CursorStyler); ok {
 		d.renderer.CursorStyles = cs.CursorStyles()
 	}
 	d.receipts, _ = term.(Receipter)
-	sess.SetInlineDrawer(g, d)
-	defer d.close()
+	if cfg.Watchdog != nil {
+		cfg.Watchdog.add(d.out)
+		defer cfg.Watchdog.remove(d.out)
+		sess.SetInlineDrawer(g, d)
+		defer d.close()
+	}
 	leave := func(msg string) string {
 		// What the guest's terminal sends from now on (its answer to the
 		// transport's question after the last words) is not for the host.
@@ -306,9 +310,9 @@ func (d *drawer) drawFromLoop() error {
 
 // DrawNow draws the guest's frame in the calling goroutine when its loop
 // is not drawing (one frame in flight at a time) and reports whether it
-// did; a false leaves the change to the loop. slow is called, from another
-// goroutine, when the write has not returned within inlineWriteBudget: the
-// caller's other work can then go on elsewhere. A panic here ends the
+// did; a false leaves the change to the loop. slow is called, from the
+// watchdog's goroutine, when the write has not returned within one or two
+// of its ticks: the caller's other work can then go on elsewhere. A panic here ends the
 // session, as in the loop.
 func (d *drawer) DrawNow(slow func()) (drawn bool) {
 	if !d.tryLock() {

@@ -18,7 +18,7 @@ func BenchmarkGuardedWrite(b *testing.B) {
 		slow func()
 	}{{"loop", nil}, {"inline", noSlowWrite}} {
 		b.Run(bc.name, func(b *testing.B) {
-			out := &writeGuard{term: discardTerm{newFakeTerm()}, timeout: Config{}.withDefaults().WriteTimeout}
+			out := &writeGuard{term: discardTerm{newFakeTerm()}, timeout: Config{}.withDefaults().WriteTimeout, watch: NewWatchdog()}
 			frame := []byte("a")
 			b.ReportAllocs()
 			for b.Loop() {

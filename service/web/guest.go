@@ -38,6 +38,9 @@ const (
 // A token is a secret: it is never logged, and the page's headers keep it
 // out of Referer headers.
 func mountGuests(mux *http.ServeMux, cfg *config.Config, opts Options) {
+	if opts.Viewer.Watchdog == nil {
+		opts.Viewer.Watchdog = viewer.NewWatchdog()
+	}
 	g := &guests{opts: opts, origin: publicOrigin(cfg), allowRestricted: cfg.Web.AllowRestrictedSessions}
 	mux.HandleFunc("GET /t/{token}", g.page)
 	mux.HandleFunc("GET /t/{token}/ws", g.websocket)
