@@ -351,8 +351,9 @@ func (s *Session) NotifyGuests() { s.changed() }
 // session, when the guest's own loop is idle (viewer).
 type InlineDrawer interface {
 	// DrawNow draws and writes the guest's frame of the newest state and
-	// reports whether it did; false leaves it to the guest's loop. slow is
-	// called, from another goroutine, if the write takes long.
+	// reports whether it did (or ended the session trying); false leaves
+	// it to the guest's loop. slow is called, from another goroutine, if
+	// the write takes long.
 	DrawNow(slow func()) bool
 }
 
@@ -371,10 +372,22 @@ func (s *Session) SetInlineDrawer(g *Guest, d InlineDrawer) {
 // draw meanwhile. slow is as for InlineDrawer: the caller hands its work
 // on to another goroutine if a write blocks.
 func (s *Session) NotifyGuestsDrawingOne(slow func()) {
+	if pick, d := s.tellAllButOne(); d != nil && !d.DrawNow(slow) {
+		pick.poke()
+	}
+}
+
+// tellAllButOne tells every guest of a change but the one to draw in the
+// caller, which it returns with its drawer (nil, nil for none).
+func (s *Session) tellAllButOne() (*Guest, InlineDrawer) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	pick := s.typist.Load()
-	if pick == nil || pick.drawer == nil {
+	if pick != nil && pick.drawer == nil {
+		s.typist.CompareAndSwap(pick, nil) // its loop ended: let it go
 		pick = nil
+	}
+	if pick == nil {
 		for _, g := range s.guests {
 			if g.drawer != nil {
 				pick = g
@@ -390,14 +403,10 @@ func (s *Session) NotifyGuestsDrawingOne(slow func()) {
 	if g := s.rec.observer; g != nil {
 		g.poke()
 	}
-	var d InlineDrawer
-	if pick != nil {
-		d = pick.drawer
+	if pick == nil {
+		return nil, nil
 	}
-	s.mu.RUnlock()
-	if d != nil && !d.DrawNow(slow) {
-		pick.poke()
-	}
+	return pick, pick.drawer
 }
 
 // applyLayout replaces the layout and creates, resizes or drops pane

@@ -47,7 +47,7 @@ func (c *conn) readHost(sess *session.Session, stream *hostStream, in *bufio.Rea
 
 // hostReader reads a host's stream into its session. For a change after a
 // quiet spell it draws one guest's frame itself (an echo then wakes no
-// other goroutine); should that write block (the guest's transport is
+// goroutine of the guest who typed); should that write block (the guest's transport is
 // full), the reading goes on in a new goroutine, so that neither the host
 // nor the other guests wait for one guest, and the blocked goroutine ends
 // once its write does.
@@ -143,17 +143,19 @@ func (r *hostReader) run(id uint64) (hostEnd, bool) {
 		if changed && r.untold.IsZero() {
 			r.untold = time.Now()
 		}
-		if !r.untold.IsZero() && (r.in.Buffered() == 0 || time.Since(r.untold) >= maxUntold) {
-			if !r.tell(id) {
-				return hostEnd{}, false
-			}
-		}
+		// The end first: end tells what is untold, and a reader that
+		// handed its reading on while telling would forget it.
 		if err != nil {
 			r.log.Info("host sent an unusable message", "err", err)
 			return r.end("The host sent something the relay cannot show: "+err.Error(), true, false)
 		}
 		if fin {
 			return r.end("The host closed the session.", false, false)
+		}
+		if !r.untold.IsZero() && (r.in.Buffered() == 0 || time.Since(r.untold) >= maxUntold) {
+			if !r.tell(id) {
+				return hostEnd{}, false
+			}
 		}
 	}
 }

@@ -86,36 +86,8 @@ func (g *gatedTerm) state() (shown string, waiting int) {
 // the blocked write still waits.
 func TestABlockedWriteInTheHostsReaderHoldsNobody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := session.New(session.Config{}, nopHost{})
-		if err := session.NewRegistry(0).Add(s); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Apply(&protocol.SyncLayout{SX: 80, SY: 24, Windows: []protocol.Window{{
-			Idx: 0, Name: "sh", Panes: []protocol.PaneLayout{{ID: 0, SX: 80, SY: 24}},
-		}}}); err != nil {
-			t.Fatal(err)
-		}
-		cfg := viewer.Config{WriteTimeout: time.Hour, Watchdog: viewer.NewWatchdog()}
-		guest := func() (*session.Guest, *gatedTerm, chan string) {
-			g, err := s.Attach(false, "192.0.2.1", 80, 25)
-			if err != nil {
-				t.Fatal(err)
-			}
-			term := newGatedTerm()
-			done := make(chan string, 1)
-			go func() { done <- viewer.Run(s, g, term, cfg) }()
-			return g, term, done
-		}
-		typist, full, fullDone := guest()
-		_, other, otherDone := guest()
-		synctest.Wait() // both guests' first frames
-		s.SendKeys(typist, []uint64{'x'})
-		full.block()
-
-		hostOut, hostIn := io.Pipe()
-		in := bufio.NewReader(hostOut)
-		r := newHostReader(s, &hostStream{dec: protocol.NewDecoder(in, protocol.Limits{})}, in, slog.New(slog.DiscardHandler))
-		go r.takeOver(0)
+		b := startBlockedTypist(t)
+		s, r, hostIn, full, other := b.s, b.r, b.hostIn, b.full, b.other
 		send := func(text string) time.Time {
 			at := time.Now()
 			if _, err := hostIn.Write(protocol.AppendHostMessage(nil, &protocol.PtyData{PaneID: 0, Data: []byte(text)})); err != nil {
@@ -157,12 +129,93 @@ func TestABlockedWriteInTheHostsReaderHoldsNobody(t *testing.T) {
 			t.Errorf("the typist's transport took frames again, and it does not show the last output: %q", shown)
 		}
 		s.End("the host left")
-		for _, done := range []chan string{fullDone, otherDone} {
+		for _, done := range []chan string{b.fullDone, b.otherDone} {
 			if why := <-done; why != "the host left" {
 				t.Errorf("a guest's loop ended with %q", why)
 			}
 		}
 		for _, term := range []*gatedTerm{full, other} {
+			term.typeIn.Close()
+			close(term.resizes)
+		}
+		time.Sleep(2 * time.Second) // the watchdog stops once idle
+	})
+}
+
+// blockedTypist is a session with two guests on gated terminals, the
+// typist's blocked (its transport full), read by a hostReader from hostIn.
+type blockedTypist struct {
+	s                   *session.Session
+	r                   *hostReader
+	hostIn              *io.PipeWriter
+	full, other         *gatedTerm
+	fullDone, otherDone chan string
+}
+
+// startBlockedTypist starts one, inside a synctest bubble.
+func startBlockedTypist(t *testing.T) *blockedTypist {
+	t.Helper()
+	s := session.New(session.Config{}, nopHost{})
+	if err := session.NewRegistry(0).Add(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(&protocol.SyncLayout{SX: 80, SY: 24, Windows: []protocol.Window{{
+		Idx: 0, Name: "sh", Panes: []protocol.PaneLayout{{ID: 0, SX: 80, SY: 24}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := viewer.Config{WriteTimeout: time.Hour, Watchdog: viewer.NewWatchdog()}
+	guest := func() (*session.Guest, *gatedTerm, chan string) {
+		g, err := s.Attach(false, "192.0.2.1", 80, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		term := newGatedTerm()
+		done := make(chan string, 1)
+		go func() { done <- viewer.Run(s, g, term, cfg) }()
+		return g, term, done
+	}
+	typist, full, fullDone := guest()
+	_, other, otherDone := guest()
+	synctest.Wait() // both guests' first frames
+	s.SendKeys(typist, []uint64{'x'})
+	full.block()
+
+	hostOut, hostIn := io.Pipe()
+	in := bufio.NewReader(hostOut)
+	r := newHostReader(s, &hostStream{dec: protocol.NewDecoder(in, protocol.Limits{})}, in, slog.New(slog.DiscardHandler))
+	go r.takeOver(0)
+	return &blockedTypist{s: s, r: r, hostIn: hostIn, full: full, other: other, fullDone: fullDone, otherDone: otherDone}
+}
+
+// The host's FIN that comes with output the host's reader draws for a
+// blocked typist still ends the session as a FIN: the reader that hands
+// its reading on must not forget it.
+func TestAFinTogetherWithABlockedWriteEndsTheSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := startBlockedTypist(t)
+		var msgs []byte
+		msgs = protocol.AppendHostMessage(msgs, &protocol.PtyData{PaneID: 0, Data: []byte("bye")})
+		msgs = protocol.AppendHostMessage(msgs, &protocol.Fin{})
+		if _, err := b.hostIn.Write(msgs); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case end := <-b.r.ended:
+			if end.reason != "The host closed the session." || end.lost || end.failed {
+				t.Errorf("the host's FIN ended the reading with %+v", end)
+			}
+		default:
+			t.Fatal("the host sent FIN, and its reading has not ended")
+		}
+		b.hostIn.Close()
+		close(b.full.release)
+		b.s.End("the host left")
+		for _, done := range []chan string{b.fullDone, b.otherDone} {
+			<-done
+		}
+		for _, term := range []*gatedTerm{b.full, b.other} {
 			term.typeIn.Close()
 			close(term.resizes)
 		}

@@ -132,14 +132,14 @@ type writeGuard struct {
 	watch     *Watchdog // calls slow when a write takes long
 	slowMu    sync.Mutex
 	slow      func() // the write's, nil when none is out or it was called
-	slowSince int64  // when that write started, unix ns
+	slowSince int64  // when that write started (monotonic)
 }
 
 // write writes b; slow, if not nil, is called once, from the watchdog's
 // goroutine, should the write take a tick of the watchdog or more.
 func (w *writeGuard) write(b []byte, slow func()) error {
 	if slow != nil {
-		now := time.Now().UnixNano()
+		now := monotonic(time.Now())
 		w.slowMu.Lock()
 		w.slow, w.slowSince = slow, now
 		w.slowMu.Unlock()
@@ -167,7 +167,7 @@ func (w *writeGuard) write(b []byte, slow func()) error {
 }
 
 // checkSlow calls the slow function of a write out since budget before
-// now (unix ns).
+// now (monotonic).
 func (w *writeGuard) checkSlow(now int64, budget time.Duration) {
 	w.slowMu.Lock()
 	slow := w.slow
@@ -312,8 +312,8 @@ func (d *drawer) drawFromLoop() error {
 // is not drawing (one frame in flight at a time) and reports whether it
 // did; a false leaves the change to the loop. slow is called, from the
 // watchdog's goroutine, when the write has not returned within one or two
-// of its ticks: the caller's other work can then go on elsewhere. A panic here ends the
-// session, as in the loop.
+// of its ticks: the caller's other work can then go on elsewhere. A panic
+// here ends the session, as in the loop, and counts as drawn.
 func (d *drawer) DrawNow(slow func()) (drawn bool) {
 	if !d.tryLock() {
 		return false

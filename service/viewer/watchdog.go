@@ -25,8 +25,15 @@ type Watchdog struct {
 	guards map[*writeGuard]struct{}
 
 	active atomic.Bool  // the goroutine runs
-	last   atomic.Int64 // when the last watched write started, unix ns
+	last   atomic.Int64 // when the last watched write started (monotonic)
 }
+
+// epoch is where the watchdog's times count from: a duration since it is
+// on the monotonic clock, which a step of the wall clock does not move.
+var epoch = time.Now()
+
+// monotonic is now as the watchdog counts times.
+func monotonic(now time.Time) int64 { return int64(now.Sub(epoch)) }
 
 // watchdogTick is how often a watchdog looks: a blocked write holds its
 // host's reader for one to two ticks (HandOverWithin). Each tick wakes a
@@ -61,7 +68,7 @@ func (wd *Watchdog) remove(w *writeGuard) {
 	wd.mu.Unlock()
 }
 
-// started notes that a watched write starts at now (unix ns), and starts
+// started notes that a watched write starts at now (monotonic), and starts
 // the goroutine if it is not running.
 func (wd *Watchdog) started(now int64) {
 	wd.last.Store(now)
@@ -73,14 +80,15 @@ func (wd *Watchdog) started(now int64) {
 func (wd *Watchdog) run() {
 	t := time.NewTicker(wd.tick)
 	defer t.Stop()
-	for now := range t.C {
+	for range t.C {
+		now := monotonic(time.Now()) // a tick's time has no monotonic reading
 		wd.mu.Lock()
 		for w := range wd.guards {
-			w.checkSlow(now.UnixNano(), wd.tick)
+			w.checkSlow(now, wd.tick)
 		}
 		wd.mu.Unlock()
 		last := wd.last.Load()
-		if now.UnixNano()-last < int64(watchdogIdle) {
+		if now-last < int64(watchdogIdle) {
 			continue
 		}
 		wd.active.Store(false)
